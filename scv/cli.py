@@ -1,0 +1,25 @@
+"""``scv``: one command, one sub-command group per stage.
+
+Heavy imports (GX, pandas, confluent-kafka's consumer loop) happen inside the verbs that need
+them, so ``scv --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import click
+
+from scv.commands.stack import stack
+from scv.errors import run_with_boundary
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="scv")
+def cli() -> None:
+    """Real-time supply-chain visibility on top of legacy ERP and WMS databases."""
+
+
+cli.add_command(stack)
+
+
+def main() -> None:
+    run_with_boundary(lambda: cli.main(standalone_mode=False))

@@ -1,0 +1,1 @@
+"""One module per ``scv`` sub-command group."""

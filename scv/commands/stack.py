@@ -1,0 +1,129 @@
+"""``scv stack``: run the real local stack (Kafka, Connect + Debezium, PostgreSQL, MariaDB)."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stack.settings import StackSettings
+
+COMPONENT_LOGS = ("postgres", "mariadb", "kafka", "connect", "maven")
+
+
+def _settings(state_dir: Path | None) -> StackSettings:
+    from stack.settings import StackSettings
+
+    return StackSettings(state_dir=state_dir) if state_dir else StackSettings()
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="State directory (default .scv/ in the checkout, or $SCV_STATE_DIR).",
+)
+
+
+@click.group()
+def stack() -> None:
+    """Run the local stack: Kafka, Connect + Debezium, PostgreSQL, MariaDB."""
+
+
+@stack.command()
+@state_dir_option
+def up(state_dir: Path | None) -> None:
+    """Start every component that is not running; wait until all are healthy."""
+    from stack import launcher
+
+    t0 = time.monotonic()
+    settings = _settings(state_dir)
+    console = _console()
+    launcher.up(settings, console)
+    console.print(f"stack: up in {time.monotonic() - t0:.1f}s (state: {settings.state_dir})")
+
+
+@stack.command()
+@state_dir_option
+@click.option("--purge", is_flag=True, help="Also delete data, logs and secrets (keeps jars).")
+def down(state_dir: Path | None, purge: bool) -> None:
+    """Stop exactly the processes `up` started."""
+    from stack import launcher
+
+    launcher.down(_settings(state_dir), _console(), purge=purge)
+
+
+@stack.command()
+@state_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(state_dir: Path | None, as_json: bool) -> int:
+    """Show each component's state, pid, port and version; exit 1 unless all run."""
+    from stack import launcher
+
+    rows = launcher.status(_settings(state_dir))
+    if as_json:
+        import orjson
+
+        click.echo(orjson.dumps(launcher.status_as_dicts(rows), option=orjson.OPT_INDENT_2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("component", "state", "pid", "port", "version", "detail")
+        colour = {"running": "green", "unhealthy": "yellow", "down": "red"}
+        for r in rows:
+            table.add_row(
+                r.name,
+                f"[{colour[r.state]}]{r.state}[/]",
+                str(r.pid or "-"),
+                str(r.port),
+                r.version,
+                r.detail or "",
+            )
+        Console().print(table)
+    return 0 if all(r.state == "running" for r in rows) else 1
+
+
+@stack.command()
+@click.argument("name", type=click.Choice(COMPONENT_LOGS))
+@state_dir_option
+@click.option("-n", "--lines", default=50, show_default=True, help="How many last lines.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing as the log grows.")
+def logs(name: str, state_dir: Path | None, lines: int, follow: bool) -> None:
+    """Print the end of a component's log."""
+    log = _settings(state_dir).logs_dir / f"{name}.log"
+    if not log.exists():
+        raise click.UsageError(f"no log yet for {name} ({log}); run `scv stack up` first")
+    with log.open(errors="replace") as handle:
+        for line in handle.readlines()[-lines:]:
+            click.echo(line, nl=False)
+        while follow:
+            line = handle.readline()
+            if line:
+                click.echo(line, nl=False)
+            else:
+                time.sleep(0.2)
+
+
+@stack.command()
+@state_dir_option
+def env(state_dir: Path | None) -> None:
+    """Print shell exports of the endpoints: eval "$(scv stack env)"."""
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+
+    settings = _settings(state_dir)
+    for key, value in exports(settings, load_or_create(settings.state_dir)).items():
+        click.echo(f"export {key}={shlex.quote(value)}")

@@ -1,0 +1,151 @@
+"""The Kafka broker: KRaft combined mode (broker + controller), one node, on loopback."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from stack.components.base import Component
+from stack.db_settings import KAFKA_SETTINGS
+from stack.errors import CorruptState, PrerequisiteMissing
+from stack.jars import KAFKA_LIB
+from stack.versions import jvm_versions
+
+LOG4J2 = """\
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.kafka.name = org.apache.kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def java() -> str:
+    found = shutil.which("java")
+    if found is None:
+        raise PrerequisiteMissing(
+            "java: not found; install a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
+        )
+    return found
+
+
+def java_argv(heap: str, lib: Path, log4j2: Path, main: str, *args: str) -> list[str]:
+    """A JVM command line with an explicit heap: the whole stack shares two cores."""
+    return [
+        java(),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j2}",
+        "-cp",
+        f"{lib}/*",
+        main,
+        *args,
+    ]
+
+
+class KafkaBroker(Component):
+    name = "kafka"
+    port_env_var = "SCV_KAFKA_PORT"
+
+    @property
+    def port(self) -> int:
+        return self.settings.kafka_port
+
+    @property
+    def lib(self) -> Path:
+        return self.settings.cache_dir / KAFKA_LIB
+
+    @property
+    def properties(self) -> Path:
+        return self.settings.conf_dir / "kafka.properties"
+
+    @property
+    def log4j2(self) -> Path:
+        return self.settings.conf_dir / "log4j2.properties"
+
+    def check_prerequisites(self) -> None:
+        java()
+
+    def server_properties(self) -> dict[str, str]:
+        host, port, ctl = self.settings.host, self.port, self.settings.kafka_controller_port
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{host}:{ctl}",
+            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctl}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.home / "data"),
+            **KAFKA_SETTINGS,
+        }
+
+    def prepare(self) -> None:
+        conf = self.settings.conf_dir
+        conf.mkdir(parents=True, exist_ok=True)
+        self.properties.write_text(
+            "".join(f"{k}={v}\n" for k, v in self.server_properties().items())
+        )
+        self.log4j2.write_text(LOG4J2)
+        data = self.home / "data"
+        if (data / "meta.properties").exists():
+            return
+        if data.exists() and any(data.iterdir()):
+            raise CorruptState(
+                f"kafka: {data} is not empty but was never formatted (no meta.properties); "
+                "run `scv stack down --purge` or remove it"
+            )
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        argv = java_argv(
+            "256m", self.lib, self.log4j2, "kafka.tools.StorageTool",
+            "format", "-t", cluster_id, "-c", str(self.properties),
+        )  # fmt: skip
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+        if rc != 0:
+            raise CorruptState(f"kafka: storage format failed with exit code {rc} ({self.log})")
+
+    def argv(self) -> list[str]:
+        return java_argv(
+            self.settings.kafka_heap, self.lib, self.log4j2, "kafka.Kafka", str(self.properties)
+        )
+
+    def probe(self) -> str | None:
+        try:
+            socket.create_connection((self.settings.host, self.port), timeout=1).close()
+        except OSError as exc:
+            return f"broker port does not accept connections ({exc.strerror})"
+        admin = AdminClient(
+            {
+                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "socket.timeout.ms": 3000,
+                "log_level": 2,  # librdkafka's connect retries are noise while the broker starts
+            }
+        )
+        try:
+            metadata = admin.list_topics(timeout=3)
+        except Exception as exc:  # noqa: BLE001 - librdkafka raises KafkaException of many kinds
+            return f"broker metadata does not answer ({exc})"
+        if not metadata.brokers:
+            return "broker metadata lists no broker"
+        return None
+
+    def version(self) -> str:
+        return jvm_versions().kafka

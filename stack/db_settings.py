@@ -1,0 +1,60 @@
+"""The CDC-critical server settings, in one place.
+
+The local launcher passes them on the command line and ``docker-compose.yml`` repeats them; a
+unit test reads the compose file and refuses any drift between the two.
+"""
+
+from __future__ import annotations
+
+#: PostgreSQL (ERP): logical decoding for Debezium's pgoutput, room for slots, and a cap on the
+#: WAL a stalled slot may pin (the slot is invalidated instead of filling the disk).
+POSTGRES_SETTINGS: dict[str, str] = {
+    "wal_level": "logical",
+    "max_replication_slots": "10",
+    "max_wal_senders": "10",
+    "max_slot_wal_keep_size": "4GB",
+    "wal_sender_timeout": "60s",
+}
+
+#: MariaDB (WMS): a full row image in ROW format is what Debezium needs for before/after
+#: values; binlog retention is explicit so `scv connectors status` can reason about data loss.
+MARIADB_SETTINGS: dict[str, str] = {
+    "log-bin": "mariadb-bin",
+    "binlog-format": "ROW",
+    "binlog-row-image": "FULL",
+    "server-id": "184054",
+    "binlog-expire-logs-seconds": "604800",
+}
+
+#: Kafka, single node: every replication factor is 1 or transactions and Connect hang.
+KAFKA_SETTINGS: dict[str, str] = {
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "default.replication.factor": "1",
+    "min.insync.replicas": "1",
+    "num.partitions": "3",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "true",
+}
+
+#: Kafka Connect worker: internal topics at replication factor 1, secrets through
+#: EnvVarConfigProvider so connector configs only ever hold ``${env:NAME}`` references.
+CONNECT_SETTINGS: dict[str, str] = {
+    "group.id": "scv-connect",
+    "config.storage.topic": "scv-connect-configs",
+    "offset.storage.topic": "scv-connect-offsets",
+    "status.storage.topic": "scv-connect-status",
+    "config.storage.replication.factor": "1",
+    "offset.storage.replication.factor": "1",
+    "status.storage.replication.factor": "1",
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "key.converter.schemas.enable": "false",
+    "value.converter.schemas.enable": "false",
+    "offset.flush.interval.ms": "1000",
+    "config.providers": "env",
+    "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+}

@@ -1,0 +1,37 @@
+"""The endpoints of the running stack, for ``scv stack env`` and the other packages' settings."""
+
+from __future__ import annotations
+
+from stack.credentials import (
+    ERP_DATABASE,
+    ERP_OWNER,
+    WMS_DATABASE,
+    WMS_OWNER,
+    Credentials,
+)
+from stack.settings import StackSettings
+
+
+def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]:
+    """``SCV_*`` variables for local use: Kafka, Connect, and SQLAlchemy URLs of both databases.
+
+    The URLs carry the owner users' local sandbox passwords: ``scv stack env`` exists to hand
+    them to a local shell. The CDC users' passwords are never exported.
+    """
+    host = settings.host
+    erp_pw = credentials["SCV_ERP_OWNER_PASSWORD"]
+    wms_pw = credentials["SCV_WMS_OWNER_PASSWORD"]
+    return {
+        "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCV_CONNECT_URL": settings.connect_url,
+        "SCV_ERP_DSN": (
+            f"postgresql+psycopg://{ERP_OWNER}:{erp_pw}@{host}:{settings.postgres_port}"
+            f"/{ERP_DATABASE}"
+        ),
+        "SCV_WMS_DSN": (
+            f"mysql+pymysql://{WMS_OWNER}:{wms_pw}@{host}:{settings.mariadb_port}/{WMS_DATABASE}"
+        ),
+        "SCV_STORE_DSN": (
+            f"postgresql+psycopg://{ERP_OWNER}:{erp_pw}@{host}:{settings.postgres_port}/scv"
+        ),
+    }

@@ -1,0 +1,71 @@
+"""Lay out the Kafka, Connect and Debezium jars with Maven, once, into the stack's cache.
+
+The cache carries a stamp: the hash of the Maven project. While the stamp matches, ``up`` never
+calls Maven, so a warm start works offline. A changed pom (a version bump) re-resolves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from stack.errors import JarResolutionFailed, PrerequisiteMissing
+from stack.settings import StackSettings
+from stack.versions import MAVEN_DIR
+
+#: The folders the launcher reads, relative to the cache.
+KAFKA_LIB = Path("kafka/lib")
+PLUGINS = Path("plugins")
+PLUGIN_DIRS = (PLUGINS / "debezium-postgres", PLUGINS / "debezium-mysql")
+
+
+def _project_hash() -> str:
+    digest = hashlib.sha256()
+    for pom in sorted(MAVEN_DIR.rglob("pom.xml")):
+        digest.update(pom.relative_to(MAVEN_DIR).as_posix().encode())
+        digest.update(pom.read_bytes())
+    return digest.hexdigest()
+
+
+def jars_ready(settings: StackSettings) -> bool:
+    stamp = settings.cache_dir / "jars.stamp"
+    dirs = (KAFKA_LIB, *PLUGIN_DIRS)
+    return (
+        stamp.exists()
+        and stamp.read_text().strip() == _project_hash()
+        and all(any((settings.cache_dir / d).glob("*.jar")) for d in dirs)
+    )
+
+
+def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> bool:
+    """Resolve the jars unless the cache is current. Returns True if Maven ran.
+
+    ``on_artifact`` is called with the name of each artifact Maven downloads, for progress.
+    """
+    if jars_ready(settings):
+        return False
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise PrerequisiteMissing("maven: `mvn` not found; install it (apt-get install maven)")
+    cache = settings.cache_dir
+    for d in (KAFKA_LIB, *PLUGIN_DIRS):
+        shutil.rmtree(cache / d, ignore_errors=True)  # no stale jar of an older version
+    log = settings.logs_dir / "maven.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [mvn, "-B", "-f", str(MAVEN_DIR / "pom.xml"), "package", f"-Dscv.cache={cache}"]
+    with log.open("w") as out, subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if line.startswith("Downloaded from"):
+                on_artifact(line.rsplit("/", 1)[-1].split(" ")[0])
+        rc = proc.wait()
+    if rc != 0:
+        raise JarResolutionFailed(f"mvn exited with {rc}", log)
+    (cache / "jars.stamp").write_text(_project_hash() + "\n")
+    return True

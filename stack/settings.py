@@ -1,0 +1,62 @@
+"""Settings of the local stack: one frozen object, built once by the CLI and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root: the Maven project and the default state directory hang off it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StackSettings(BaseSettings):
+    """Where the stack keeps its state and which loopback ports it uses.
+
+    Every field can be set from the environment with the ``SCV_`` prefix, for example
+    ``SCV_STATE_DIR=/tmp/scv`` or ``SCV_KAFKA_PORT=29092``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SCV_", frozen=True, extra="ignore")
+
+    state_dir: Path = Field(default=REPO_ROOT / ".scv")
+    host: str = "127.0.0.1"
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    connect_port: int = 18083
+    postgres_port: int = 15432
+    mariadb_port: int = 13306
+    kafka_heap: str = "512m"
+    connect_heap: str = "1g"
+    #: Seconds each component may take to become healthy after it was started.
+    start_timeout: float = 180.0
+
+    @property
+    def cache_dir(self) -> Path:
+        """Maven-resolved jars; survives ``down --purge`` so a purge does not re-download."""
+        return self.state_dir / "cache"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.state_dir / "conf"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://{self.host}:{self.connect_port}"
