@@ -1,7 +1,9 @@
 """Lay out the Kafka, Connect and Debezium jars with Maven, once, into the stack's cache.
 
-The cache carries a stamp: the hash of the Maven project. While the stamp matches, ``up`` never
-calls Maven, so a warm start works offline. A changed pom (a version bump) re-resolves.
+The jars go to ``<cache>/jars-<hash>``, named by the hash of the Maven project. While that folder
+is complete, ``up`` never calls Maven, so a warm start works offline. A changed pom (a version
+bump) resolves into a new folder, so a running process never sees its jars replaced under it and
+no jar of an older version lingers on a new class path.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from stack.versions import MAVEN_DIR
 #: The folders the launcher reads, relative to the cache.
 KAFKA_LIB = Path("kafka/lib")
 PLUGINS = Path("plugins")
-PLUGIN_DIRS = (PLUGINS / "debezium-postgres", PLUGINS / "debezium-mysql")
+PLUGIN_DIRS = (PLUGINS / "debezium-postgres", PLUGINS / "debezium-mariadb")
 
 
 def _project_hash() -> str:
@@ -30,14 +32,24 @@ def _project_hash() -> str:
     return digest.hexdigest()
 
 
+def jars_dir(settings: StackSettings) -> Path:
+    """Where the jars of the current Maven project live (complete once ``jars.done`` exists)."""
+    return settings.cache_dir / f"jars-{_project_hash()[:12]}"
+
+
 def jars_ready(settings: StackSettings) -> bool:
-    stamp = settings.cache_dir / "jars.stamp"
-    dirs = (KAFKA_LIB, *PLUGIN_DIRS)
-    return (
-        stamp.exists()
-        and stamp.read_text().strip() == _project_hash()
-        and all(any((settings.cache_dir / d).glob("*.jar")) for d in dirs)
+    root = jars_dir(settings)
+    return (root / "jars.done").exists() and all(
+        any((root / d).glob("*.jar")) for d in (KAFKA_LIB, *PLUGIN_DIRS)
     )
+
+
+def prune_stale(settings: StackSettings) -> None:
+    """Delete jar folders of older Maven projects (call only while nothing of the stack runs)."""
+    current = jars_dir(settings)
+    for old in settings.cache_dir.glob("jars-*"):
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> bool:
@@ -50,12 +62,11 @@ def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> 
     mvn = shutil.which("mvn")
     if mvn is None:
         raise PrerequisiteMissing("maven: `mvn` not found; install it (apt-get install maven)")
-    cache = settings.cache_dir
-    for d in (KAFKA_LIB, *PLUGIN_DIRS):
-        shutil.rmtree(cache / d, ignore_errors=True)  # no stale jar of an older version
+    root = jars_dir(settings)
+    shutil.rmtree(root, ignore_errors=True)  # an interrupted earlier attempt
     log = settings.logs_dir / "maven.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    argv = [mvn, "-B", "-f", str(MAVEN_DIR / "pom.xml"), "package", f"-Dscv.cache={cache}"]
+    argv = [mvn, "-B", "-f", str(MAVEN_DIR / "pom.xml"), "package", f"-Dscv.cache={root}"]
     with log.open("w") as out, subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
@@ -67,5 +78,5 @@ def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> 
         rc = proc.wait()
     if rc != 0:
         raise JarResolutionFailed(f"mvn exited with {rc}", log)
-    (cache / "jars.stamp").write_text(_project_hash() + "\n")
+    (root / "jars.done").write_text(_project_hash() + "\n")
     return True

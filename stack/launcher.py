@@ -15,7 +15,7 @@ from rich.console import Console
 from stack import credentials as creds
 from stack.components import Component, all_components
 from stack.errors import ComponentFailed, CorruptState, PortInUse
-from stack.jars import ensure_jars
+from stack.jars import ensure_jars, jars_dir, prune_stale
 from stack.settings import StackSettings
 
 _STATE_DIRS = ("logs", "run", "data", "conf", "cache")
@@ -83,7 +83,9 @@ def up(settings: StackSettings, console: Console) -> None:
             status.update(f"jars: downloading from Maven Central ({downloaded}) {name}")
 
         if ensure_jars(settings, on_artifact):
-            console.print(f"jars: resolved into {settings.cache_dir} ({downloaded} downloaded)")
+            console.print(f"jars: resolved into {jars_dir(settings)} ({downloaded} downloaded)")
+        if not any(c.pid_file.running() for c in stack):
+            prune_stale(settings)
 
     started: list[Component] = []
     for component in stack:

@@ -16,6 +16,7 @@ _NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 class JvmVersions:
     kafka: str
     debezium: str
+    debezium_mariadb: str
 
 
 def jvm_versions(pom: Path = MAVEN_DIR / "pom.xml") -> JvmVersions:
@@ -29,4 +30,8 @@ def jvm_versions(pom: Path = MAVEN_DIR / "pom.xml") -> JvmVersions:
             raise ValueError(f"{pom}: no <{name}>")
         return node.text.strip()
 
-    return JvmVersions(kafka=prop("kafka.version"), debezium=prop("debezium.version"))
+    return JvmVersions(
+        kafka=prop("kafka.version"),
+        debezium=prop("debezium.version"),
+        debezium_mariadb=prop("debezium.mariadb.version"),
+    )

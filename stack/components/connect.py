@@ -1,4 +1,4 @@
-"""Kafka Connect in distributed mode with the Debezium PostgreSQL and MySQL/MariaDB plugins."""
+"""Kafka Connect in distributed mode with the Debezium PostgreSQL and MariaDB plugins."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import httpx
 from stack.components.base import Component
 from stack.components.kafka import LOG4J2, java_argv
 from stack.db_settings import CONNECT_SETTINGS
-from stack.jars import KAFKA_LIB, PLUGINS
+from stack.jars import KAFKA_LIB, PLUGINS, jars_dir
 from stack.versions import jvm_versions
 
 #: The connector classes ``up`` waits for: both must be listed by the worker.
 REQUIRED_PLUGINS = (
     "io.debezium.connector.postgresql.PostgresConnector",
-    "io.debezium.connector.mysql.MySqlConnector",
+    "io.debezium.connector.mariadb.MariaDbConnector",
 )
 
 
@@ -38,7 +38,7 @@ class ConnectWorker(Component):
             "listeners": self.settings.connect_url,
             "rest.advertised.host.name": self.settings.host,
             "rest.advertised.port": str(self.port),
-            "plugin.path": str(self.settings.cache_dir / PLUGINS),
+            "plugin.path": str(jars_dir(self.settings) / PLUGINS),
             **CONNECT_SETTINGS,
         }
 
@@ -55,7 +55,7 @@ class ConnectWorker(Component):
         conf = self.settings.conf_dir
         return java_argv(
             self.settings.connect_heap,
-            self.settings.cache_dir / KAFKA_LIB,
+            jars_dir(self.settings) / KAFKA_LIB,
             conf / "connect-log4j2.properties",
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(conf / "connect.properties"),
@@ -80,4 +80,7 @@ class ConnectWorker(Component):
 
     def version(self) -> str:
         versions = jvm_versions()
-        return f"{versions.kafka} + Debezium {versions.debezium}"
+        return (
+            f"{versions.kafka} + Debezium {versions.debezium} (postgres), "
+            f"{versions.debezium_mariadb} (mariadb)"
+        )

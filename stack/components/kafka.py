@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 from stack.components.base import Component
 from stack.db_settings import KAFKA_SETTINGS
 from stack.errors import CorruptState, PrerequisiteMissing
-from stack.jars import KAFKA_LIB
+from stack.jars import KAFKA_LIB, jars_dir
 from stack.versions import jvm_versions
 
 LOG4J2 = """\
@@ -68,7 +68,7 @@ class KafkaBroker(Component):
 
     @property
     def lib(self) -> Path:
-        return self.settings.cache_dir / KAFKA_LIB
+        return jars_dir(self.settings) / KAFKA_LIB
 
     @property
     def properties(self) -> Path:
