@@ -6,6 +6,11 @@ unit test reads the compose file and refuses any drift between the two.
 
 from __future__ import annotations
 
+#: The database server lines the stack is built and tested on (Debian 12's packages); the
+#: compose images use the same.
+POSTGRES_MAJOR = 15
+MARIADB_SERIES = "10.11"
+
 #: PostgreSQL (ERP): logical decoding for Debezium's pgoutput, room for slots, and a cap on the
 #: WAL a stalled slot may pin (the slot is invalidated instead of filling the disk).
 POSTGRES_SETTINGS: dict[str, str] = {

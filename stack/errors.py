@@ -1,11 +1,11 @@
 """Errors of the local stack launcher.
 
-    StackError                      root: one clear line for the user, exit code 2 or 3
-    ├── PrerequisiteMissing         a program the stack needs is not installed
-    ├── CorruptState                the state directory is not what the launcher left there
-    ├── PortInUse                   another process holds a port a component needs
-    ├── ComponentFailed             a component did not start or is not healthy (names its log)
-    └── JarResolutionFailed         Maven could not lay out the jars (names its log)
+StackError                      root: one clear line for the user, exit code 2 or 3
+├── PrerequisiteMissing         a program the stack needs is not installed
+├── CorruptState                the state directory is not what the launcher left there
+├── PortInUse                   another process holds a port a component needs
+├── ComponentFailed             a component did not start or is not healthy (names its log)
+└── JarResolutionFailed         Maven could not lay out the jars (names its log)
 """
 
 from __future__ import annotations

@@ -67,9 +67,10 @@ def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> 
     log = settings.logs_dir / "maven.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [mvn, "-B", "-f", str(MAVEN_DIR / "pom.xml"), "package", f"-Dscv.cache={root}"]
-    with log.open("w") as out, subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as proc:
+    with (
+        log.open("w") as out,
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+    ):
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)

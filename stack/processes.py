@@ -96,6 +96,9 @@ def spawn(
             extra_groups=[] if user else None,
             start_new_session=True,  # Ctrl-C in the user's shell must not reach the stack
         )
+    # The process outlives this handle: it is tracked by its pid file and reaped by `stop` (or
+    # by init once we exit). Marking the handle settled keeps Popen from warning about it.
+    proc.returncode = 0
     return proc.pid
 
 

@@ -21,6 +21,8 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCV_", frozen=True, extra="ignore")
 
     state_dir: Path = Field(default=REPO_ROOT / ".scv")
+    #: Maven-resolved jars; default ``<state_dir>/cache``. Survives ``down --purge``.
+    jar_cache: Path | None = None
     host: str = "127.0.0.1"
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
@@ -35,7 +37,7 @@ class StackSettings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         """Maven-resolved jars; survives ``down --purge`` so a purge does not re-download."""
-        return self.state_dir / "cache"
+        return self.jar_cache if self.jar_cache is not None else self.state_dir / "cache"
 
     @property
     def logs_dir(self) -> Path:

@@ -13,5 +13,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         kind = Path(item.path).relative_to(_TESTS).parts[0]
         if kind not in ("unit", "integration"):
-            raise pytest.UsageError(f"{item.nodeid}: tests live under tests/unit or tests/integration")
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test lives in tests/unit or tests/integration"
+            )
         item.add_marker(getattr(pytest.mark, kind))

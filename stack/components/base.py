@@ -69,7 +69,7 @@ class Component(ABC):
     def probe(self) -> str | None:
         """None when the component answers as it should, else why it does not (one line)."""
 
-    def bootstrap(self) -> None:
+    def bootstrap(self) -> None:  # noqa: B027 - optional hook; most components need nothing
         """Set up what lives inside the running component (idempotent)."""
 
     @abstractmethod

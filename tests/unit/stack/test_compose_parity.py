@@ -1,0 +1,117 @@
+"""docker-compose.yml must describe the same stack as the local launcher.
+
+No Docker engine runs here, so the compose file is checked against the launcher's own settings:
+services, versions, and every CDC-critical database, Kafka and Connect setting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stack.components.mariadb import CDC_GRANTS
+from stack.components.postgres import find_bindir
+from stack.db_settings import (
+    CONNECT_SETTINGS,
+    KAFKA_SETTINGS,
+    MARIADB_SERIES,
+    MARIADB_SETTINGS,
+    POSTGRES_MAJOR,
+    POSTGRES_SETTINGS,
+)
+from stack.settings import REPO_ROOT
+from stack.versions import jvm_versions
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    service = compose["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def _tag(compose: dict[str, Any], name: str) -> str:
+    return str(_service(compose, name)["image"]).rsplit(":", 1)[1]
+
+
+def test_same_services_each_with_a_healthcheck(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"kafka", "connect", "erp", "wms"}
+    for name, service in compose["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_same_versions(compose: dict[str, Any]) -> None:
+    versions = jvm_versions()
+    assert _tag(compose, "kafka") == versions.kafka
+    assert _tag(compose, "connect") == versions.debezium
+    assert _tag(compose, "erp") == str(POSTGRES_MAJOR)
+    assert _tag(compose, "wms") == MARIADB_SERIES
+
+
+def test_local_postgres_is_the_composed_major() -> None:
+    bindir = find_bindir()
+    assert bindir is not None, "install PostgreSQL (make test does)"
+    assert bindir.parent.name == str(POSTGRES_MAJOR)
+
+
+def test_postgres_cdc_settings(compose: dict[str, Any]) -> None:
+    command = _service(compose, "erp")["command"]
+    flags = dict(arg.split("=", 1) for arg in command if "=" in arg)
+    for key, value in POSTGRES_SETTINGS.items():
+        assert flags.get(key) == value, key
+
+
+def test_mariadb_cdc_settings(compose: dict[str, Any]) -> None:
+    command = _service(compose, "wms")["command"]
+    flags = dict(arg[2:].split("=", 1) for arg in command)
+    for key, value in MARIADB_SETTINGS.items():
+        assert flags.get(key) == value, key
+
+
+def test_kafka_settings(compose: dict[str, Any]) -> None:
+    env = _service(compose, "kafka")["environment"]
+    for key, value in KAFKA_SETTINGS.items():
+        assert env.get("KAFKA_" + key.upper().replace(".", "_")) == value, key
+
+
+def test_connect_settings(compose: dict[str, Any]) -> None:
+    env = _service(compose, "connect")["environment"]
+    for key, value in CONNECT_SETTINGS.items():
+        name = key.upper().replace(".", "_")
+        found = env.get(name, env.get("CONNECT_" + name))
+        assert found == value, key
+
+
+def test_cdc_grants_match(compose: dict[str, Any]) -> None:
+    init = (REPO_ROOT / "stack" / "compose" / "wms-init.sh").read_text()
+    assert f"GRANT {CDC_GRANTS} ON *.* TO 'scv_cdc'" in init
+
+
+def test_no_secret_value_in_compose() -> None:
+    text = (REPO_ROOT / "docker-compose.yml").read_text()
+    for line in text.splitlines():
+        match = re.match(r"\s*(\w*(PASSWORD|SALT)\w*):\s*(.+)$", line)
+        if match:
+            assert match.group(3).startswith("${"), f"literal secret: {line.strip()}"
+
+
+def test_init_scripts_are_executable() -> None:
+    for script in (REPO_ROOT / "stack" / "compose").glob("*.sh"):
+        assert Path(script).stat().st_mode & 0o111, script
+
+
+def test_local_mariadb_is_the_composed_series() -> None:
+    import subprocess
+
+    out = subprocess.run(["mariadbd", "--version"], capture_output=True, text=True, check=True)
+    assert f"Ver {MARIADB_SERIES}." in out.stdout
