@@ -127,3 +127,27 @@ def env(state_dir: Path | None) -> None:
     settings = _settings(state_dir)
     for key, value in exports(settings, load_or_create(settings.state_dir)).items():
         click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@stack.command()
+@state_dir_option
+def check(state_dir: Path | None) -> None:
+    """Prove the capture path: a committed row in each database arrives on Kafka."""
+    from stack.check import check_mariadb_cdc, check_postgres_cdc, check_transactions
+    from stack.credentials import load_or_create
+
+    settings = _settings(state_dir)
+    console = _console()
+    credentials = load_or_create(settings.state_dir)
+    for label, run in (
+        ("PostgreSQL (ERP) insert → Debezium change event", check_postgres_cdc),
+        ("MariaDB (WMS) insert → Debezium change event", check_mariadb_cdc),
+    ):
+        with console.status(f"check: {label}"):
+            result = run(settings, credentials)
+        console.print(
+            f"[green]ok[/] {result.name}: {result.latency_s * 1000:.0f} ms ({result.detail})"
+        )
+    with console.status("check: Kafka transaction, read_committed"):
+        result = check_transactions(settings)
+    console.print(f"[green]ok[/] {result.name}: {result.detail}")
