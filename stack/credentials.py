@@ -34,6 +34,8 @@ SCV_DATABASE = "scv"
 WMS_DATABASE = "wmwhse1"
 WMS_OWNER = "scv_owner"
 WMS_CDC_USER = "scv_cdc"
+#: scv's control tables on MariaDB (the Debezium signal table); never business data.
+WMS_CONTROL_DATABASE = "scv_control"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pymysql
 
 from stack.components.base import Component, running_as_root
-from stack.credentials import WMS_CDC_USER, WMS_DATABASE, WMS_OWNER
+from stack.credentials import WMS_CDC_USER, WMS_CONTROL_DATABASE, WMS_DATABASE, WMS_OWNER
 from stack.db_settings import MARIADB_SETTINGS
 from stack.errors import ComponentFailed, CorruptState, PrerequisiteMissing
 
@@ -125,7 +125,11 @@ class MariaDB(Component):
             raise ComponentFailed(self.name, f"bootstrap SQL failed: {first}", self.log)
 
     def bootstrap(self) -> None:
-        """The WMS database, its owner, and a CDC user with only the grants Debezium needs."""
+        """The WMS database, its owner, and a CDC user with only the grants Debezium needs.
+
+        ``scv_control`` holds scv's Debezium signal table (created by the owner); the CDC user
+        may INSERT there only, because incremental snapshots write their watermarks into it.
+        """
         host = self.settings.host
         owner_pw = _quote(self.credentials["SCV_WMS_OWNER_PASSWORD"])
         cdc_pw = _quote(self.credentials["SCV_WMS_CDC_PASSWORD"])
@@ -138,6 +142,9 @@ class MariaDB(Component):
             CREATE USER IF NOT EXISTS '{WMS_CDC_USER}'@'{host}' IDENTIFIED BY {cdc_pw};
             ALTER USER '{WMS_CDC_USER}'@'{host}' IDENTIFIED BY {cdc_pw};
             GRANT {CDC_GRANTS} ON *.* TO '{WMS_CDC_USER}'@'{host}';
+            CREATE DATABASE IF NOT EXISTS `{WMS_CONTROL_DATABASE}` CHARACTER SET utf8mb4;
+            GRANT ALL PRIVILEGES ON `{WMS_CONTROL_DATABASE}`.* TO '{WMS_OWNER}'@'{host}';
+            GRANT INSERT ON `{WMS_CONTROL_DATABASE}`.* TO '{WMS_CDC_USER}'@'{host}';
             """
         )
 
