@@ -21,8 +21,14 @@ import psycopg
 import pymysql
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from stack.credentials import ERP_CDC_USER, ERP_DATABASE, ERP_OWNER, WMS_DATABASE, WMS_OWNER
-from stack.credentials import Credentials
+from stack.credentials import (
+    ERP_CDC_USER,
+    ERP_DATABASE,
+    ERP_OWNER,
+    WMS_DATABASE,
+    WMS_OWNER,
+    Credentials,
+)
 from stack.errors import StackError
 from stack.settings import StackSettings
 
@@ -64,9 +70,10 @@ def _await_event(
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         msg = consumer.poll(0.2)
-        if msg is None or msg.error() or msg.value() is None:
+        raw = None if msg is None or msg.error() else msg.value()
+        if raw is None:
             continue
-        value = orjson.loads(msg.value())
+        value = orjson.loads(raw)
         if isinstance(value, dict) and matches(value):
             return value
     raise CheckFailed(f"no matching change event within {deadline_s:.0f}s")
@@ -88,9 +95,9 @@ def _connector(
                 if tasks and tasks[0]["state"] == "FAILED":
                     trace = tasks[0].get("trace", "").splitlines()[:1]
                     raise CheckFailed(f"connector {name} failed: {' '.join(trace)}")
-                if body.get("connector", {}).get("state") == "RUNNING" and tasks:
-                    if tasks[0]["state"] == "RUNNING":
-                        break
+                connector_state = body.get("connector", {}).get("state")
+                if connector_state == "RUNNING" and tasks and tasks[0]["state"] == "RUNNING":
+                    break
                 if time.monotonic() > deadline:
                     raise CheckFailed(f"connector {name} not RUNNING within {deadline_s:.0f}s")
                 time.sleep(0.3)
@@ -266,8 +273,9 @@ def check_transactions(settings: StackSettings, deadline_s: float = 30) -> Check
         deadline = time.monotonic() + deadline_s
         while len(seen) < 3 and time.monotonic() < deadline:
             msg = consumer.poll(0.2)
-            if msg is not None and not msg.error():
-                seen.append(msg.value())
+            raw = None if msg is None or msg.error() else msg.value()
+            if raw is not None:
+                seen.append(raw)
         latency = time.time() - committed
         straggler = consumer.poll(2.0)  # the aborted record must never show up
     finally:

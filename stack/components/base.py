@@ -101,7 +101,8 @@ def service_home(settings: StackSettings, name: str, user: str | None) -> Path:
     ``<state>/data/<name>`` is a symlink to it, so the state directory stays the one place to look.
     """
     link = settings.data_dir / name
-    if user is None or _traversable_by_others(settings.data_dir):
+    existing_dir = link.is_dir() and not link.is_symlink()
+    if user is None or existing_dir or _traversable_by_others(settings.data_dir):
         home = link
     else:
         tag = hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:12]
