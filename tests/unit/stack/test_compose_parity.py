@@ -15,6 +15,7 @@ import yaml
 
 from stack.components.mariadb import CDC_GRANTS
 from stack.components.postgres import find_bindir
+from stack.credentials import WMS_CONTROL_DATABASE
 from stack.db_settings import (
     CONNECT_SETTINGS,
     KAFKA_SETTINGS,
@@ -95,6 +96,7 @@ def test_connect_settings(compose: dict[str, Any]) -> None:
 def test_cdc_grants_match(compose: dict[str, Any]) -> None:
     init = (REPO_ROOT / "stack" / "compose" / "wms-init.sh").read_text()
     assert f"GRANT {CDC_GRANTS} ON *.* TO 'scv_cdc'" in init
+    assert f"GRANT INSERT ON {WMS_CONTROL_DATABASE}.* TO 'scv_cdc'" in init
 
 
 def test_no_secret_value_in_compose() -> None:
