@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from scv.commands.connectors import connectors
 from scv.commands.stack import stack
 from scv.errors import run_with_boundary
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 
 cli.add_command(stack)
+cli.add_command(connectors)
 
 
 def main() -> None:

@@ -18,9 +18,10 @@ EXIT_USAGE = 2
 
 
 def _known_roots() -> tuple[type[Exception], ...]:
+    from connectors.errors import ConnectorsError
     from stack.errors import StackError
 
-    return (StackError,)
+    return (StackError, ConnectorsError)
 
 
 def fail(message: str, code: int) -> NoReturn:
