@@ -1,0 +1,66 @@
+"""The Kafka side the connectors rely on: the MariaDB schema-history topic.
+
+Debezium's binlog connectors cannot work without the full DDL history, so the topic must keep
+everything forever (``retention.ms=-1``, ``cleanup.policy=delete``, one partition); a compacted
+or expiring history is the classic "db history topic is missing" failure.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from connectors.errors import SourceError
+from connectors.sources import Check
+from connectors.specs import MariaDbSpec
+
+HISTORY_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+def _admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+
+
+def ensure_history_topic(bootstrap: str, topic: str) -> bool:
+    """Create the topic with infinite retention if it is missing; True if it was created."""
+    admin = _admin(bootstrap)
+    if topic in admin.list_topics(timeout=10).topics:
+        return False
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1, config=HISTORY_TOPIC_CONFIG)]
+    )
+    try:
+        futures[topic].result(15)
+    except Exception as exc:
+        if "TOPIC_ALREADY_EXISTS" in str(exc):
+            return False
+        raise SourceError(f"cannot create topic {topic}: {exc}") from exc
+    return True
+
+
+def check_history_topic(bootstrap: str, spec: MariaDbSpec) -> Check:
+    name = f"schema history topic {spec.schema_history_topic}"
+    admin = _admin(bootstrap)
+    topics = admin.list_topics(timeout=10).topics
+    if spec.schema_history_topic not in topics:
+        return Check(name, "fail", "does not exist", f"`scv connectors prepare {spec.name}`")
+    resource = ConfigResource("topic", spec.schema_history_topic)
+    config = admin.describe_configs([resource])[resource].result(10)
+    values = {k: v.value for k, v in config.items()}
+    partitions = len(topics[spec.schema_history_topic].partitions)
+    bad = [
+        f"{k}={values.get(k)}"
+        for k in ("retention.ms", "cleanup.policy")
+        if values.get(k) != HISTORY_TOPIC_CONFIG[k]
+    ]
+    if partitions != 1:
+        bad.append(f"{partitions} partitions")
+    if bad:
+        return Check(
+            name,
+            "fail",
+            f"{', '.join(bad)}: history can be lost",
+            "kafka-configs --alter --add-config retention.ms=-1,cleanup.policy=delete",
+        )
+    return Check(name, "ok", "retention.ms=-1, delete, 1 partition")

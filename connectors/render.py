@@ -1,0 +1,117 @@
+"""Render a spec through its Jinja2 template into the exact Debezium config sent to Connect.
+
+Rendering is pure: the same spec and context give the same config, byte for byte, which is what
+the golden files pin. Secrets never appear: the templates emit ``${env:NAME}`` references that
+the Connect worker resolves with its ``EnvVarConfigProvider``.
+
+One Debezium property cannot work that way: the salt of ``column.mask.hash.v2.<alg>.with.salt.
+<salt>`` is part of the property *name*, and Kafka Connect resolves config providers in values
+only. The rendered config therefore carries the reference in the key, and only ``bind_secrets``
+(used by ``apply`` and ``validate`` right before the HTTP call) puts the salt in;
+``mask_secrets`` takes it out again for anything shown to a user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+import orjson
+
+from connectors.errors import RenderError
+from connectors.specs import MariaDbSpec, PostgresSpec
+
+_TEMPLATES = {"postgres": "debezium_postgres.json.j2", "mariadb": "debezium_mariadb.json.j2"}
+_ENV_REF = re.compile(r"\$\{env:([A-Z_][A-Z0-9_]*)\}")
+#: Shown instead of a secret value.
+MASK = "********"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What the spec does not know about the deployment: where Kafka is (schema history)."""
+
+    kafka_bootstrap: str
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load_template),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["regex_escape"] = lambda s: re.escape(str(s))
+    env.filters["qualify"] = lambda column, schema: re.escape(f"{schema}.{column}")
+    return env
+
+
+def _load_template(name: str) -> str:
+    return (resources.files("connectors") / "templates" / name).read_text()
+
+
+def render(spec: PostgresSpec | MariaDbSpec, context: RenderContext) -> dict[str, str]:
+    """The Debezium config for ``spec``: a flat mapping of strings, safe to print and diff."""
+    template_name = _TEMPLATES[spec.kind]
+    try:
+        text = (
+            _environment()
+            .get_template(template_name)
+            .render(spec=spec, kafka_bootstrap=context.kafka_bootstrap)
+        )
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{spec.name}: template {template_name}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{spec.name}: template {template_name}: {exc}") from exc
+    try:
+        config = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise RenderError(
+            f"{spec.name}: template {template_name} did not render JSON: {exc}"
+        ) from exc
+    if not isinstance(config, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in config.items()
+    ):
+        raise RenderError(f"{spec.name}: a connector config is a flat mapping of strings")
+    referenced = {m for text in [*config, *config.values()] for m in _ENV_REF.findall(text)}
+    unknown = referenced - set(spec.secret_envs)
+    if unknown:
+        raise RenderError(f"{spec.name}: template refers to undeclared secrets {sorted(unknown)}")
+    return config
+
+
+def bind_secrets(config: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+    """Resolve ``${env:NAME}`` in *keys* (the one place Connect cannot); values stay references."""
+
+    def resolve(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in secrets:
+            raise RenderError(f"a config key needs secret {name}, which is not set")
+        return secrets[name]
+
+    return {_ENV_REF.sub(resolve, key): value for key, value in config.items()}
+
+
+def mask_secrets(config: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+    """Replace every known secret value, in keys and values, by its ``${env:NAME}`` reference."""
+    pairs = sorted(((v, n) for n, v in secrets.items() if v), key=lambda p: -len(p[0]))
+
+    def scrub(text: str) -> str:
+        for value, name in pairs:
+            text = text.replace(value, f"${{env:{name}}}")
+        return text
+
+    return {scrub(k): scrub(v) for k, v in config.items()}
+
+
+def to_json(config: Mapping[str, str]) -> str:
+    """Stable, readable JSON (sorted keys) as printed by ``render`` and stored in golden files."""
+    return (
+        orjson.dumps(dict(config), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        + "\n"
+    )
