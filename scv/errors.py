@@ -20,8 +20,9 @@ EXIT_USAGE = 2
 def _known_roots() -> tuple[type[Exception], ...]:
     from connectors.errors import ConnectorsError
     from stack.errors import StackError
+    from transforms.errors import TransformsError
 
-    return (StackError, ConnectorsError)
+    return (StackError, ConnectorsError, TransformsError)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -1,0 +1,136 @@
+"""``scv pipeline``: run the exactly-once transforms (raw change topics → canonical events)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from transforms.runner import RunStats
+    from transforms.settings import TransformsSettings
+
+
+def _site_zones_from_erp(erp_dsn: str) -> dict[str, str]:
+    """Business unit → IANA zone from the ERP's F0006 (static seed data, not captured)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(erp_dsn)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text("SELECT mcmcu, mctzid FROM proddta.f0006"))
+            return {str(mcu).strip(): str(tz).strip() for mcu, tz in rows if str(tz).strip()}
+    finally:
+        engine.dispose()
+
+
+def _erp_dsn_from_stack() -> str | None:
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+    from stack.settings import StackSettings
+
+    settings = StackSettings()
+    if not settings.state_dir.exists():
+        return None
+    return exports(settings, load_or_create(settings.state_dir))["SCV_ERP_DSN"]
+
+
+def build_settings(instance_id: str | None, erp_dsn: str | None) -> TransformsSettings:
+    import sqlalchemy.exc
+
+    from transforms.settings import TransformsSettings
+
+    base = TransformsSettings()
+    overrides: dict[str, object] = {}
+    if instance_id is not None:
+        overrides["instance_id"] = instance_id
+    dsn = erp_dsn or _erp_dsn_from_stack()
+    if dsn:
+        try:
+            zones = _site_zones_from_erp(dsn)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            click.echo(f"pipeline: site zones not read from the ERP F0006 ({exc.code})", err=True)
+        else:
+            overrides["site_zones"] = {**zones, **base.site_zones}
+    return base.model_copy(update=overrides) if overrides else base
+
+
+def _report(stats: RunStats) -> None:
+    rate = stats.messages / stats.seconds if stats.seconds else 0.0
+    click.echo(
+        f"pipeline: {stats.messages} messages in {stats.batches} batches, "
+        f"{stats.events_total} events, {sum(stats.quarantined.values())} quarantined, "
+        f"{sum(stats.skipped.values())} skipped, {stats.aborted_batches} aborted batches, "
+        f"{stats.seconds:.1f}s ({rate:.0f} messages/s)"
+    )
+    for name, counter in (("event", stats.events), ("quarantine", stats.quarantined),
+                          ("skip", stats.skipped)):  # fmt: skip
+        for key, count in sorted(counter.items()):
+            click.echo(f"  {name:<10} {key:<28} {count}")
+
+
+@click.group()
+def pipeline() -> None:
+    """Transform raw change topics into canonical events, exactly once."""
+
+
+@pipeline.command()
+@click.option("--until-idle", is_flag=True, help="Stop once no message arrived for a while.")
+@click.option("--instance-id", default=None, help="Stable id of this instance (transactional.id).")
+@click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="Where to read F0006 zones.")
+def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
+    """Consume, map, gate and produce in one Kafka transaction per batch."""
+    from transforms.registry import default_registry
+    from transforms.runner import Runner
+
+    settings = build_settings(instance_id, erp_dsn)
+    runner = Runner(settings, default_registry(), log=lambda line: click.echo(line, err=True))
+    click.echo(
+        f"pipeline: instance {settings.transactional_id}, group {settings.group_id}, "
+        f"{len(settings.site_zones)} site zones",
+        err=True,
+    )
+    _report(runner.run(until_idle=until_idle))
+
+
+@pipeline.command()
+@click.option("--write", is_flag=True, help="Regenerate transforms/schemas/*.json.")
+def schemas(write: bool) -> None:
+    """Check (or with --write regenerate) the committed canonical event JSON Schemas."""
+    import orjson
+
+    from transforms.events import EVENT_TYPES
+    from transforms.jsonschemas import compatibility_problems, generate, render, schema_path
+
+    if write:
+        from transforms.jsonschemas import write_all
+
+        for path in write_all():
+            click.echo(f"wrote {path}")
+        return
+    failed = False
+    for event_type, model in sorted(EVENT_TYPES.items()):
+        path = schema_path(event_type)
+        fresh = generate(model)
+        if not path.exists():
+            click.echo(f"{event_type}: no committed schema")
+            failed = True
+            continue
+        problems = compatibility_problems(orjson.loads(path.read_bytes()), fresh)
+        stale = path.read_bytes() != render(fresh)
+        for problem in problems:
+            click.echo(f"{event_type}: INCOMPATIBLE {problem}")
+        if stale and not problems:
+            click.echo(f"{event_type}: compatible change, run with --write")
+        failed |= bool(problems) or stale
+    raise SystemExit(1 if failed else 0)
+
+
+@pipeline.command()
+def mappers() -> None:
+    """List the registered mappers (one per captured source table)."""
+    from transforms.registry import default_registry
+
+    for entry in default_registry():
+        ref = " (reference)" if entry.reference else ""
+        click.echo(f"{entry.system}.{entry.table:<14} {entry.name}{ref}")
