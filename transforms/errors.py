@@ -1,0 +1,71 @@
+"""Errors of the transforms stage.
+
+    TransformsError                 root: one clear line for the user; ``exit_code``
+    ├── DataError                   bad input: the message goes to quarantine, the stream goes on
+    │   ├── InvalidChangeEvent      stage "decode": malformed JSON / envelope, missing or
+    │   │                           mistyped field, unexpected new non-null column
+    │   ├── UnmappedTable           stage "map": no mapper registered for the source table
+    │   └── MappingError            stage "map": the row cannot become a canonical event
+    │       └── MissingReference    reference data (item, UoM conversion, site zone, order
+    │                               correlation) is not known (yet)
+    ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
+    ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
+    └── KafkaError                  the broker refused or failed an operation
+        └── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
+
+Only ``DataError`` subclasses are turned into quarantine records; every other exception is a
+bug or an outage and crashes the runner before it commits offsets.
+"""
+
+from __future__ import annotations
+
+
+class TransformsError(Exception):
+    """Root of the transforms errors; ``str(err)`` is the one line shown to the user."""
+
+    exit_code = 3
+    retryable = False
+
+
+class DataError(TransformsError):
+    """Bad input data; quarantined with ``reason`` (a short stable code) and the message."""
+
+    stage = "map"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class InvalidChangeEvent(DataError):
+    stage = "decode"
+
+
+class UnmappedTable(DataError):
+    def __init__(self, table: str) -> None:
+        super().__init__("unmapped_table", f"no mapper registered for {table}")
+
+
+class MappingError(DataError):
+    pass
+
+
+class MissingReference(MappingError):
+    pass
+
+
+class DuplicateMapper(TransformsError):
+    exit_code = 2
+
+
+class QuarantineLimitExceeded(TransformsError):
+    pass
+
+
+class KafkaError(TransformsError):
+    pass
+
+
+class KafkaTransientError(KafkaError):
+    retryable = True

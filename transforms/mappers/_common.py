@@ -1,0 +1,149 @@
+"""Helpers shared by the mappers: event headers, ids, business-change detection, times."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from transforms import quirks
+from transforms.envelope import ChangeEvent, Op, Row
+from transforms.events import FieldChange, Quantity, SourceRef, event_id_for
+from transforms.reference import Reference
+
+#: JDE audit columns by table prefix: every program touch rewrites them (update "noise").
+AUDIT_SUFFIXES = ("user", "pid", "jobn", "upmj", "tday")
+#: Exceed housekeeping columns: ``TrafficCop``/``EditDate`` updates carry no business change.
+WMS_HOUSEKEEPING = frozenset(
+    {"AddDate", "AddWho", "EditDate", "EditWho", "TrafficCop", "ArchiveCop"}
+)
+
+
+def jde_columns(prefix: str, business: Iterable[str]) -> frozenset[str]:
+    """A JDE table's columns: the business ones plus the audit block."""
+    return frozenset(business) | {f"{prefix}{s}" for s in AUDIT_SUFFIXES}
+
+
+def jde_business(prefix: str, columns: frozenset[str]) -> frozenset[str]:
+    return columns - {f"{prefix}{s}" for s in AUDIT_SUFFIXES}
+
+
+def pk_of(row: Row, columns: Iterable[str]) -> str:
+    """The row's primary key as one stable string (values trimmed of CHAR padding)."""
+    parts = []
+    for column in columns:
+        value = row.get(column)
+        parts.append("" if value is None else str(value).strip())
+    return "|".join(parts)
+
+
+def header(
+    change: ChangeEvent,
+    *,
+    pk: str,
+    event_type: str,
+    ordinal: int = 0,
+    occurred: tuple[datetime, str] | None = None,
+    site_id: str | None = None,
+) -> dict[str, Any]:
+    """The common fields of a canonical event built from ``change``.
+
+    ``occurred`` is (UTC time, site offset) of the business fact; without one the source
+    commit time stands in (offset unknown).
+    """
+    recorded_at = quirks.epoch_millis(change.source_ts_ms)
+    occurred_at, offset = occurred if occurred is not None else (recorded_at, None)
+    op = change.op.value if change.op is not Op.TRUNCATE else "d"
+    return {
+        "event_id": event_id(change, pk=pk, event_type=event_type, ordinal=ordinal),
+        "occurred_at": occurred_at,
+        "occurred_tz_offset": offset,
+        "recorded_at": recorded_at,
+        "site_id": site_id,
+        "source": SourceRef(
+            system=change.table.system,
+            namespace=change.table.namespace,
+            table=change.table.table,
+            op=op,
+            position=change.position,
+            pk=pk,
+            snapshot=change.snapshot,
+            tx_id=change.tx_id,
+        ),
+    }
+
+
+def event_id(change: ChangeEvent, *, pk: str, event_type: str, ordinal: int = 0) -> uuid.UUID:
+    return event_id_for(
+        system=change.table.system,
+        table=change.table.table,
+        position=f"{change.position}:{change.op.value}",
+        pk=pk,
+        event_type=event_type,
+        ordinal=ordinal,
+    )
+
+
+def _canonical(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return str(value)
+
+
+def business_changes(change: ChangeEvent, columns: Iterable[str]) -> tuple[FieldChange, ...]:
+    """Business columns whose value differs between the before- and after-image.
+
+    An update that only touched audit or housekeeping columns (or rewrote a value with the
+    same padded text) yields nothing: the no-op update is suppressed.
+    """
+    if change.before is None or change.after is None:
+        return ()
+    changes = []
+    for column in sorted(columns):
+        before = _canonical(change.before.get(column))
+        after = _canonical(change.after.get(column))
+        if before != after:
+            changes.append(FieldChange(field=column, before=before, after=after))
+    return tuple(changes)
+
+
+def erp_occurred(row: Row, prefix: str, zone: ZoneInfo) -> tuple[datetime, str] | None:
+    """When the ERP last touched the row: ``<prefix>upmj`` + ``<prefix>tday`` in site time."""
+    return quirks.erp_datetime(row.integer(f"{prefix}upmj"), row.integer(f"{prefix}tday"), zone)
+
+
+def erp_quantity(
+    ref: Reference,
+    row: Row,
+    *,
+    itm_column: str,
+    qty_column: str,
+    uom_column: str,
+    branch: str | None,
+) -> tuple[str, Decimal, str, Quantity]:
+    """(item_id, base quantity, base unit, original) of an ERP line in its transaction UoM."""
+    item = ref.item(str(row.required_integer(itm_column)))
+    original = quirks.implied(row.required_decimal(qty_column), quirks.QUANTITY_SCALE)
+    uom = row.required_text(uom_column)
+    base = quirks.tidy(ref.to_base(item, branch, original, uom))
+    return item.item_id, base, item.base_uom, Quantity(value=original, uom=uom)
+
+
+def wms_when(
+    row: Row, column: str, ref: Reference, site_id: str | None
+) -> tuple[datetime, str] | None:
+    """A WMS local ``DATETIME`` (epoch millis as if UTC) placed in the facility's zone."""
+    return quirks.wms_local_datetime(row.integer(column), ref.site_zone(site_id))
+
+
+def loc_site(ref: Reference, loc: str | None) -> str | None:
+    """The facility (= ERP branch) of a WMS location, from the LOC reference state."""
+    if loc is None:
+        return None
+    record = ref.state(f"loc|{loc}")
+    return None if record is None else record.get("facility")

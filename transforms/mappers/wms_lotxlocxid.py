@@ -1,0 +1,39 @@
+"""WMS ``LOTxLOCxID`` bin balances: state, not events (positions are a later issue).
+
+The physical facts that change these rows arrive as ITRN journal rows and pick details; the
+housekeeping deletes of zero rows are no-ops. Mapped to nothing so they are not quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from transforms.envelope import ChangeEvent
+from transforms.mappers._common import WMS_HOUSEKEEPING
+from transforms.reference import Reference
+from transforms.registry import Output, mapper
+
+COLUMNS = WMS_HOUSEKEEPING | set(
+    [
+        "Lot",
+        "Loc",
+        "Id",
+        "StorerKey",
+        "Sku",
+        "Qty",
+        "QtyAllocated",
+        "QtyPicked",
+        "QtyExpected",
+        "QtyPickInProcess",
+        "PendingMoveIN",
+        "QtyReplen",
+        "Status",
+        "ArchiveDate",
+    ]
+)
+
+
+@mapper("wms", "LOTxLOCxID", columns=COLUMNS)
+def bin_balances(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
+    change.row.required_text("Lot")
+    return iter(())

@@ -1,0 +1,187 @@
+"""The functional core: one raw change message → ``Emit`` | ``Quarantine`` | ``Skip``.
+
+No Kafka here. ``process`` parses the envelope, checks the row against the columns its mapper
+was written for, and runs the mapper; only ``DataError``s become ``Quarantine`` (any other
+exception is a bug and propagates, so the runner crashes before committing offsets). ``route``
+passes a batch's events through the quality gate, which may send more messages to quarantine.
+``QuarantineLimit`` stops the stream when bad input stops looking like the exception.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from transforms.envelope import ChangeEvent, Op, parse_change_event
+from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
+from transforms.events import CanonicalEvent, Headers
+from transforms.reference import Reference, StateUpdate
+from transforms.registry import MapperRegistry
+
+Stage = Literal["decode", "map", "gate"]
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One consumed record, exactly as it was read (quarantine keeps these bytes)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    events: tuple[CanonicalEvent, ...]
+    state: tuple[StateUpdate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    stage: str
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: str
+
+
+Outcome = Emit | Quarantine | Skip
+
+
+def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
+    for image in (change.before, change.after):
+        if image is None:
+            continue
+        for column in image:
+            # A new nullable column that is null tells us nothing we would drop; a new column
+            # with a value is a meaning the mapper does not know: schema drift, quarantine.
+            if column not in expected and image[column] is not None:
+                raise InvalidChangeEvent(
+                    "unexpected_column",
+                    f"{change.table}: column {column!r} is not known to the mapper",
+                )
+
+
+def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcome:
+    """Map one raw message. Pure apart from reading ``ref``."""
+    try:
+        change = parse_change_event(raw.value)
+        if change is None:
+            return Skip("tombstone")
+        if change.op is Op.TRUNCATE:
+            raise InvalidChangeEvent("truncate", f"{change.table} was truncated at the source")
+        entry = registry.lookup(change.table)
+        _check_columns(change, entry.columns)
+        events: list[CanonicalEvent] = []
+        state: list[StateUpdate] = []
+        for output in entry.fn(change, ref):
+            if isinstance(output, StateUpdate):
+                state.append(output)
+            else:
+                events.append(output)
+    except DataError as exc:
+        return Quarantine(stage=exc.stage, reason=exc.reason, detail=exc.detail)
+    if not events and not state:
+        return Skip("no business change")
+    return Emit(tuple(events), tuple(state))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    event: CanonicalEvent
+    reason: str
+    detail: str
+
+
+class Gate(Protocol):
+    """The quality gate step: returns the events of a batch that must not pass."""
+
+    def reject(self, events: Sequence[CanonicalEvent]) -> Sequence[Rejection]: ...
+
+
+class PassThroughGate:
+    """Accepts everything (until the quality-gate issue plugs in the expectations suites)."""
+
+    def reject(self, events: Sequence[CanonicalEvent]) -> Sequence[Rejection]:
+        return ()
+
+
+def route(
+    batch: Sequence[tuple[RawMessage, Outcome]], gate: Gate
+) -> list[tuple[RawMessage, Outcome]]:
+    """Gate every event of a batch; a message with a rejected event is quarantined whole, so
+    one source change is either fully visible or fully in quarantine."""
+    events = [e for _, outcome in batch if isinstance(outcome, Emit) for e in outcome.events]
+    if not events:
+        return list(batch)
+    rejected: dict[str, list[Rejection]] = {}
+    for rejection in gate.reject(events):
+        rejected.setdefault(str(rejection.event.event_id), []).append(rejection)
+    if not rejected:
+        return list(batch)
+    routed: list[tuple[RawMessage, Outcome]] = []
+    for raw, outcome in batch:
+        if isinstance(outcome, Emit):
+            hits = [r for e in outcome.events for r in rejected.get(str(e.event_id), [])]
+            if hits:
+                outcome = Quarantine(
+                    stage="gate",
+                    reason=",".join(sorted({h.reason for h in hits})),
+                    detail="; ".join(h.detail for h in hits),
+                )
+        routed.append((raw, outcome))
+    return routed
+
+
+def quarantine_headers(raw: RawMessage, quarantine: Quarantine, *, instance: str) -> Headers:
+    """The original headers plus why, where and by whom the message was quarantined."""
+    return [
+        *raw.headers,
+        ("scv_quarantine_stage", quarantine.stage.encode()),
+        ("scv_quarantine_reason", quarantine.reason.encode()),
+        ("scv_quarantine_detail", quarantine.detail.encode()[:2000]),
+        ("scv_original_topic", raw.topic.encode()),
+        ("scv_original_partition", str(raw.partition).encode()),
+        ("scv_original_offset", str(raw.offset).encode()),
+        ("scv_quarantined_by", instance.encode()),
+    ]
+
+
+class QuarantineLimit:
+    """Stops the stream after ``max_consecutive`` quarantines in a row, or when more than
+    ``max_ratio`` of the last ``window`` messages were quarantined."""
+
+    def __init__(self, max_consecutive: int, max_ratio: float, window: int) -> None:
+        self.max_consecutive = max_consecutive
+        self.max_ratio = max_ratio
+        self._window: deque[bool] = deque(maxlen=window)
+        self._bad_in_window = 0
+        self._consecutive = 0
+
+    def record(self, outcome: Outcome) -> None:
+        bad = isinstance(outcome, Quarantine)
+        if len(self._window) == self._window.maxlen and self._window[0]:
+            self._bad_in_window -= 1
+        self._window.append(bad)
+        self._bad_in_window += bad
+        self._consecutive = self._consecutive + 1 if bad else 0
+        if self._consecutive >= self.max_consecutive:
+            raise QuarantineLimitExceeded(
+                f"quarantine limit: {self._consecutive} messages in a row were quarantined "
+                f"(last: {outcome.reason if isinstance(outcome, Quarantine) else ''}); "
+                "stopping instead of quarantining everything: check the mappers and the source"
+            )
+        full = len(self._window) == self._window.maxlen
+        if full and self._bad_in_window > self.max_ratio * len(self._window):
+            raise QuarantineLimitExceeded(
+                f"quarantine limit: {self._bad_in_window} of the last {len(self._window)} "
+                f"messages were quarantined (limit {self.max_ratio:.0%}); stopping"
+            )

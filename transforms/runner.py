@@ -1,0 +1,420 @@
+"""The exactly-once runner: the only confluent-kafka consume → transform → produce loop.
+
+One Kafka transaction per batch::
+
+    consume(num_messages=N) → process each (parse, map) → gate → produce canonical events,
+    quarantine records and reference-state updates → send_offsets_to_transaction → commit
+
+so the outputs of a batch and the consumer offsets that produced them become visible to
+``read_committed`` readers together, or not at all. Several instances share the raw partitions
+through one consumer group; each has its own ``transactional.id`` (``<prefix>-<instance>``),
+and KIP-447 (``consumer_group_metadata``) fences a zombie after a rebalance. Rebalance callbacks
+only run inside ``consume``, when no transaction is open. SIGTERM/SIGINT finish the open batch
+(commit) and stop; an error aborts it and nothing of it is visible.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import orjson
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka import KafkaError as RdKafkaError
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from transforms.errors import KafkaError, KafkaTransientError
+from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS, to_kafka
+from transforms.pipeline import (
+    Emit,
+    Gate,
+    Outcome,
+    PassThroughGate,
+    Quarantine,
+    QuarantineLimit,
+    RawMessage,
+    Skip,
+    process,
+    quarantine_headers,
+    route,
+)
+from transforms.reference import Reference, StateStore
+from transforms.registry import MapperRegistry
+from transforms.settings import TransformsSettings
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class RunStats:
+    messages: int = 0
+    batches: int = 0
+    aborted_batches: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def events_total(self) -> int:
+        return sum(self.events.values())
+
+
+def ensure_topics(settings: TransformsSettings, admin: AdminClient) -> None:
+    """Create the output topics if missing; item and state topics are compacted."""
+    wanted = {settings.topic(t): t in COMPACTED_TOPICS for t in CANONICAL_TOPICS} | {
+        settings.topic(settings.quarantine_topic): False,
+        settings.topic(settings.state_topic): True,
+    }
+    existing = set(admin.list_topics(timeout=10).topics)
+    new = [
+        NewTopic(
+            name,
+            num_partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication,
+            config={"cleanup.policy": "compact"} if compacted else {},
+        )
+        for name, compacted in sorted(wanted.items())
+        if name not in existing
+    ]
+    if not new:
+        return
+    for name, future in admin.create_topics(new).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
+                raise KafkaError(f"cannot create topic {name}: {exc.args[0].str()}") from None
+
+
+def _raw(message: Message) -> RawMessage:
+    topic = message.topic()
+    partition = message.partition()
+    offset = message.offset()
+    headers = message.headers()
+    if topic is None or partition is None or offset is None:
+        raise KafkaError("consumer returned a message without topic/partition/offset")
+    return RawMessage(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=message.key(),
+        value=message.value(),
+        headers=list(headers.items()) if isinstance(headers, dict) else list(headers or []),
+    )
+
+
+class Runner:
+    """Runs the pipeline until stopped (signal, ``until_idle``, or an error)."""
+
+    def __init__(
+        self,
+        settings: TransformsSettings,
+        registry: MapperRegistry,
+        *,
+        gate: Gate | None = None,
+        log: Log = lambda _line: None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.gate: Gate = gate or PassThroughGate()
+        self.log = log
+        self.store = StateStore()
+        self.reference = Reference(self.store, settings.site_zones)
+        self.limit = QuarantineLimit(
+            settings.quarantine_max_consecutive,
+            settings.quarantine_max_ratio,
+            settings.quarantine_window,
+        )
+        self.stats = RunStats()
+        self._stop_reason: str | None = None
+        self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """Ask the loop to stop after the open batch (safe from a signal handler)."""
+        self._stop_reason = reason
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self.stop(signal.Signals(signum).name)
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    def _common(self) -> dict[str, Any]:
+        return {"bootstrap.servers": self.settings.kafka_bootstrap, "client.id": self._client_id}
+
+    @property
+    def _client_id(self) -> str:
+        return f"{self.settings.transactional_id}"
+
+    def run(self, *, until_idle: bool = False, install_signals: bool = True) -> RunStats:
+        settings = self.settings
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        ensure_topics(settings, admin)
+        producer = Producer(
+            {
+                **self._common(),
+                "transactional.id": settings.transactional_id,
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+                "linger.ms": 5,
+                "compression.type": "lz4",
+            }
+        )
+        consumer = Consumer(
+            {
+                **self._common(),
+                "group.id": settings.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                # New raw topics (a table added to a connector) are picked up within 10 s.
+                "topic.metadata.refresh.interval.ms": 10_000,
+            }
+        )
+        state_consumer = Consumer(
+            {
+                **self._common(),
+                "group.id": f"{settings.group_id}.state.{settings.instance_id}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
+        started = time.monotonic()
+        context = self._signals() if install_signals else _nothing()
+        try:
+            with context:
+                producer.init_transactions(30)
+                self._load_state(state_consumer)
+                consumer.subscribe([settings.source_pattern])
+                self._loop(consumer, producer, state_consumer, until_idle=until_idle)
+        finally:
+            self.stats.seconds = time.monotonic() - started
+            consumer.close()
+            state_consumer.close()
+            producer.flush(5)
+        return self.stats
+
+    # -- reference state -------------------------------------------------------------------
+
+    def _load_state(self, state_consumer: Consumer) -> None:
+        """Rebuild the reference store from the compacted state topic, up to its end."""
+        topic = self.settings.topic(self.settings.state_topic)
+        metadata = state_consumer.list_topics(topic, timeout=10).topics[topic]
+        partitions = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
+        state_consumer.assign(partitions)
+        ends = {}
+        for tp in partitions:
+            _low, high = state_consumer.get_watermark_offsets(tp, timeout=10)
+            ends[tp.partition] = high
+        remaining = {p for p, high in ends.items() if high > 0}
+        deadline = time.monotonic() + 120
+        while remaining and time.monotonic() < deadline:
+            for message in state_consumer.consume(num_messages=10_000, timeout=0.5):
+                if message.error():
+                    continue
+                self._load_state_record(message)
+                partition = message.partition()
+                offset = message.offset()
+                if offset is not None and offset + 1 >= ends.get(partition or 0, 0):
+                    remaining.discard(partition or 0)
+            # Read-committed readers stop at the last stable offset: an aborted tail of
+            # control records is never delivered, so also accept the consumer's position.
+            for tp in state_consumer.position(partitions):
+                if tp.offset >= 0 and tp.offset >= ends[tp.partition]:
+                    remaining.discard(tp.partition)
+        self.log(f"reference state: {len(self.store)} keys loaded from {topic}")
+
+    def _load_state_record(self, message: Message) -> None:
+        key = message.key()
+        if key is None:
+            return
+        value = message.value()
+        self.store.load(key.decode(), None if value is None else orjson.loads(value))
+
+    def _catch_up_state(self, state_consumer: Consumer) -> None:
+        """Apply what other instances committed since the last batch (never blocks)."""
+        while True:
+            messages = state_consumer.consume(num_messages=10_000, timeout=0)
+            if not messages:
+                return
+            for message in messages:
+                if not message.error():
+                    self._load_state_record(message)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _is_reference(self, topic: str) -> bool:
+        parts = topic.split(".")
+        return (parts[0], parts[-1]) in self._reference_tables
+
+    def _loop(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        state_consumer: Consumer,
+        *,
+        until_idle: bool,
+    ) -> None:
+        settings = self.settings
+        last_message = time.monotonic()
+        while self._stop_reason is None:
+            messages = consumer.consume(
+                num_messages=settings.batch_size, timeout=settings.batch_timeout_s
+            )
+            batch = [m for m in messages if self._usable(m)]
+            if not batch:
+                idle = time.monotonic() - last_message >= settings.idle_s
+                if until_idle and idle and consumer.assignment():
+                    self.stop("idle")
+                continue
+            last_message = time.monotonic()
+            self._catch_up_state(state_consumer)
+            try:
+                self._transaction(consumer, producer, batch)
+            except KafkaTransientError as exc:
+                self.log(f"batch aborted, re-reading it: {exc}")
+                self.stats.aborted_batches += 1
+                self._rewind(consumer)
+        self.log(f"stopping: {self._stop_reason}")
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        if error.code() == RdKafkaError._PARTITION_EOF:
+            return False
+        if error.fatal():
+            raise KafkaError(f"consumer: {error.str()}")
+        # Transient consumer errors (broker down, rebalance in progress) are retried by
+        # librdkafka itself; the message carries no data.
+        self.log(f"consumer: {error.str()}")
+        return False
+
+    def _transaction(
+        self, consumer: Consumer, producer: Producer, messages: Sequence[Message]
+    ) -> None:
+        raws = [_raw(m) for m in messages]
+        # Reference tables (items, conversions, WMS orders) first: their state feeds the other
+        # mappers of the same batch. Per-partition order is kept (the sort is stable).
+        raws.sort(key=lambda r: not self._is_reference(r.topic))
+        try:
+            producer.begin_transaction()
+            outcomes: list[tuple[RawMessage, Outcome]] = []
+            for raw in raws:
+                outcome = process(raw, self.registry, self.reference)
+                if isinstance(outcome, Emit):
+                    for update in outcome.state:
+                        self.store.apply(update)
+                outcomes.append((raw, outcome))
+            routed = route(outcomes, self.gate)
+            counts = self._produce(producer, routed)
+            producer.send_offsets_to_transaction(
+                consumer.position(consumer.assignment()),
+                consumer.consumer_group_metadata(),
+                30,
+            )
+            producer.commit_transaction(60)
+        except KafkaException as exc:
+            self.store.abort()
+            error: RdKafkaError = exc.args[0]
+            if error.txn_requires_abort():
+                producer.abort_transaction(60)
+                raise KafkaTransientError(f"transaction aborted: {error.str()}") from None
+            raise KafkaError(f"transaction failed: {error.str()}") from None
+        except BaseException:
+            # A bug, the quarantine limit or a stop: nothing of this batch may be visible.
+            self.store.abort()
+            _abort_quietly(producer)
+            raise
+        self.store.commit()
+        self.stats.batches += 1
+        self.stats.messages += len(raws)
+        for kind, counter in counts.items():
+            getattr(self.stats, kind).update(counter)
+
+    def _produce(
+        self, producer: Producer, routed: Sequence[tuple[RawMessage, Outcome]]
+    ) -> dict[str, Counter[str]]:
+        settings = self.settings
+        prefix = settings.topic_prefix
+        quarantine_topic = settings.topic(settings.quarantine_topic)
+        state_topic = settings.topic(settings.state_topic)
+        counts: dict[str, Counter[str]] = {
+            "events": Counter(),
+            "quarantined": Counter(),
+            "skipped": Counter(),
+        }
+        for raw, outcome in routed:
+            self.limit.record(outcome)
+            if isinstance(outcome, Emit):
+                for event in outcome.events:
+                    record = to_kafka(event, topic_prefix=prefix)
+                    producer.produce(
+                        record.topic, value=record.value, key=record.key, headers=record.headers
+                    )
+                    counts["events"][event.event_type] += 1
+                for update in outcome.state:
+                    producer.produce(
+                        state_topic,
+                        key=update.key.encode(),
+                        value=None if update.value is None else orjson.dumps(update.value),
+                    )
+            elif isinstance(outcome, Quarantine):
+                producer.produce(
+                    quarantine_topic,
+                    key=raw.key,
+                    value=raw.value,
+                    headers=quarantine_headers(raw, outcome, instance=settings.transactional_id),
+                )
+                counts["quarantined"][outcome.reason] += 1
+            elif isinstance(outcome, Skip):
+                counts["skipped"][outcome.reason] += 1
+            # Serve delivery reports so the local queue never fills on a big batch.
+            producer.poll(0)
+        return counts
+
+    def _rewind(self, consumer: Consumer) -> None:
+        """After an abort, read the batch again from the last committed offsets."""
+        assignment = consumer.assignment()
+        if not assignment:
+            return
+        for tp in consumer.committed(assignment, timeout=30):
+            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+
+
+def _abort_quietly(producer: Producer) -> None:
+    try:
+        producer.abort_transaction(30)
+    except KafkaException as exc:
+        # No open transaction (the failure came before begin) or the producer is fenced:
+        # either way nothing of the batch is committed; the original error is what matters.
+        if exc.args[0].code() not in (RdKafkaError._STATE, RdKafkaError._FENCED):
+            raise
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

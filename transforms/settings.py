@@ -1,0 +1,57 @@
+"""Settings of the transforms stage: one frozen object, built once by the CLI and passed down.
+
+Every field can be set from the environment with the ``SCV_TRANSFORMS_`` prefix (nested with
+``__``); the Kafka bootstrap also falls back to ``SCV_KAFKA_BOOTSTRAP`` from ``scv stack env``.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TransformsSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SCV_TRANSFORMS_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("SCV_TRANSFORMS_KAFKA_BOOTSTRAP", "SCV_KAFKA_BOOTSTRAP"),
+    )
+    #: The consumer group every runner instance joins (they share the raw partitions).
+    group_id: str = "scv-transforms"
+    #: Stable per logical instance: ``transactional.id = <prefix>-<instance_id>``; a restarted
+    #: instance with the same id fences its zombie predecessor.
+    transactional_id_prefix: str = "scv-transforms"
+    instance_id: str = "0"
+    #: Regex (librdkafka: leading ``^``) of the raw Debezium change topics.
+    source_pattern: str = r"^(erp\.proddta|wms\.wmwhse1)\..+"
+    #: Prefix of every output topic (canonical, quarantine, state); tests use a unique one.
+    topic_prefix: str = ""
+    quarantine_topic: str = "scv.quarantine.v1"
+    state_topic: str = "scv.transforms.state.v1"
+    batch_size: int = Field(default=500, ge=1)
+    #: How long one ``consume`` waits for a batch to fill.
+    batch_timeout_s: float = Field(default=0.2, gt=0)
+    transaction_timeout_ms: int = 60_000
+    #: Stop after this many quarantined messages in a row...
+    quarantine_max_consecutive: int = Field(default=200, ge=1)
+    #: ...or when more than this share of a window of messages was quarantined.
+    quarantine_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    quarantine_window: int = Field(default=1000, ge=1)
+    #: Site (trimmed business unit / WMS facility) → IANA zone; the CLI fills it from the
+    #: ERP's F0006 when it can reach the ERP.
+    site_zones: dict[str, str] = Field(default_factory=dict)
+    #: ``--until-idle``: stop after this long without a message once caught up.
+    idle_s: float = Field(default=5.0, gt=0)
+    #: Partitions and replication of topics the runner creates (quarantine, state, canonical).
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.transactional_id_prefix}-{self.instance_id}"
