@@ -197,6 +197,11 @@ def _position(source: Mapping[str, Any], where: str) -> str:
         pos = _require(source, "pos", int, where)
         row = source.get("row") or 0
         return f"binlog:{file}:{pos}:{row}"
+    sequence = source.get("sequence")
+    if isinstance(sequence, str) and source.get("snapshot") not in (None, False, "false"):
+        # An incremental snapshot read has no LSN of its own: the chunk's position in the
+        # log (``sequence``) plus the read time identify it; with the row key it is unique.
+        return f"snapshot:{sequence}:{_require(source, 'ts_ms', int, where)}"
     raise InvalidChangeEvent("missing_field", f"{where}: no lsn nor binlog file/pos")
 
 
