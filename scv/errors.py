@@ -19,10 +19,11 @@ EXIT_USAGE = 2
 
 def _known_roots() -> tuple[type[Exception], ...]:
     from connectors.errors import ConnectorsError
+    from legacy_sim.errors import SimError
     from stack.errors import StackError
     from transforms.errors import TransformsError
 
-    return (StackError, ConnectorsError, TransformsError)
+    return (StackError, SimError, ConnectorsError, TransformsError)
 
 
 def fail(message: str, code: int) -> NoReturn:

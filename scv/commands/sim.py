@@ -1,0 +1,137 @@
+"""``scv sim``: the legacy ERP/WMS simulator (schemas, seed data, workload, ledger)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from legacy_sim.runner import RunStats
+    from legacy_sim.settings import SimSettings
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _settings() -> SimSettings:
+    """``SCV_SIM_*`` variables if set, else the running local stack's endpoints."""
+    import os
+
+    from legacy_sim.settings import SimSettings
+
+    if all(os.environ.get(f"SCV_SIM_{k}") for k in ("ERP_DSN", "WMS_DSN", "STORE_DSN")):
+        return SimSettings()
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+    from stack.settings import StackSettings
+
+    stack_settings = StackSettings()
+    env = exports(stack_settings, load_or_create(stack_settings.state_dir))
+    return SimSettings(
+        erp_dsn=env["SCV_ERP_DSN"],
+        wms_dsn=env["SCV_WMS_DSN"],
+        store_dsn=env["SCV_STORE_DSN"],
+    )
+
+
+@click.group()
+def sim() -> None:
+    """Simulate a JDE-style ERP (PostgreSQL) and an Exceed-style WMS (MariaDB)."""
+
+
+@sim.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="Master-data seed.")
+@click.option(
+    "--profile",
+    type=click.Choice(["demo", "midsize"]),
+    default="demo",
+    show_default=True,
+    help="demo: 3 sites, 60 items; midsize: research §8 (25k items, 5k customers).",
+)
+def init(seed: int, profile: str) -> None:
+    """Drop and recreate the legacy schemas and the ledger; seed master data and stock."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from legacy_sim import runner
+    from legacy_sim.profiles import PROFILES
+    from legacy_sim.seed import build_world, row_estimate
+
+    console = _console()
+    total = row_estimate(build_world(seed, PROFILES[profile]))
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"seeding ({profile})", total=total)
+        result = runner.init(_settings(), seed, profile, lambda n: bar.advance(task, n))
+    rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
+    console.print(
+        f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
+    )
+
+
+def _describe(stats: RunStats) -> str:
+    return (
+        f"{stats.done}/{stats.planned} tx · {stats.tx_per_s:.1f} tx/s · "
+        f"{stats.rows_per_s:.0f} rows/s · {stats.rolled_back} rolled back · "
+        f"{stats.anomalies} anomalies · behind {stats.behind:.2f}s"
+    )
+
+
+@sim.command()
+@click.option("--rate", type=float, default=20.0, show_default=True, help="Business tx/s.")
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Workload seed.")
+@click.option(
+    "--anomalies", type=float, default=0.0, show_default=True, help="Share of defective tx."
+)
+@click.option(
+    "--rollback", type=float, default=0.01, show_default=True, help="Share rolled back on purpose."
+)
+def run(rate: float, duration: float, seed: int, anomalies: float, rollback: float) -> None:
+    """Run business processes across both databases at a held rate, into the ledger."""
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+    from legacy_sim import runner
+
+    options = runner.RunOptions(
+        rate=rate, duration=duration, seed=seed, anomaly_rate=anomalies, rollback_rate=rollback
+    )
+    console = _console()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=max(1, round(rate * duration)))
+
+        def show(stats: RunStats) -> None:
+            bar.update(task, completed=stats.done, description=_describe(stats))
+
+        stats = runner.run(_settings(), options, show)
+    verdict = "interrupted" if stats.interrupted else "done"
+    console.print(f"sim: run {stats.run_id} {verdict} in {stats.elapsed:.1f}s: {_describe(stats)}")
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items()))
+    console.print(f"sim: by kind: {kinds}")
+
+
+@sim.command()
+def drift() -> None:
+    """Add a column to a captured table in each database (ALTER TABLE ... ADD COLUMN)."""
+    from legacy_sim import runner
+
+    for db, outcome in runner.drift(_settings()).items():
+        change = runner.DRIFTS[db]
+        click.echo(f"sim: {db}: {change.table} ADD COLUMN {change.column}: {outcome}")
