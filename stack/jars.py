@@ -74,7 +74,7 @@ def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> 
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
-            if line.startswith("Downloaded from"):
+            if "Downloaded from" in line:
                 on_artifact(line.rsplit("/", 1)[-1].split(" ")[0])
         rc = proc.wait()
     if rc != 0:
