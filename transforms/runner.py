@@ -141,6 +141,7 @@ class Runner:
         )
         self.stats = RunStats()
         self._stop_reason: str | None = None
+        self._assigned_at = 0.0
         self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -191,6 +192,8 @@ class Runner:
                 "auto.offset.reset": "earliest",
                 # New raw topics (a table added to a connector) are picked up within 10 s.
                 "topic.metadata.refresh.interval.ms": 10_000,
+                # A killed instance's partitions move to the others after 10 s, not 45 s.
+                "session.timeout.ms": settings.session_timeout_ms,
             }
         )
         state_consumer = Consumer(
@@ -207,7 +210,7 @@ class Runner:
             with context:
                 producer.init_transactions(30)
                 self._load_state(state_consumer)
-                consumer.subscribe([settings.source_pattern])
+                consumer.subscribe([settings.source_pattern], on_assign=self._on_assign)
                 self._loop(consumer, producer, state_consumer, until_idle=until_idle)
         finally:
             self.stats.seconds = time.monotonic() - started
@@ -265,6 +268,28 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------------------
 
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned_at = time.monotonic()
+        self.log(f"assigned {len(partitions)} partitions")
+
+    def _caught_up(self, consumer: Consumer) -> bool:
+        """Every assigned partition is read up to its end (``--until-idle``)."""
+        assignment = consumer.assignment()
+        if not assignment:
+            return False
+        positions = consumer.position(assignment)
+        unknown = [tp for tp in positions if tp.offset < 0]
+        committed = {(tp.topic, tp.partition): tp.offset for tp in positions if tp.offset >= 0}
+        if unknown:
+            for tp in consumer.committed(unknown, timeout=10):
+                committed[(tp.topic, tp.partition)] = tp.offset
+        for tp in assignment:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            offset = committed.get((tp.topic, tp.partition), -1)
+            if high > low and offset < high:
+                return False
+        return True
+
     def _is_reference(self, topic: str) -> bool:
         parts = topic.split(".")
         return (parts[0], parts[-1]) in self._reference_tables
@@ -279,14 +304,16 @@ class Runner:
     ) -> None:
         settings = self.settings
         last_message = time.monotonic()
+        self._assigned_at = 0.0
         while self._stop_reason is None:
             messages = consumer.consume(
                 num_messages=settings.batch_size, timeout=settings.batch_timeout_s
             )
             batch = [m for m in messages if self._usable(m)]
             if not batch:
-                idle = time.monotonic() - last_message >= settings.idle_s
-                if until_idle and idle and consumer.assignment():
+                quiet_since = max(last_message, self._assigned_at)
+                idle = time.monotonic() - quiet_since >= settings.idle_s
+                if until_idle and idle and self._caught_up(consumer):
                     self.stop("idle")
                 continue
             last_message = time.monotonic()

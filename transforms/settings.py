@@ -35,6 +35,8 @@ class TransformsSettings(BaseSettings):
     #: How long one ``consume`` waits for a batch to fill.
     batch_timeout_s: float = Field(default=0.2, gt=0)
     transaction_timeout_ms: int = 60_000
+    #: How soon the group notices a dead instance and moves its partitions.
+    session_timeout_ms: int = 10_000
     #: Stop after this many quarantined messages in a row...
     quarantine_max_consecutive: int = Field(default=200, ge=1)
     #: ...or when more than this share of a window of messages was quarantined.
