@@ -91,11 +91,12 @@ def _statement(shape: tuple[Any, ...], table: Table) -> Executable:
     if found is not None:
         return found
     kind, _, keys, values = shape
-    where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
     stmt: Executable
     if kind == "c":
-        stmt = insert(table)
-    elif kind == "u":
+        _STATEMENTS[shape] = stmt = insert(table)
+        return stmt
+    where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+    if kind == "u":
         stmt = update(table).where(where).values({v: bindparam(f"v_{v}") for v in values})
     else:
         stmt = delete(table).where(where)
