@@ -7,8 +7,8 @@ or expiring history is the classic "db history topic is missing" failure.
 
 from __future__ import annotations
 
-from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
 from connectors.errors import SourceError

@@ -26,6 +26,7 @@ from connectors.sources import (
     pg_connect,
     prepare_mariadb,
     prepare_postgres,
+    publication_tables,
 )
 from connectors.specs import MariaDbSpec, PostgresSpec
 
@@ -321,6 +322,17 @@ def _pg_risk(spec: PostgresSpec, conn: Any, settings: ConnectorsSettings) -> Ris
         f"retains {_bytes(facts['retained_wal_bytes'])}"
         + (f", {_bytes(safe)} until it is invalidated" if safe is not None else "")
     )
+    published = publication_tables(conn, spec.publication) or set()
+    unpublished = sorted(set(spec.qualified_tables) - published)
+    if unpublished:
+        facts["unpublished_tables"] = unpublished
+        return Risk(
+            "critical",
+            f"{len(unpublished)} captured table(s) are not in publication {spec.publication} "
+            f"(dropped and recreated?): their changes are NOT captured; run `scv connectors "
+            f"prepare {spec.name}` then `snapshot` them",
+            facts,
+        )
     if wal_status == "lost":
         return Risk("critical", summary + ": WAL was removed, changes are LOST", facts)
     if wal_status == "unreserved" or (safe is not None and safe < settings.wal_warn_bytes):

@@ -135,7 +135,7 @@ def prepare_postgres(spec: PostgresSpec, owner: Dsn) -> list[str]:
         conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(heartbeat, cdc))
         conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(signal, cdc))
         wanted = set(spec.publication_tables)
-        current = _publication_tables(conn, spec.publication)
+        current = publication_tables(conn, spec.publication)
         tables = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in sorted(wanted))
         if current is None:
             conn.execute(
@@ -157,7 +157,7 @@ def prepare_postgres(spec: PostgresSpec, owner: Dsn) -> list[str]:
     return changed
 
 
-def _publication_tables(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> set[str] | None:
+def publication_tables(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> set[str] | None:
     row = conn.execute(
         "SELECT puballtables FROM pg_publication WHERE pubname = %s", (name,)
     ).fetchone()
@@ -322,7 +322,7 @@ def check_postgres(spec: PostgresSpec, conn: psycopg.Connection[tuple[Any, ...]]
                 )
             )
 
-    current = _publication_tables(conn, spec.publication)
+    current = publication_tables(conn, spec.publication)
     wanted = set(spec.publication_tables)
     if current is None:
         checks.append(
