@@ -117,6 +117,37 @@ def _raw(message: Message) -> RawMessage:
     )
 
 
+def _common(settings: TransformsSettings) -> dict[str, Any]:
+    return {"bootstrap.servers": settings.kafka_bootstrap, "client.id": settings.transactional_id}
+
+
+def producer_config(settings: TransformsSettings) -> dict[str, Any]:
+    """The transactional producer's librdkafka config (the passthrough benchmark reuses it)."""
+    return {
+        **_common(settings),
+        "transactional.id": settings.transactional_id,
+        "transaction.timeout.ms": settings.transaction_timeout_ms,
+        "linger.ms": 5,
+        "compression.type": "lz4",
+    }
+
+
+def consumer_config(settings: TransformsSettings) -> dict[str, Any]:
+    """The raw-topic consumer's librdkafka config (the passthrough benchmark reuses it)."""
+    return {
+        **_common(settings),
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+        # New raw topics (a table added to a connector) are picked up within 10 s.
+        "topic.metadata.refresh.interval.ms": 10_000,
+        # A killed instance's partitions move to the others after 10 s, not 45 s.
+        "session.timeout.ms": settings.session_timeout_ms,
+    }
+
+
 class Runner:
     """Runs the pipeline until stopped (signal, ``until_idle``, or an error)."""
 
@@ -163,39 +194,14 @@ class Runner:
                 signal.signal(s, h)
 
     def _common(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.settings.kafka_bootstrap, "client.id": self._client_id}
-
-    @property
-    def _client_id(self) -> str:
-        return f"{self.settings.transactional_id}"
+        return _common(self.settings)
 
     def run(self, *, until_idle: bool = False, install_signals: bool = True) -> RunStats:
         settings = self.settings
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
         ensure_topics(settings, admin)
-        producer = Producer(
-            {
-                **self._common(),
-                "transactional.id": settings.transactional_id,
-                "transaction.timeout.ms": settings.transaction_timeout_ms,
-                "linger.ms": 5,
-                "compression.type": "lz4",
-            }
-        )
-        consumer = Consumer(
-            {
-                **self._common(),
-                "group.id": settings.group_id,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "earliest",
-                # New raw topics (a table added to a connector) are picked up within 10 s.
-                "topic.metadata.refresh.interval.ms": 10_000,
-                # A killed instance's partitions move to the others after 10 s, not 45 s.
-                "session.timeout.ms": settings.session_timeout_ms,
-            }
-        )
+        producer = Producer(producer_config(settings))
+        consumer = Consumer(consumer_config(settings))
         state_consumer = Consumer(
             {
                 **self._common(),
