@@ -205,7 +205,10 @@ def parse_spec(text: str, origin: str) -> PostgresSpec | MariaDbSpec:
         spec = _ADAPTER.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        loc = first["loc"]
+        if loc[:1] in (("postgres",), ("mariadb",)):  # the discriminator, not a key
+            loc = loc[1:]
+        where = ".".join(str(p) for p in loc) or "(top)"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SpecError(f"{origin}: {where}: {first['msg']}{more}") from exc
     stem = origin.rsplit("/", 1)[-1].removesuffix(".yaml")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from connectors.client import ConnectClient
+from connectors.errors import NotRunning
+from connectors.ops import diff, plan, trace_of, wait_running
+from connectors.render import bind_secrets
+from connectors.settings import ConnectorsSettings
+from connectors.specs import load_specs
+
+
+def test_diff_reports_created_changed_and_removed_keys() -> None:
+    assert diff({"a": "1"}, None, "x").action == "create"
+    result = diff({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}, "x")
+    assert result.action == "update"
+    assert [(c.key, c.before, c.after) for c in result.changes] == [
+        ("b", "3", "2"),
+        ("c", "4", None),
+    ]
+    assert not diff({"a": "1"}, {"a": "1"}, "x").pending
+
+
+def test_plan_masks_the_deployed_secrets_and_sees_no_change() -> None:
+    settings = ConnectorsSettings(secrets={"SCV_PII_HASH_SALT": "s3cr3t-salt"})
+    spec = load_specs()["erp"]
+    from connectors.ops import desired
+
+    deployed = bind_secrets(desired(spec, settings), settings.secret_values())
+    deployed["database.password"] = "${env:SCV_ERP_CDC_PASSWORD}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**deployed, "name": "erp"})
+
+    client = ConnectClient("http://c", transport=httpx.MockTransport(handler))
+    assert plan(spec, client, settings).action == "none"
+
+
+def _status(connector: str, tasks: list[tuple[str, str | None]]) -> dict[str, object]:
+    return {
+        "name": "erp",
+        "connector": {"state": connector, "worker_id": "w"},
+        "tasks": [
+            {"id": i, "state": s, "worker_id": "w", "trace": t} for i, (s, t) in enumerate(tasks)
+        ],
+    }
+
+
+def test_wait_running_fails_with_the_task_trace() -> None:
+    body = _status("RUNNING", [("FAILED", "io.debezium.DebeziumException: slot in use\n\tat ...")])
+    client = ConnectClient(
+        "http://c", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    )
+    with pytest.raises(
+        NotRunning, match=r"erp: task FAILED: io\.debezium\.DebeziumException: slot in use"
+    ) as info:
+        wait_running("erp", client, 10, sleep=lambda s: None)
+    assert "\tat ..." in (trace_of(info.value) or "")
+
+
+def test_wait_running_needs_two_running_polls_after_a_change() -> None:
+    bodies = [
+        _status("RUNNING", [("RUNNING", None)]),
+        _status("RESTARTING", []),
+        _status("RUNNING", [("RUNNING", None)]),
+        _status("RUNNING", [("RUNNING", None)]),
+    ]
+    client = ConnectClient(
+        "http://c", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=bodies.pop(0)))
+    )
+    assert wait_running("erp", client, 10, sleep=lambda s: None).running
+    assert bodies == []
+
+
+def test_wait_running_times_out() -> None:
+    clock = iter(range(100))
+    body = _status("PAUSED", [("PAUSED", None)])
+    client = ConnectClient(
+        "http://c", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    )
+    with pytest.raises(NotRunning, match="not RUNNING after 5s \\(state PAUSED\\)"):
+        wait_running("erp", client, 5, sleep=lambda s: None, clock=lambda: float(next(clock)))

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from connectors.errors import SpecError, UnknownConnector
+from connectors.specs import MariaDbSpec, PostgresSpec, load_specs, parse_spec, select
+from legacy_sim.schemas import CAPTURED_TABLES
+
+
+def _shipped_text(name: str) -> str:
+    from connectors.specs import DEFAULT_SPECS
+
+    return (DEFAULT_SPECS / f"{name}.yaml").read_text()
+
+
+def test_shipped_specs_load_one_per_source() -> None:
+    specs = load_specs()
+    assert isinstance(specs["erp"], PostgresSpec)
+    assert isinstance(specs["wms"], MariaDbSpec)
+    assert {s.topic_prefix for s in specs.values()} == {"erp", "wms"}
+
+
+@pytest.mark.parametrize("system", ["erp", "wms"])
+def test_specs_capture_exactly_the_simulators_tables(system: str) -> None:
+    spec = load_specs()[system]
+    assert set(spec.qualified_tables) == set(CAPTURED_TABLES[system])
+
+
+def test_unknown_key_is_rejected_with_its_path() -> None:
+    text = _shipped_text("erp").replace("slot: scv_erp", "slot: scv_erp\nslott: typo")
+    with pytest.raises(SpecError, match=r"specs/erp.yaml: slott: Extra inputs"):
+        parse_spec(text, "specs/erp.yaml")
+
+
+def test_nested_unknown_key_is_rejected() -> None:
+    text = _shipped_text("erp").replace("  owner: scv_owner", "  owner: scv_owner\n  pasword: x")
+    with pytest.raises(SpecError, match=r"database.pasword"):
+        parse_spec(text, "specs/erp.yaml")
+
+
+def test_a_secret_in_extra_is_refused() -> None:
+    text = _shipped_text("wms") + "extra:\n  database.password: hunter2\n"
+    with pytest.raises(SpecError, match="looks like a secret"):
+        parse_spec(text, "specs/wms.yaml")
+
+
+def test_connector_class_must_fit_the_kind() -> None:
+    text = _shipped_text("wms").replace(
+        "io.debezium.connector.mariadb.MariaDbConnector",
+        "io.debezium.connector.postgresql.PostgresConnector",
+    )
+    with pytest.raises(SpecError, match="connector_class must be one of"):
+        parse_spec(text, "specs/wms.yaml")
+
+
+def test_mysql_connector_class_is_accepted_for_mariadb() -> None:
+    text = _shipped_text("wms").replace(
+        "io.debezium.connector.mariadb.MariaDbConnector",
+        "io.debezium.connector.mysql.MySqlConnector",
+    )
+    assert parse_spec(text, "specs/wms.yaml").connector_class.endswith("MySqlConnector")
+
+
+def test_name_must_match_file() -> None:
+    with pytest.raises(SpecError, match="must match the file name"):
+        parse_spec(_shipped_text("erp"), "specs/erp2.yaml")
+
+
+def test_pii_columns_must_be_in_captured_tables() -> None:
+    text = _shipped_text("wms") + "pii:\n  salt_env: SCV_PII_HASH_SALT\n  columns: [NOPE.Name]\n"
+    with pytest.raises(SpecError, match="not in a captured table"):
+        parse_spec(text, "specs/wms.yaml")
+
+
+def test_not_yaml() -> None:
+    with pytest.raises(SpecError, match="not valid YAML"):
+        parse_spec("name: [", "specs/x.yaml")
+
+
+def test_select_unknown_name() -> None:
+    with pytest.raises(UnknownConnector, match="known: erp, wms"):
+        select(load_specs(), "crm")
