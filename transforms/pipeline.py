@@ -56,14 +56,20 @@ class Skip:
 Outcome = Emit | Quarantine | Skip
 
 
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
     for image in (change.before, change.after):
         if image is None:
             continue
         for column in image:
-            # A new nullable column that is null tells us nothing we would drop; a new column
-            # with a value is a meaning the mapper does not know: schema drift, quarantine.
-            if column not in expected and image[column] is not None:
+            # A new column that is null or blank (a nullable column, or the legacy ``NOT NULL
+            # DEFAULT ' '`` of CHAR columns) tells us nothing we would drop; a new column with a
+            # value is a meaning the mapper does not know: schema drift, quarantine.
+            value = image[column]
+            if column not in expected and not _empty(value):
                 raise InvalidChangeEvent(
                     "unexpected_column",
                     f"{change.table}: column {column!r} is not known to the mapper",

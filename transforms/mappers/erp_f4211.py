@@ -4,7 +4,8 @@
 Undoes: the composite key (``kcoo-dcto-doco`` / line ``lnid`` ÷ 1000), the right-justified
 business unit, CHAR padding, Julian dates, implied decimals (quantities x100, prices by
 currency), the transaction UoM (converted to the item's base unit, original kept), audit-only
-updates (suppressed), and the purge of closed lines to ``f42119`` (a DELETE of a status-999
+updates (suppressed), status progress without a changed line field (suppressed: the
+WMS events report the steps), and the purge of closed lines to ``f42119`` (a DELETE of a status-999
 line is an archive move, not a cancellation). Status 980 is a cancellation. A new line whose
 number is not a whole line (``1.001``) is the backorder split of a partial ship, reported as a
 change of that line, not as a new order line.
@@ -65,6 +66,12 @@ COLUMNS = jde_columns(
     ],
 )
 BUSINESS = jde_business("sd", COLUMNS)
+#: Columns a status step writes: the next status (release 540, ship confirm 560 with shipped and
+#: cancelled-at-ship quantities and the ship date, sales update 620/999 with the invoice date).
+#: Those steps are reported by their own events (the WMS allocation, pick and dispatch), so an
+#: update touching only these is no ``order.line_changed``.
+PROGRESS = frozenset({"sdlttr", "sdnxtr", "sdsoqs", "sdsocn", "sdaddj", "sdivd"})
+LINE_FIELDS = BUSINESS - PROGRESS
 PK = ("sdkcoo", "sddoco", "sddcto", "sdlnid")
 CANCELLED = "980"
 CLOSED = "999"
@@ -166,6 +173,8 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             reason="cancelled",
         )
         return
+    if not business_changes(change, LINE_FIELDS):
+        return  # status progress (release, ship confirm, sales update): other events say it
     _, quantity, base_uom, _ = erp_quantity(
         ref, row, itm_column="sditm", qty_column="sduorg", uom_column="sduom", branch=site
     )

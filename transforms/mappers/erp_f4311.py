@@ -3,7 +3,7 @@
 Same JDE conventions as sales lines: composite key ``kcoo-dcto-doco`` with line ``lnid`` ÷
 1000, right-justified branch, Julian dates (``pdpddj`` = promised, the OTIF baseline), implied
 decimals (quantities x100, cost by currency), transaction UoM → base unit; audit-only updates
-are suppressed.
+and pure status progress (ASN, receipt, reversal: reported by their own events) are suppressed.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ COLUMNS = jde_columns(
     ],
 )
 BUSINESS = jde_business("pd", COLUMNS)
+#: Columns the inbound steps write (ASN 280, receipt 400/999 with the received and open
+#: quantities, reversal back to 280): reported as ``inbound.advised``, ``goods.received`` and
+#: ``receipt.reversed``, so an update touching only these is no ``po.changed``.
+PROGRESS = frozenset({"pdlttr", "pdnxtr", "pdurec", "pduopn"})
 PK = ("pdkcoo", "pddoco", "pddcto", "pdsfxo", "pdlnid")
 
 
@@ -96,8 +100,8 @@ def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output
         )
         return
     changes = business_changes(change, BUSINESS)
-    if not changes:
-        return
+    if not business_changes(change, BUSINESS - PROGRESS):
+        return  # audit-only, or status progress reported by the inbound events
     yield PoChanged(
         **header(change, pk=pk, event_type="po.changed", occurred=occurred, site_id=site),
         po_id=po_id,

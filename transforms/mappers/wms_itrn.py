@@ -3,8 +3,10 @@
 
 Insert-only. ``DP`` deposits and ``WD`` withdrawals are the physical halves of receipts and
 shipments, which are reported as ``goods.received`` (ERP receiver) and ``shipment.dispatched``
-(``ORDERS``); they map to nothing here so nothing is counted twice. The site is the facility
-of the location (LOC state); ``AddDate`` is facility-local. ``Qty`` is signed for ``AJ``.
+(``ORDERS``); they map to nothing here so nothing is counted twice. So does the ``AJ`` of a
+receipt reversal (``SourceType ntrReceiptReversal``: the stock side of ``receipt.reversed``).
+The site is the facility of the location (LOC state); ``AddDate`` is facility-local. ``Qty``
+is signed for ``AJ``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from transforms.events import InventoryAdjusted, InventoryMoved
 from transforms.mappers._common import WMS_HOUSEKEEPING, header, loc_site, wms_when
 from transforms.reference import Reference
 from transforms.registry import Output, mapper
+
+#: Journal sources that belong to a business document the ERP reports: a receipt reversal's
+#: ``AJ`` is the stock side of ``receipt.reversed`` (f43121), not an inventory adjustment.
+DOCUMENT_SOURCES = frozenset({"ntrReceiptReversal"})
 
 COLUMNS = WMS_HOUSEKEEPING | set(
     [
@@ -49,6 +55,8 @@ def inventory_journal(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     kind = row.required_text("TranType")
     if kind not in ("AJ", "MV"):
         return
+    if row.text("SourceType") in DOCUMENT_SOURCES:
+        return  # the physical half of a document event reported from the ERP
     key = row.required_text("ItrnKey")
     from_loc, to_loc = row.text("FromLoc"), row.text("ToLoc")
     site = loc_site(ref, to_loc) or loc_site(ref, from_loc)
