@@ -11,6 +11,7 @@ import click
 from scv.commands.connectors import connectors
 from scv.commands.pipeline import pipeline
 from scv.commands.sim import sim
+from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
 from scv.errors import run_with_boundary
 
@@ -23,6 +24,7 @@ def cli() -> None:
 
 cli.add_command(stack)
 cli.add_command(sim)
+sim.add_command(verify)
 cli.add_command(connectors)
 cli.add_command(pipeline)
 

@@ -1,0 +1,165 @@
+"""``scv sim verify``: the ledger against the canonical and quarantine topics (read_committed).
+
+Prints per event type expected / found / missing / duplicated / unexpected (``scv.verify``
+explains the facts compared) and exits 0 only when nothing is missing, duplicated or
+unexpected. Registered on the ``scv sim`` group by ``scv.cli``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message
+
+    from scv.verify import Fact
+    from transforms.settings import TransformsSettings
+
+
+def _ledger(store_dsn: str) -> tuple[list[dict[str, Any]], datetime | None]:
+    """Every ledger transaction, and when the first run started (the scope of the stream)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(store_dsn)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.text(
+                    "SELECT t.committed, t.verdict, t.events FROM sim.transactions t "
+                    "JOIN sim.runs r USING (run_id) WHERE r.kind = 'run' ORDER BY t.run_id, t.seq"
+                )
+            )
+            transactions = [dict(r._mapping) for r in rows]
+            since = conn.execute(
+                sqlalchemy.text("SELECT min(started_at) FROM sim.runs WHERE kind = 'run'")
+            ).scalar_one()
+    except sqlalchemy.exc.ProgrammingError as exc:
+        raise click.ClickException(
+            f"no simulator ledger in the store database: run `scv sim init` ({exc.code})"
+        ) from None
+    finally:
+        engine.dispose()
+    # MariaDB binlog times have whole seconds: a change of the first second must stay in scope.
+    return transactions, since.replace(microsecond=0) if since is not None else None
+
+
+def read_committed(bootstrap: str, topics: list[str], timeout: float = 60.0) -> Iterator[Message]:
+    """Every committed record of ``topics`` from the beginning up to the current end."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import KafkaError as RdKafkaError
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"scv-sim-verify-{time.time_ns()}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(timeout=10).topics
+        partitions = [
+            TopicPartition(t, p, 0) for t in topics if t in metadata for p in metadata[t].partitions
+        ]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        pending = {(tp.topic, tp.partition) for tp in partitions}
+        deadline = time.monotonic() + timeout
+        while pending:
+            if time.monotonic() > deadline:
+                raise click.ClickException(
+                    f"topics not read to their end in {timeout:.0f}s: {sorted(pending)[:5]}"
+                )
+            for message in consumer.consume(num_messages=10_000, timeout=0.5):
+                error = message.error()
+                if error is not None:
+                    if error.code() == RdKafkaError._PARTITION_EOF:
+                        pending.discard((message.topic() or "", message.partition() or 0))
+                        continue
+                    raise click.ClickException(f"reading {message.topic()}: {error.str()}")
+                yield message
+    finally:
+        consumer.close()
+
+
+def _quarantined_row(message: Message, since: datetime | None) -> Fact | None:
+    """The source row a quarantine record stands for: (system.table, business key)."""
+    from transforms.envelope import parse_change_event
+    from transforms.errors import DataError
+    from transforms.quirks import document_id, epoch_millis
+
+    where = f"{message.topic()}:{message.partition()}:{message.offset()}"
+    try:
+        change = parse_change_event(message.value())
+        if change is None:
+            return ("tombstone", where)
+        if since is not None and epoch_millis(change.source_ts_ms) < since:
+            return None
+        row = change.row
+        table = f"{change.table.system}.{change.table.table}"
+        if table == "erp.f4211":
+            ident = document_id(
+                row.text("sdkcoo"), row.text("sddcto"), row.required_integer("sddoco")
+            )
+        elif table == "wms.ITRN":
+            ident = row.required_text("ItrnKey")
+        elif table == "wms.ZZ_TEMP_LOG":
+            ident = str(row.required_integer("SerialKey"))
+        else:
+            ident = where
+    except DataError:
+        return ("undecodable", where)
+    return (table, ident)
+
+
+def _settings(topic_prefix: str | None) -> TransformsSettings:
+    from transforms.settings import TransformsSettings
+
+    base = TransformsSettings()
+    return base if topic_prefix is None else base.model_copy(update={"topic_prefix": topic_prefix})
+
+
+@click.command()
+@click.option(
+    "--topic-prefix",
+    default=None,
+    help="Prefix of the pipeline's output topics (default: SCV_TRANSFORMS_TOPIC_PREFIX).",
+)
+@click.option("--examples", default=5, show_default=True, help="Facts listed per event type.")
+def verify(topic_prefix: str | None, examples: int) -> None:
+    """Compare the ledger with the canonical and quarantine topics; exit 1 on any gap."""
+    import orjson
+
+    from scv import verify as check
+    from scv.commands.sim import _settings as sim_settings
+    from transforms.events import CANONICAL_TOPICS
+
+    settings = _settings(topic_prefix)
+    transactions, since = _ledger(sim_settings().store_dsn.get_secret_value())
+    expected = check.expected_from_ledger(transactions)
+    canonical = [settings.topic(t) for t in CANONICAL_TOPICS]
+    events = (
+        orjson.loads(m.value() or b"null")
+        for m in read_committed(settings.kafka_bootstrap, canonical)
+    )
+    quarantine_topic = settings.topic(settings.quarantine_topic)
+    quarantined = (
+        fact
+        for m in read_committed(settings.kafka_bootstrap, [quarantine_topic])
+        if (fact := _quarantined_row(m, since)) is not None
+    )
+    found = check.found_from_stream((e for e in events if e is not None), quarantined, since=since)
+    report = check.compare(expected, found, examples=examples)
+    for line in check.render(report):
+        click.echo(line)
+    verdict = "PASS" if report.ok else "FAIL"
+    click.echo(f"sim verify: {verdict} (topics {settings.topic('scv.*.v1')})")
+    raise SystemExit(0 if report.ok else 1)
