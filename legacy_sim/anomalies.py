@@ -96,7 +96,7 @@ def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
     tx.keys = {"SerialKey": serials}
     reason = "below absolute zero" if copies == 1 else "same sensor and epoch twice"
     tx.event(
-        "sensor.reading",
+        "temperature.recorded",
         f"{site.mcu}|{loc}",
         sensor_id=sensor,
         serial_key=serials[-1],

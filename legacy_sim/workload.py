@@ -1024,6 +1024,13 @@ class Workload:
                     "TempC": temp,
                 },
             )
+            tx.event(
+                "temperature.recorded",
+                f"{site.mcu}|{loc}",
+                sensor_id=sensor,
+                serial_key=self.w.counters.temp,
+                temp_c=temp,
+            )
             if not Decimal(2) <= temp <= Decimal(8):
                 tx.event(
                     "shipment.exception",
