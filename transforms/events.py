@@ -294,6 +294,9 @@ class GoodsReceived(_InboundEvent):
     lot: str | None = None
     location: str | None = None
     received_date: date | None = None
+    #: What the purchase-order line still expects after this receipt, in the base unit (JDE
+    #: ``pruopn``: 0 when the receipt closed the line, even short).
+    open_quantity: Decimal | None = None
 
 
 class ReceiptReversed(_InboundEvent):
@@ -340,6 +343,23 @@ class InventoryMoved(_InventoryEvent):
     from_lpn: str | None = None
     to_lpn: str | None = None
     reason: str | None = None
+
+
+class InventoryBalanceOpened(_InventoryEvent):
+    """A book balance (site x item x location x lot) came into existence holding stock: the
+    opening stock of a go-live load or of a snapshot (ERP ``f41021`` insert or snapshot read).
+
+    Later updates of the balance are the sum of the documents (receipts, shipments,
+    adjustments) reported as their own events, so only the opening quantity is an event.
+    """
+
+    event_type: Literal["inventory.balance_opened"] = "inventory.balance_opened"
+    on_hand: Decimal
+    #: Part of ``on_hand`` that is not available (lot status set, or in inspection).
+    on_hold: Decimal = Decimal(0)
+    base_uom: str | None = None
+    lot: str | None = None
+    location: str | None = None
 
 
 class TemperatureRecorded(CanonicalEvent):
@@ -396,6 +416,7 @@ EVENT_TYPES: dict[str, type[CanonicalEvent]] = {
         ReceiptReversed,
         InventoryAdjusted,
         InventoryMoved,
+        InventoryBalanceOpened,
         TemperatureRecorded,
         ItemUpserted,
     )
@@ -416,6 +437,7 @@ AnyCanonicalEvent = Annotated[
     | ReceiptReversed
     | InventoryAdjusted
     | InventoryMoved
+    | InventoryBalanceOpened
     | TemperatureRecorded
     | ItemUpserted,
     Field(discriminator="event_type"),

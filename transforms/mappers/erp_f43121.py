@@ -5,6 +5,8 @@ Match type ``prmatc`` 1 is a receipt, 4 a receipt reversal, 2/3 voucher rows (no
 type-1 row and a CREATE of the type-4 row in one transaction. The CREATE carries the whole
 reversal (same receipt id, built from the key without ``prmatc``), so the DELETE half maps to
 nothing: the pair becomes exactly one ``receipt.reversed`` and never a cancellation.
+``pruopn`` (what the PO line still expects after the receipt, 0 once the receipt closed it)
+is reported as the receipt's ``open_quantity``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ def receipts(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         ref, row, itm_column="pritm", qty_column="prurec", uom_column="pruom", branch=site
     )
     received = quirks.julian_date(row.integer("prrcdj"))
+    # pruopn is what the PO line still expects after this receipt, in the same unit.
+    open_quantity = None
+    if row.decimal("pruopn") is not None:
+        _, open_quantity, _, _ = erp_quantity(
+            ref, row, itm_column="pritm", qty_column="pruopn", uom_column="pruom", branch=site
+        )
     occurred = quirks.erp_datetime(row.integer("prupmj"), row.integer("prtday"), zone)
     common = {
         "po_id": po_id,
@@ -103,4 +111,5 @@ def receipts(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         lot=row.text("prlotn"),
         location=row.text("prlocn"),
         received_date=received,
+        open_quantity=open_quantity,
     )
