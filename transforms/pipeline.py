@@ -22,6 +22,12 @@ from transforms.registry import MapperRegistry
 
 Stage = Literal["decode", "map", "gate"]
 
+#: ``MissingReference`` reasons whose fact may still arrive on another topic (the runner holds
+#: such rows back for a while); a missing site zone is configuration and never comes.
+AWAITED_REFERENCES = frozenset(
+    {"unknown_item", "unknown_uom_conversion", "unknown_order", "unknown_location"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class RawMessage:

@@ -11,10 +11,20 @@ through one consumer group; each has its own ``transactional.id`` (``<prefix>-<i
 and KIP-447 (``consumer_group_metadata``) fences a zombie after a rebalance. Rebalance callbacks
 only run inside ``consume``, when no transaction is open. SIGTERM/SIGINT finish the open batch
 (commit) and stop; an error aborts it and nothing of it is visible.
+
+Reference data arrives on other topics than the rows that need it (an order line can be read
+before its item). A row whose mapping misses reference data that may still come (item, UoM
+conversion, WMS order, location: ``AWAITED_REFERENCES``) is *held*: its partition's offset is
+committed up to the row, not past it, and the partition pauses and is re-read after
+``reference_retry_s``. The hold ends when the row maps, or it is quarantined once every
+reference partition has been committed up to where it ended when the hold began (whatever
+instance owns it) and the state topic has been read again, or after ``reference_wait_s`` at
+most. Nothing is skipped, so nothing is lost or produced twice.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections import Counter
@@ -39,6 +49,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from transforms.errors import KafkaError, KafkaTransientError
 from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS, to_kafka
 from transforms.pipeline import (
+    AWAITED_REFERENCES,
     Emit,
     Gate,
     Outcome,
@@ -66,6 +77,8 @@ class RunStats:
     events: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    #: Rows held back waiting for reference data, by reason (a row may be held many times).
+    held: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     @property
@@ -98,6 +111,23 @@ def ensure_topics(settings: TransformsSettings, admin: AdminClient) -> None:
         except KafkaException as exc:
             if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
                 raise KafkaError(f"cannot create topic {name}: {exc.args[0].str()}") from None
+
+
+TopicKey = tuple[str, int]
+
+
+@dataclass
+class _Hold:
+    """A partition waiting at ``offset`` for reference data (see the module docstring)."""
+
+    offset: int
+    reason: str
+    since: float
+    #: Reference partitions and their end offsets when the hold began.
+    ends: dict[TopicKey, int]
+    #: Every reference partition was committed up to ``ends`` (checked before a state read).
+    settled: bool = False
+    paused_at: float = 0.0
 
 
 def _raw(message: Message) -> RawMessage:
@@ -174,6 +204,8 @@ class Runner:
         self._stop_reason: str | None = None
         self._assigned_at = 0.0
         self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
+        self._holds: dict[TopicKey, _Hold] = {}
+        self._source = re.compile(settings.source_pattern)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -216,7 +248,12 @@ class Runner:
             with context:
                 producer.init_transactions(30)
                 self._load_state(state_consumer)
-                consumer.subscribe([settings.source_pattern], on_assign=self._on_assign)
+                consumer.subscribe(
+                    [settings.source_pattern],
+                    on_assign=self._on_assign,
+                    on_revoke=self._on_revoke,
+                    on_lost=self._on_revoke,
+                )
                 self._loop(consumer, producer, state_consumer, until_idle=until_idle)
         finally:
             self.stats.seconds = time.monotonic() - started
@@ -278,6 +315,11 @@ class Runner:
         self._assigned_at = time.monotonic()
         self.log(f"assigned {len(partitions)} partitions")
 
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The next owner starts at the committed offset, i.e. at the held row.
+        for tp in partitions:
+            self._holds.pop((tp.topic, tp.partition), None)
+
     def _caught_up(self, consumer: Consumer) -> bool:
         """Every assigned partition is read up to its end (``--until-idle``)."""
         assignment = consumer.assignment()
@@ -312,6 +354,8 @@ class Runner:
         last_message = time.monotonic()
         self._assigned_at = 0.0
         while self._stop_reason is None:
+            if self._holds:
+                self._review_holds(consumer)
             messages = consumer.consume(
                 num_messages=settings.batch_size, timeout=settings.batch_timeout_s
             )
@@ -331,6 +375,68 @@ class Runner:
                 self.stats.aborted_batches += 1
                 self._rewind(consumer)
         self.log(f"stopping: {self._stop_reason}")
+
+    # -- holding rows back for reference data ------------------------------------------------
+
+    def _reference_partitions(self, consumer: Consumer) -> list[TopicPartition]:
+        topics = consumer.list_topics(timeout=10).topics
+        return [
+            TopicPartition(name, p)
+            for name, meta in sorted(topics.items())
+            if self._source.match(name) and self._is_reference(name)
+            for p in meta.partitions
+        ]
+
+    def _reference_ends(self, consumer: Consumer) -> dict[TopicKey, int]:
+        ends = {}
+        for tp in self._reference_partitions(consumer):
+            _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            ends[(tp.topic, tp.partition)] = high
+        return ends
+
+    def _review_holds(self, consumer: Consumer) -> None:
+        """Settle holds whose reference partitions are committed to their ends; resume the
+        paused partitions that waited ``reference_retry_s``. Runs before the state catch-up,
+        so a settled hold is re-tried against every reference fact committed so far."""
+        now = time.monotonic()
+        due = [
+            (key, hold)
+            for key, hold in self._holds.items()
+            if hold.paused_at and now - hold.paused_at >= self.settings.reference_retry_s
+        ]
+        if not due:
+            return
+        wanted = sorted({k for _, hold in due if not hold.settled for k in hold.ends})
+        committed: dict[TopicKey, int] = {}
+        if wanted:
+            for tp in consumer.committed([TopicPartition(t, p) for t, p in wanted], timeout=10):
+                committed[(tp.topic, tp.partition)] = tp.offset
+        resume = []
+        for key, hold in due:
+            if not hold.settled:
+                hold.settled = all(committed.get(k, -1) >= end for k, end in hold.ends.items())
+            hold.paused_at = 0.0
+            resume.append(TopicPartition(key[0], key[1]))
+        consumer.resume(resume)
+
+    def _hold(self, consumer: Consumer, raw: RawMessage, reason: str) -> bool:
+        """Whether to hold ``raw`` back (its reference data may still come)."""
+        key = (raw.topic, raw.partition)
+        hold = self._holds.get(key)
+        now = time.monotonic()
+        if hold is None or hold.offset != raw.offset:
+            self._holds[key] = _Hold(raw.offset, reason, now, self._reference_ends(consumer))
+            return True
+        return not hold.settled and now - hold.since < self.settings.reference_wait_s
+
+    def _pause_held(self, consumer: Consumer, held: dict[TopicKey, int]) -> None:
+        """After the commit: re-read each held partition from the held row, after a pause."""
+        now = time.monotonic()
+        for (topic, partition), offset in held.items():
+            tp = TopicPartition(topic, partition, offset)
+            consumer.pause([tp])
+            consumer.seek(tp)
+            self._holds[(topic, partition)].paused_at = now
 
     def _usable(self, message: Message) -> bool:
         error = message.error()
@@ -352,22 +458,36 @@ class Runner:
         # Reference tables (items, conversions, WMS orders) first: their state feeds the other
         # mappers of the same batch. Per-partition order is kept (the sort is stable).
         raws.sort(key=lambda r: not self._is_reference(r.topic))
+        held: dict[TopicKey, int] = {}
         try:
             producer.begin_transaction()
             outcomes: list[tuple[RawMessage, Outcome]] = []
             for raw in raws:
+                key = (raw.topic, raw.partition)
+                if key in held:
+                    continue  # behind a held row of its partition: re-read with it
                 outcome = process(raw, self.registry, self.reference)
+                if (
+                    isinstance(outcome, Quarantine)
+                    and outcome.reason in AWAITED_REFERENCES
+                    and self._hold(consumer, raw, outcome.reason)
+                ):
+                    held[key] = raw.offset
+                    self.stats.held[outcome.reason] += 1
+                    continue
+                self._holds.pop(key, None)
                 if isinstance(outcome, Emit):
                     for update in outcome.state:
                         self.store.apply(update)
                 outcomes.append((raw, outcome))
             routed = route(outcomes, self.gate)
             counts = self._produce(producer, routed)
-            producer.send_offsets_to_transaction(
-                consumer.position(consumer.assignment()),
-                consumer.consumer_group_metadata(),
-                30,
-            )
+            positions = consumer.position(consumer.assignment())
+            for tp in positions:
+                offset = held.get((tp.topic, tp.partition))
+                if offset is not None:
+                    tp.offset = offset
+            producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), 30)
             producer.commit_transaction(60)
         except KafkaException as exc:
             self.store.abort()
@@ -382,8 +502,9 @@ class Runner:
             _abort_quietly(producer)
             raise
         self.store.commit()
+        self._pause_held(consumer, held)
         self.stats.batches += 1
-        self.stats.messages += len(raws)
+        self.stats.messages += len(raws) - sum(1 for r in raws if (r.topic, r.partition) in held)
         for kind, counter in counts.items():
             getattr(self.stats, kind).update(counter)
 

@@ -42,6 +42,11 @@ class TransformsSettings(BaseSettings):
     #: ...or when more than this share of a window of messages was quarantined.
     quarantine_max_ratio: float = Field(default=0.5, gt=0, le=1)
     quarantine_window: int = Field(default=1000, ge=1)
+    #: A row missing reference data that may still come is held back and re-read every
+    #: ``reference_retry_s``; it is quarantined once the reference topics were processed up to
+    #: where they ended when the hold began, and after ``reference_wait_s`` at the latest.
+    reference_retry_s: float = Field(default=0.5, gt=0)
+    reference_wait_s: float = Field(default=120.0, gt=0)
     #: Site (trimmed business unit / WMS facility) → IANA zone; the CLI fills it from the
     #: ERP's F0006 when it can reach the ERP.
     site_zones: dict[str, str] = Field(default_factory=dict)

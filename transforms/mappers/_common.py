@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
+from transforms.errors import MissingReference
 from transforms.events import FieldChange, Quantity, SourceRef, event_id_for
 from transforms.reference import Reference
 
@@ -142,8 +143,15 @@ def wms_when(
 
 
 def loc_site(ref: Reference, loc: str | None) -> str | None:
-    """The facility (= ERP branch) of a WMS location, from the LOC reference state."""
+    """The facility (= ERP branch) of a WMS location, from the LOC reference state.
+
+    None for no location; a location the LOC state does not know (yet) is a missing
+    reference, never a silent "no site" (the row would lose its site and time zone).
+    """
     if loc is None:
         return None
     record = ref.state(f"loc|{loc}")
-    return None if record is None else record.get("facility")
+    if record is None:
+        raise MissingReference("unknown_location", f"location {loc!r} is not (yet) known")
+    facility = record.get("facility")
+    return None if facility is None else str(facility)
