@@ -64,9 +64,18 @@ class InitResult:
 
 
 def init(
-    settings: SimSettings, seed_value: int, profile_name: str, tick: Callable[[int], None]
+    settings: SimSettings,
+    seed_value: int,
+    profile_name: str,
+    tick: Callable[[int], None],
+    on_schemas_created: Callable[[], None] = lambda: None,
 ) -> InitResult:
-    """Drop and recreate ``proddta``, the WMS tables and the ledger; seed master data."""
+    """Drop and recreate ``proddta``, the WMS tables and the ledger; seed master data.
+
+    ``on_schemas_created`` runs after the tables exist and before the first row is seeded:
+    dropping ``proddta`` also drops its tables from any publication, so a caller with a
+    running ERP connector puts them back there, or the connector would miss the seed rows.
+    """
     profile = PROFILES.get(profile_name)
     if profile is None:
         raise SimConfigError(f"unknown profile {profile_name!r} (known: {', '.join(PROFILES)})")
@@ -75,6 +84,7 @@ def init(
     with engines(settings) as eng:
         schemas.recreate_erp(eng.erp)
         schemas.recreate_wms(eng.wms)
+        on_schemas_created()
         with eng.store.begin() as store:
             ledger.recreate(store)
             run_id = ledger.start_run(store, "init", seed_value, profile.name)

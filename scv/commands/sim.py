@@ -73,11 +73,41 @@ def init(seed: int, profile: str) -> None:
         transient=True,
     ) as bar:
         task = bar.add_task(f"seeding ({profile})", total=total)
-        result = runner.init(_settings(), seed, profile, lambda n: bar.advance(task, n))
+        result = runner.init(
+            _settings(),
+            seed,
+            profile,
+            lambda n: bar.advance(task, n),
+            on_schemas_created=lambda: _republish(console),
+        )
     rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
     console.print(
         f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
     )
+
+
+def _republish(console: Console) -> None:
+    """Put the recreated ERP tables back into the connector's publication before seeding.
+
+    ``DROP SCHEMA proddta CASCADE`` removes its tables from the publication, and a running ERP
+    connector would then stream nothing, silently. Only an existing publication is repaired:
+    before the first ``scv connectors apply`` there is nothing to repair.
+    """
+    from connectors.ops import prepare
+    from connectors.sources import Dsn, pg_connect, publication_tables
+    from connectors.specs import DEFAULT_SPECS, PostgresSpec, load_specs
+    from scv.commands.connectors import build_settings
+
+    settings = build_settings()
+    for spec in load_specs(DEFAULT_SPECS).values():
+        if not isinstance(spec, PostgresSpec):
+            continue
+        owner = Dsn.parse(settings.owner_dsns[spec.name].get_secret_value())
+        with pg_connect(owner.host, owner.port, owner.user, owner.password, owner.database) as c:
+            exists = publication_tables(c, spec.publication) is not None
+        if exists:
+            for change in prepare(spec, settings):
+                console.print(f"sim: connector {spec.name}: {change}")
 
 
 def _describe(stats: RunStats) -> str:
