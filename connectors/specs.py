@@ -187,7 +187,7 @@ class MariaDbSpec(_SpecBase):
 
 
 ConnectorSpec = Annotated[PostgresSpec | MariaDbSpec, Field(discriminator="kind")]
-_ADAPTER: TypeAdapter[PostgresSpec | MariaDbSpec] = TypeAdapter(ConnectorSpec)  # type: ignore[arg-type]
+_ADAPTER: TypeAdapter[PostgresSpec | MariaDbSpec] = TypeAdapter(ConnectorSpec)  # type: ignore[arg-type, unused-ignore]
 
 #: The specs shipped with the package.
 DEFAULT_SPECS: Traversable = resources.files("connectors") / "specs"

@@ -443,7 +443,7 @@ AnyCanonicalEvent = Annotated[
     Field(discriminator="event_type"),
 ]
 # mypy cannot see an Annotated union as a type form; pydantic accepts it.
-_ANY: TypeAdapter[Any] = TypeAdapter(AnyCanonicalEvent)  # type: ignore[arg-type]
+_ANY: TypeAdapter[Any] = TypeAdapter(AnyCanonicalEvent)  # type: ignore[arg-type, unused-ignore]
 
 Headers = list[tuple[str, str | bytes | None]]
 
