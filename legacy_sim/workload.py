@@ -618,7 +618,8 @@ class Workload:
             return False
         po = self.w.pos[self.rng.choice(queue)]
         site = self.w.sites[po.mcu]
-        days = po.pddj_days + self.rng.randint(-1, 3)
+        old_days = po.pddj_days
+        days = old_days + self.rng.randint(-1, 3)
         tx.journal.set(po, "pddj_days", days)
         pid = po_id(self.w, po)
         for pl in po.lines:
@@ -627,7 +628,8 @@ class Workload:
                 rows.pd_key(self.w, po, pl),
                 {"pdpddj": tx.at.julian_in(site, days)} | rows.audit("pd", "EP4310", site, tx.at),
             )
-        tx.event("po.changed", pid, changed=["promised_date"], lines=len(po.lines))
+        if days != old_days:  # the same date again is an audit-only touch, no business change
+            tx.event("po.changed", pid, changed=["promised_date"], lines=len(po.lines))
         tx.keys = {"po_id": pid}
         return True
 
