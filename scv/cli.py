@@ -13,6 +13,7 @@ from scv.commands.pipeline import pipeline
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
+from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
 
@@ -27,6 +28,10 @@ cli.add_command(sim)
 sim.add_command(verify)
 cli.add_command(connectors)
 cli.add_command(pipeline)
+cli.add_command(views)
+cli.add_command(inventory)
+cli.add_command(alerts)
+cli.add_command(reconcile)
 
 
 def main() -> None:

@@ -22,8 +22,9 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from legacy_sim.errors import SimError
     from stack.errors import StackError
     from transforms.errors import TransformsError
+    from views.errors import ViewsError
 
-    return (StackError, SimError, ConnectorsError, TransformsError)
+    return (StackError, SimError, ConnectorsError, TransformsError, ViewsError)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -1,0 +1,275 @@
+"""``scv views`` / ``scv inventory`` / ``scv alerts`` / ``scv reconcile``: positions and alerts
+built from the gated canonical stream, and their proof against the legacy sources."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from views.positions import Key, Position
+    from views.reconcile import Truth
+    from views.settings import ViewsSettings
+
+
+def _stack_env() -> dict[str, str]:
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+    from stack.settings import StackSettings
+
+    settings = StackSettings()
+    if not settings.state_dir.exists():
+        return {}
+    return exports(settings, load_or_create(settings.state_dir))
+
+
+def build_settings(schema: str | None = None) -> ViewsSettings:
+    """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the running local stack's endpoints."""
+    import os
+
+    from views.settings import ViewsSettings
+
+    overrides: dict[str, object] = {}
+    if not (os.environ.get("SCV_VIEWS_STORE_DSN") or os.environ.get("SCV_STORE_DSN")):
+        dsn = _stack_env().get("SCV_STORE_DSN")
+        if dsn:
+            overrides["store_dsn"] = dsn
+    if schema is not None:
+        overrides["db_schema"] = schema
+    base = ViewsSettings()
+    return base.model_copy(update=overrides) if overrides else base
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value else "0"
+
+
+def _print_positions(positions: dict[Key, Position]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for name in ("site", "item", "on hand", "allocated", "on hold", "available", "in transit",
+                 "on order", "reserved", "picked"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("site", "item") else "right")
+    for (site, item), p in sorted(positions.items()):
+        table.add_row(
+            site,
+            item,
+            *(_fmt(getattr(p, b)) for b in ("on_hand", "allocated", "on_hold", "available",
+                                            "in_transit", "on_order", "reserved", "picked")),
+        )  # fmt: skip
+    Console(highlight=False).print(table)
+
+
+def _parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- scv views -------------------------------------------------------------------------------
+
+
+@click.group()
+def views() -> None:
+    """The view process: positions and alerts from the canonical topics."""
+
+
+@views.command()
+@click.option("--until-idle", is_flag=True, help="Stop once every partition is read to its end.")
+@click.option("--schema", default=None, help="Serving schema (default: views).")
+def run(until_idle: bool, schema: str | None) -> None:
+    """Apply canonical events to the serving tables, exactly once, and publish alerts."""
+    from views.process import ViewProcess
+    from views.store import opened
+
+    settings = build_settings(schema)
+    with opened(settings.libpq_dsn, settings.db_schema) as store:
+        process = ViewProcess(settings, store, log=lambda line: click.echo(line, err=True))
+        stats = process.run(until_idle=until_idle)
+    click.echo(
+        f"views: {stats.messages} messages, {stats.applied} applied, {stats.duplicates} "
+        f"duplicates, {stats.alerts} alerts, {stats.positions} positions, "
+        f"{stats.batches} batches, {stats.seconds:.1f}s"
+    )
+    for event_type, count in sorted(stats.by_type.items()):
+        click.echo(f"  {event_type:<28} {count}")
+
+
+# --- scv inventory ---------------------------------------------------------------------------
+
+
+@click.group()
+def inventory() -> None:
+    """Inventory positions per site x item (base unit)."""
+
+
+@inventory.command()
+@click.option("--site", default=None, help="Only this site.")
+@click.option("--item", default=None, help="Only this item.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="ISO time: rebuild from the canonical topics as the stream stood then.",
+)
+@click.option("--schema", default=None, help="Serving schema (default: views).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per position.")
+def show(
+    site: str | None, item: str | None, as_of: str | None, schema: str | None, as_json: bool
+) -> None:
+    """Show positions: the live serving table, or --as-of a time replayed from the log."""
+    settings = build_settings(schema)
+    if as_of is not None:
+        from views.process import replay_until
+
+        book = replay_until(settings, _parse_time(as_of))
+        positions = {
+            k: p
+            for k, p in book.positions.items()
+            if (site is None or k[0] == site) and (item is None or k[1] == item)
+        }
+    else:
+        from views.store import opened
+
+        with opened(settings.libpq_dsn, settings.db_schema) as store:
+            store.ensure_schema()
+            positions = store.positions(site, item)
+    if as_json:
+        import orjson
+
+        for (s, i), p in sorted(positions.items()):
+            row = {"site_id": s, "item_id": i} | {k: str(v) for k, v in p.as_dict().items()}
+            click.echo(orjson.dumps(row).decode())
+        return
+    _print_positions(positions)
+
+
+# --- scv alerts ------------------------------------------------------------------------------
+
+
+@click.group()
+def alerts() -> None:
+    """Low stock, projected stock-outs, late shipments, temperature excursions."""
+
+
+@alerts.command()
+@click.option(
+    "--kind",
+    type=click.Choice(
+        ["below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"]
+    ),
+    default=None,
+    help="Only this kind.",
+)
+@click.option("--follow", "-f", is_flag=True, help="Keep waiting for new alerts.")
+@click.option("--json", "as_json", is_flag=True, help="The alert records as JSON lines.")
+def tail(kind: str | None, follow: bool, as_json: bool) -> None:
+    """Print the alerts on scv.alerts.v1 from the beginning."""
+    import orjson
+
+    from views.process import tail_alerts
+
+    settings = build_settings()
+    for alert in tail_alerts(settings, follow=follow):
+        if kind is not None and alert.get("kind") != kind:
+            continue
+        if as_json:
+            click.echo(orjson.dumps(alert).decode())
+            continue
+        click.echo(
+            f"{alert['occurred_at']}  {alert['action']:<8} {alert['severity']:<8} "
+            f"{alert['kind']:<22} {alert['subject']:<28} {alert['message']}"
+        )
+
+
+# --- scv reconcile ---------------------------------------------------------------------------
+
+
+def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
+    """The simulator's expected-state queries (plain SQL on the legacy tables)."""
+    import sqlalchemy
+
+    from legacy_sim import expected
+    from views.errors import SourceError
+    from views.reconcile import Truth
+
+    erp = sqlalchemy.create_engine(erp_dsn)
+    wms = sqlalchemy.create_engine(wms_dsn)
+    try:
+        with erp.connect() as e, wms.connect() as w:
+            book = expected.erp_positions(e)
+            open_po = expected.open_po_quantities(e)
+            bins = expected.wms_positions(w)
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise SourceError(f"cannot read the legacy sources ({exc.code})") from None
+    finally:
+        erp.dispose()
+        wms.dispose()
+    return [
+        Truth(
+            "erp f41021",
+            ("on_hand", "allocated", "on_order"),
+            {
+                k: {
+                    "on_hand": p.on_hand,
+                    "allocated": p.soft_committed + p.hard_committed,
+                    "on_order": p.on_order,
+                }
+                for k, p in book.items()
+            },
+        ),
+        Truth(
+            "erp f4311 open lines", ("on_order",), {k: {"on_order": q} for k, q in open_po.items()}
+        ),
+        Truth(
+            "wms LOTxLOCxID",
+            ("on_hand", "reserved", "picked"),
+            {
+                k: {
+                    "on_hand": Decimal(p.qty),
+                    "reserved": Decimal(p.allocated),
+                    "picked": Decimal(p.picked),
+                }
+                for k, p in bins.items()
+            },
+        ),
+    ]
+
+
+@click.command()
+@click.option("--schema", default=None, help="Serving schema (default: views).")
+@click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="The legacy ERP.")
+@click.option("--wms-dsn", envvar="SCV_WMS_DSN", default=None, help="The legacy WMS.")
+@click.option("--limit", default=50, show_default=True, help="Mismatches printed at most.")
+def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> None:
+    """Compare the stream's positions with the legacy sources; exit 1 on any mismatch."""
+    from views.reconcile import compare
+    from views.store import opened
+
+    env = _stack_env() if not (erp_dsn and wms_dsn) else {}
+    erp_dsn = erp_dsn or env.get("SCV_ERP_DSN")
+    wms_dsn = wms_dsn or env.get("SCV_WMS_DSN")
+    if not erp_dsn or not wms_dsn:
+        raise click.UsageError("no legacy sources: set SCV_ERP_DSN and SCV_WMS_DSN")
+    settings = build_settings(schema)
+    with opened(settings.libpq_dsn, settings.db_schema) as store:
+        store.ensure_schema()
+        stream = store.positions()
+    truths = _truths(erp_dsn, wms_dsn)
+    mismatches = compare(stream, truths)
+    keys = len(set(stream) | {k for t in truths for k in t.values})
+    for m in mismatches[:limit]:
+        click.echo(
+            f"MISMATCH {m.source:<22} {m.site_id}|{m.item_id:<24} {m.bucket:<10} "
+            f"stream {_fmt(m.stream)} source {_fmt(m.truth)} (diff {_fmt(m.difference)})"
+        )
+    if len(mismatches) > limit:
+        click.echo(f"... and {len(mismatches) - limit} more")
+    click.echo(
+        f"reconcile: {keys} site x item keys, {len(truths)} sources, {len(mismatches)} mismatches"
+    )
+    raise SystemExit(1 if mismatches else 0)

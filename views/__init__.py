@@ -1,0 +1,1 @@
+"""Views on the gated canonical stream: inventory positions, alerts, reconciliation."""

@@ -1,0 +1,429 @@
+"""The view process and the Kafka readers: live positions, ``--as-of`` replays, alert tails.
+
+The live process assigns every partition of the canonical topics itself (no consumer group:
+its offsets live in the serving database, see ``views.store``), reads ``read_committed``, and
+per batch: drops events already applied (by ``event_id``), applies the rest to the ``Book``,
+asks the ``Monitor`` for alerts, and writes everything plus the next offsets in one database
+transaction; then it publishes the outbox. A crash anywhere before the commit leaves nothing
+of the batch, and the restart reads it again from the stored offsets.
+
+``replay_until`` rebuilds positions as of a time from the log alone: every partition from
+its beginning up to the first record produced after that time (Kafka record timestamps, the
+time the pipeline published the event), through the same ``Book``.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from types import FrameType
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka import KafkaError as RdKafkaError
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
+from views.alerts import Alert, Monitor
+from views.errors import KafkaError
+from views.positions import Book
+from views.settings import ViewsSettings
+from views.store import Applied, Store, TopicPartitionKey, batch_from
+
+Log = Callable[[str], None]
+TopicsRefresh = 5.0
+
+
+@dataclass
+class ViewStats:
+    messages: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    alerts: int = 0
+    positions: int = 0
+    seconds: float = 0.0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            # Never committed: offsets are the serving database's (live) or none (replays).
+            "group.id": f"scv-views-{purpose}-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+        }
+    )
+
+
+def _partitions(consumer: Consumer, topics: list[str]) -> list[tuple[str, int]]:
+    metadata = consumer.list_topics(timeout=10)
+    found: list[tuple[str, int]] = []
+    for topic in topics:
+        info = metadata.topics.get(topic)
+        if info is None or info.error is not None:
+            continue
+        found.extend((topic, p) for p in sorted(info.partitions))
+    return found
+
+
+def ensure_alerts_topic(settings: ViewsSettings) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    name = settings.topic(settings.alerts_topic)
+    if name in admin.list_topics(timeout=10).topics:
+        return
+    new = NewTopic(
+        name,
+        num_partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication,
+    )
+    for topic, future in admin.create_topics([new]).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
+                raise KafkaError(f"cannot create topic {topic}: {exc.args[0].str()}") from None
+
+
+def alert_headers(alert_json: dict[str, Any]) -> list[tuple[str, str | bytes | None]]:
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(alert_json["alert_id"]).encode()),
+        ("ce_type", f"alert.{alert_json['action']}".encode()),
+        ("ce_source", b"/scv/views"),
+        ("ce_time", str(alert_json["occurred_at"]).encode()),
+        ("ce_subject", str(alert_json["subject"]).encode()),
+        ("scv_alert_kind", str(alert_json["kind"]).encode()),
+        ("content-type", b"application/json"),
+    ]
+
+
+class Evaluator:
+    """Book + Monitor: one event in, position changes and alerts out (no I/O)."""
+
+    def __init__(self, book: Book, monitor: Monitor) -> None:
+        self.book = book
+        self.monitor = monitor
+
+    def promised_ship(self, order_id: str) -> date | None:
+        order = self.book.orders.get(order_id)
+        if order is None:
+            return None
+        dates = [
+            line.promised_ship_date
+            for line_id in order.lines
+            if (line := self.book.lines.get(line_id)) is not None and line.promised_ship_date
+        ]
+        return min(dates) if dates else None
+
+    def open_orders(self) -> Iterator[tuple[str, str | None, date]]:
+        for order_id, order in self.book.orders.items():
+            if order.shipped_at is not None:
+                continue
+            dates = [
+                line.promised_ship_date
+                for line_id in order.lines
+                if (line := self.book.lines.get(line_id)) is not None
+                and not line.closed
+                and line.promised_ship_date
+            ]
+            if dates:
+                yield order_id, order.site_id, min(dates)
+
+    def apply(self, event: CanonicalEvent) -> list[Alert]:
+        alerts: list[Alert] = []
+        for change in self.book.apply(event):
+            alerts.extend(self.monitor.position_changed(change.key, change.after, event))
+        if isinstance(event, ShipmentDispatched):
+            alerts.extend(self.monitor.dispatched(event, self.promised_ship(event.order_id)))
+        elif isinstance(event, TemperatureRecorded):
+            alerts.extend(self.monitor.temperature(event))
+        today = event.occurred_at.date().isoformat()
+        if self.monitor.state.get("clock", {}).get("date", "") < today:
+            # The stream's day moved on: orders past their promised ship date are late.
+            self.monitor.state["clock"] = {"date": today}
+            self.monitor.dirty.add("clock")
+            alerts.extend(self.monitor.overdue(event, self.open_orders()))
+        return alerts
+
+
+class ViewProcess:
+    """Consume → apply → one DB transaction per batch → publish alerts."""
+
+    def __init__(self, settings: ViewsSettings, store: Store, *, log: Log = lambda _: None):
+        self.settings = settings
+        self.store = store
+        self.log = log
+        self.book = Book()
+        self.monitor = Monitor(settings.policy())
+        self.evaluator = Evaluator(self.book, self.monitor)
+        self.stats = ViewStats()
+        self._stop: str | None = None
+
+    def stop(self, reason: str) -> None:
+        self._stop = reason
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self.stop(signal.Signals(signum).name)
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    def run(self, *, until_idle: bool = False) -> ViewStats:
+        started = time.monotonic()
+        self.store.ensure_schema()
+        self.store.lock()
+        offsets = self.store.load(self.book, self.monitor)
+        self.log(
+            f"views: {len(self.book.positions)} positions, {len(offsets)} partition offsets "
+            f"loaded from schema {self.settings.db_schema}"
+        )
+        ensure_alerts_topic(self.settings)
+        producer = Producer(
+            {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
+        )
+        consumer = _consumer(self.settings, "live")
+        try:
+            with self._signals():
+                self._publish(producer)
+                self._loop(consumer, producer, offsets, until_idle=until_idle)
+        finally:
+            consumer.close()
+            producer.flush(10)
+            self.stats.seconds = time.monotonic() - started
+            self.stats.positions = len(self.book.positions)
+        return self.stats
+
+    def _assign(
+        self,
+        consumer: Consumer,
+        offsets: dict[TopicPartitionKey, int],
+        known: set[TopicPartitionKey],
+    ) -> None:
+        new = [tp for tp in _partitions(consumer, self.settings.source_topics) if tp not in known]
+        if not new:
+            return
+        consumer.incremental_assign(
+            [TopicPartition(t, p, offsets.get((t, p), OFFSET_BEGINNING)) for t, p in new]
+        )
+        known.update(new)
+        self.log(f"views: reading {len(known)} partitions")
+
+    def _loop(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        offsets: dict[TopicPartitionKey, int],
+        *,
+        until_idle: bool,
+    ) -> None:
+        settings = self.settings
+        known: set[TopicPartitionKey] = set()
+        at_end: set[TopicPartitionKey] = set()
+        refreshed = 0.0
+        quiet_since = time.monotonic()
+        while self._stop is None:
+            if time.monotonic() - refreshed >= TopicsRefresh:
+                self._assign(consumer, offsets, known)
+                refreshed = time.monotonic()
+            messages = consumer.consume(settings.batch_size, timeout=settings.batch_timeout_s)
+            batch: list[Message] = []
+            for message in messages:
+                error = message.error()
+                where = (message.topic() or "", message.partition() or 0)
+                if error is None:
+                    at_end.discard(where)
+                    batch.append(message)
+                elif error.code() == RdKafkaError._PARTITION_EOF:
+                    at_end.add(where)
+                elif error.fatal():
+                    raise KafkaError(f"consumer: {error.str()}")
+                else:
+                    self.log(f"views: consumer: {error.str()}")
+            if batch:
+                quiet_since = time.monotonic()
+                self._batch(batch, offsets)
+                self._publish(producer)
+            elif (
+                until_idle
+                and known
+                and at_end >= known
+                and time.monotonic() - quiet_since >= settings.idle_s
+            ):
+                self.stop("idle")
+        self.log(f"views: stopping: {self._stop}")
+
+    def _batch(self, messages: list[Message], offsets: dict[TopicPartitionKey, int]) -> None:
+        parsed: list[tuple[Message, CanonicalEvent]] = []
+        next_offsets: dict[TopicPartitionKey, int] = {}
+        for message in messages:
+            value = message.value()
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            if topic is None or partition is None or offset is None:
+                raise KafkaError("consumer returned a message without topic/partition/offset")
+            next_offsets[(topic, partition)] = offset + 1
+            if value is None:
+                continue
+            parsed.append((message, from_json(value)))
+        seen = self.store.already_applied(e.event_id for _, e in parsed)
+        alerts: list[Alert] = []
+        applied: list[Applied] = []
+        for message, event in parsed:
+            if event.event_id in seen:
+                self.stats.duplicates += 1
+                continue
+            seen.add(event.event_id)
+            alerts.extend(self.evaluator.apply(event))
+            applied.append(
+                Applied(
+                    event.event_id,
+                    message.topic() or "",
+                    message.partition() or 0,
+                    message.offset() or 0,
+                )
+            )
+            self.stats.by_type[event.event_type] = self.stats.by_type.get(event.event_type, 0) + 1
+        self.store.write(batch_from(self.book, self.monitor, alerts, applied, next_offsets))
+        offsets.update(next_offsets)
+        self.stats.messages += len(messages)
+        self.stats.applied += len(applied)
+        self.stats.alerts += len(alerts)
+        self.stats.batches += 1
+
+    def _publish(self, producer: Producer) -> None:
+        import orjson
+
+        rows = self.store.unpublished()
+        if not rows:
+            return
+        topic = self.settings.topic(self.settings.alerts_topic)
+        for _seq, subject, value in rows:
+            producer.produce(
+                topic, key=subject.encode(), value=value, headers=alert_headers(orjson.loads(value))
+            )
+            producer.poll(0)
+        if producer.flush(30) != 0:
+            raise KafkaError("alerts not acknowledged by the broker within 30 s")
+        self.store.mark_published(rows[-1][0])
+
+
+# --- replays ---------------------------------------------------------------------------------
+
+
+def _read_to(
+    consumer: Consumer, starts: list[TopicPartition], ends: dict[TopicPartitionKey, int]
+) -> Iterator[Message]:
+    """Messages of ``starts`` up to (excluding) ``ends``, in consumption order."""
+    remaining = {k for k, end in ends.items() if end > 0}
+    if not remaining:
+        return
+    consumer.assign(starts)
+    deadline = time.monotonic() + 600
+    while remaining and time.monotonic() < deadline:
+        for message in consumer.consume(5000, timeout=1.0):
+            where = (message.topic() or "", message.partition() or 0)
+            error = message.error()
+            if error is not None:
+                if error.code() == RdKafkaError._PARTITION_EOF:
+                    remaining.discard(where)
+                continue
+            offset = message.offset() or 0
+            if offset >= ends[where]:
+                remaining.discard(where)
+                continue
+            yield message
+            if offset + 1 >= ends[where]:
+                remaining.discard(where)
+
+
+def replay_until(settings: ViewsSettings, as_of: datetime | None) -> Book:
+    """Positions rebuilt from the canonical topics as of ``as_of`` (None: the whole log)."""
+    consumer = _consumer(settings, "replay")
+    try:
+        partitions = _partitions(consumer, settings.source_topics)
+        ends: dict[TopicPartitionKey, int] = {}
+        for topic, partition in partitions:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
+            ends[(topic, partition)] = high
+        if as_of is not None:
+            stamp = int(as_of.astimezone(UTC).timestamp() * 1000) + 1
+            found = consumer.offsets_for_times(
+                [TopicPartition(t, p, stamp) for t, p in partitions], timeout=10
+            )
+            for tp in found:
+                if tp.offset >= 0:  # first record after as_of; -1: none, read to the end
+                    ends[(tp.topic, tp.partition)] = tp.offset
+        starts = [TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions]
+        book = Book()
+        seen: set[uuid.UUID] = set()
+        for message in _read_to(consumer, starts, ends):
+            value = message.value()
+            if value is None:
+                continue
+            event = from_json(value)
+            if event.event_id not in seen:
+                seen.add(event.event_id)
+                book.apply(event)
+        return book
+    finally:
+        consumer.close()
+
+
+def tail_alerts(
+    settings: ViewsSettings, *, follow: bool, stop: Callable[[], bool] = lambda: False
+) -> Iterator[dict[str, Any]]:
+    """Alerts from the beginning of the topic; with ``follow``, keep waiting for more."""
+    import orjson
+
+    consumer = _consumer(settings, "tail")
+    topic = settings.topic(settings.alerts_topic)
+    try:
+        partitions = _partitions(consumer, [topic])
+        if not partitions:
+            return
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
+        at_end: set[TopicPartitionKey] = set()
+        while not stop():
+            messages = consumer.consume(1000, timeout=0.5)
+            for message in messages:
+                error = message.error()
+                where = (message.topic() or "", message.partition() or 0)
+                if error is not None:
+                    if error.code() == RdKafkaError._PARTITION_EOF:
+                        at_end.add(where)
+                    continue
+                at_end.discard(where)
+                value = message.value()
+                if value is not None:
+                    yield orjson.loads(value)
+            if not follow and len(at_end) >= len(partitions):
+                return
+    finally:
+        consumer.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
