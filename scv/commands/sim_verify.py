@@ -17,7 +17,7 @@ import click
 if TYPE_CHECKING:
     from confluent_kafka import Message
 
-    from scv.verify import Fact
+    from scv.verify import Fact, Report
     from transforms.settings import TransformsSettings
 
 
@@ -127,24 +127,20 @@ def _settings(topic_prefix: str | None) -> TransformsSettings:
     return base if topic_prefix is None else base.model_copy(update={"topic_prefix": topic_prefix})
 
 
-@click.command()
-@click.option(
-    "--topic-prefix",
-    default=None,
-    help="Prefix of the pipeline's output topics (default: SCV_TRANSFORMS_TOPIC_PREFIX).",
-)
-@click.option("--examples", default=5, show_default=True, help="Facts listed per event type.")
-def verify(topic_prefix: str | None, examples: int) -> None:
-    """Compare the ledger with the canonical and quarantine topics; exit 1 on any gap."""
+def check(
+    transactions: list[dict[str, Any]],
+    since: datetime | None,
+    settings: TransformsSettings,
+    *,
+    examples: int = 5,
+) -> Report:
+    """Compare ledger ``transactions`` with the output topics named by ``settings``."""
     import orjson
 
-    from scv import verify as check
-    from scv.commands.sim import _settings as sim_settings
+    from scv import verify as facts
     from transforms.events import CANONICAL_TOPICS
 
-    settings = _settings(topic_prefix)
-    transactions, since = _ledger(sim_settings().store_dsn.get_secret_value())
-    expected = check.expected_from_ledger(transactions)
+    expected = facts.expected_from_ledger(transactions)
     canonical = [settings.topic(t) for t in CANONICAL_TOPICS]
     events = (
         orjson.loads(m.value() or b"null")
@@ -156,9 +152,31 @@ def verify(topic_prefix: str | None, examples: int) -> None:
         for m in read_committed(settings.kafka_bootstrap, [quarantine_topic])
         if (fact := _quarantined_row(m, since)) is not None
     )
-    found = check.found_from_stream((e for e in events if e is not None), quarantined, since=since)
-    report = check.compare(expected, found, examples=examples)
-    for line in check.render(report):
+    found = facts.found_from_stream((e for e in events if e is not None), quarantined, since=since)
+    return facts.compare(expected, found, examples=examples)
+
+
+def ledger(store_dsn: str) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The ledger's run transactions and the start of its first run (see ``_ledger``)."""
+    return _ledger(store_dsn)
+
+
+@click.command()
+@click.option(
+    "--topic-prefix",
+    default=None,
+    help="Prefix of the pipeline's output topics (default: SCV_TRANSFORMS_TOPIC_PREFIX).",
+)
+@click.option("--examples", default=5, show_default=True, help="Facts listed per event type.")
+def verify(topic_prefix: str | None, examples: int) -> None:
+    """Compare the ledger with the canonical and quarantine topics; exit 1 on any gap."""
+    from scv.commands.sim import _settings as sim_settings
+    from scv.verify import render
+
+    settings = _settings(topic_prefix)
+    transactions, since = _ledger(sim_settings().store_dsn.get_secret_value())
+    report = check(transactions, since, settings, examples=examples)
+    for line in render(report):
         click.echo(line)
     verdict = "PASS" if report.ok else "FAIL"
     click.echo(f"sim verify: {verdict} (topics {settings.topic('scv.*.v1')})")
