@@ -142,7 +142,7 @@ def show(
         import orjson
 
         for (s, i), p in sorted(positions.items()):
-            row = {"site_id": s, "item_id": i} | {k: str(v) for k, v in p.as_dict().items()}
+            row = {"site_id": s, "item_id": i} | {k: _fmt(v) for k, v in p.as_dict().items()}
             click.echo(orjson.dumps(row).decode())
         return
     _print_positions(positions)
