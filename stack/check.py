@@ -64,19 +64,36 @@ def _consumer(settings: StackSettings, group: str) -> Consumer:
     )
 
 
-def _await_event(
-    consumer: Consumer, matches: Callable[[dict[str, Any]], bool], deadline_s: float
-) -> dict[str, Any]:
+def _probe(
+    consumer: Consumer,
+    insert: Callable[[int], object],
+    deadline_s: float,
+) -> tuple[dict[str, Any], float]:
+    """Insert probe rows until one arrives as a create event; its event and latency.
+
+    A connector reports RUNNING before it has fixed its start position (slot creation,
+    binlog position), and a row committed in that gap is, correctly, never captured. So the
+    check commits a new probe row every few seconds until one arrives, and times that one.
+    """
     deadline = time.monotonic() + deadline_s
+    committed: dict[int, float] = {}
+    next_probe = 0.0
     while time.monotonic() < deadline:
-        msg = consumer.poll(0.2)
+        if time.monotonic() >= next_probe:
+            probe = len(committed) + 1
+            insert(probe)
+            committed[probe] = time.time()
+            next_probe = time.monotonic() + 3.0
+        msg = consumer.poll(0.1)
         raw = None if msg is None or msg.error() else msg.value()
         if raw is None:
             continue
         value = orjson.loads(raw)
-        if isinstance(value, dict) and matches(value):
-            return value
-    raise CheckFailed(f"no matching change event within {deadline_s:.0f}s")
+        if isinstance(value, dict) and value.get("op") == "c":
+            probe = int(value["after"]["id"])
+            if probe in committed:
+                return value, time.time() - committed[probe]
+    raise CheckFailed(f"no probe row arrived as a change event within {deadline_s:.0f}s")
 
 
 @contextlib.contextmanager
@@ -145,14 +162,13 @@ def check_postgres_cdc(
             try:
                 with _connector(settings, f"scv-check-pg-{tag}", config, deadline_s):
                     consumer.subscribe([f"{prefix}.{schema}.scratch"])
-                    owner.execute(f"INSERT INTO {schema}.scratch VALUES (1, 'hello erp')")
-                    committed = time.time()
-                    event = _await_event(
+                    event, latency = _probe(
                         consumer,
-                        lambda v: v.get("op") == "c" and v["after"]["note"] == "hello erp",
+                        lambda n: owner.execute(
+                            f"INSERT INTO {schema}.scratch VALUES (%s, 'hello erp')", (n,)
+                        ),
                         deadline_s,
                     )
-                    latency = time.time() - committed
             finally:
                 consumer.close()
                 _drop_slot(settings, slot)
@@ -224,14 +240,11 @@ def check_mariadb_cdc(
         try:
             with _connector(settings, f"scv-check-maria-{tag}", config, deadline_s):
                 consumer.subscribe([f"{prefix}.{WMS_DATABASE}.{table}"])
-                cur.execute(f"INSERT INTO {table} VALUES (1, 'hello wms')")
-                committed = time.time()
-                event = _await_event(
+                event, latency = _probe(
                     consumer,
-                    lambda v: v.get("op") == "c" and v["after"]["note"] == "hello wms",
+                    lambda n: cur.execute(f"INSERT INTO {table} VALUES (%s, 'hello wms')", (n,)),
                     deadline_s,
                 )
-                latency = time.time() - committed
         finally:
             consumer.close()
             cur.execute(f"DROP TABLE {table}")

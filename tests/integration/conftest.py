@@ -33,3 +33,23 @@ def credentials(stack_settings: StackSettings) -> Credentials:
 def endpoints(stack_settings: StackSettings, credentials: Credentials) -> dict[str, str]:
     """SCV_KAFKA_BOOTSTRAP, SCV_CONNECT_URL, SCV_ERP_DSN, SCV_WMS_DSN, SCV_STORE_DSN."""
     return exports(stack_settings, credentials)
+
+
+@pytest.fixture(scope="session")
+def legacy_schemas(endpoints: dict[str, str]) -> None:
+    """The simulator's legacy schemas exist: ``scv sim init`` once if ``proddta`` is missing.
+
+    Tests that only need the captured tables to exist (the connectors) use this; tests of the
+    simulator itself run their own ``init``.
+    """
+    import psycopg
+    from click.testing import CliRunner
+
+    from scv.cli import cli
+
+    dsn = endpoints["SCV_ERP_DSN"].replace("+psycopg", "")
+    with psycopg.connect(dsn) as conn:
+        found = conn.execute("SELECT to_regclass('proddta.f4211')").fetchone()
+    if found is None or found[0] is None:
+        result = CliRunner().invoke(cli, ["sim", "init", "--seed", "1"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output

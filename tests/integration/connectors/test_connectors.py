@@ -27,6 +27,8 @@ from scv.cli import cli
 from scv.commands.connectors import build_settings
 from stack.settings import StackSettings
 
+pytestmark = pytest.mark.usefixtures("legacy_schemas")
+
 
 @pytest.fixture(scope="module")
 def settings(stack_settings: StackSettings) -> ConnectorsSettings:
