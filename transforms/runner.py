@@ -272,8 +272,7 @@ class Runner:
         state_consumer.assign(partitions)
         ends = {}
         for tp in partitions:
-            _low, high = state_consumer.get_watermark_offsets(tp, timeout=10)
-            ends[tp.partition] = high
+            ends[tp.partition] = _high_watermark(state_consumer, tp)
         remaining = {p for p, high in ends.items() if high > 0}
         deadline = time.monotonic() + 120
         while remaining and time.monotonic() < deadline:
@@ -557,6 +556,21 @@ class Runner:
         for tp in consumer.committed(assignment, timeout=30):
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+
+
+def _high_watermark(consumer: Consumer, tp: TopicPartition, wait_s: float = 30.0) -> int:
+    """The partition's end; a topic created a moment ago may have no leader yet: wait."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            _low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            return int(high)
+        except KafkaException as exc:
+            code = exc.args[0].code()
+            leaderless = (RdKafkaError.NOT_LEADER_FOR_PARTITION, RdKafkaError.LEADER_NOT_AVAILABLE)
+            if code not in leaderless or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _abort_quietly(producer: Producer) -> None:
