@@ -217,6 +217,7 @@ def found_from_stream(
     quarantined: Iterable[Fact],
     *,
     since: datetime | None,
+    until: datetime | None = None,
 ) -> Found:
     """Reduce canonical event payloads (and quarantined source rows) to found facts.
 
@@ -230,8 +231,12 @@ def found_from_stream(
         if event["source"].get("snapshot"):
             out.out_of_scope[f"{kind} (snapshot read)"] += 1
             continue
-        if since is not None and datetime.fromisoformat(str(event["recorded_at"])) < since:
+        recorded = datetime.fromisoformat(str(event["recorded_at"]))
+        if since is not None and recorded < since:
             out.out_of_scope[f"{kind} (before the first run)"] += 1
+            continue
+        if until is not None and recorded > until:
+            out.out_of_scope[f"{kind} (after the ledger was read)"] += 1
             continue
         event_id = str(event["event_id"])
         if event_id in seen:

@@ -132,6 +132,7 @@ def check(
     since: datetime | None,
     settings: TransformsSettings,
     *,
+    until: datetime | None = None,
     examples: int = 5,
 ) -> Report:
     """Compare ledger ``transactions`` with the output topics named by ``settings``."""
