@@ -14,7 +14,9 @@ Buckets (base unit, ``Decimal``), research note §7:
 
 Which event moves which bucket (nothing else moves a bucket, so nothing counts twice):
 
-    inventory.balance_opened  on_hand, on_hold += opening stock of a balance row
+    inventory.balance_opened  on_hand, on_hold += opening stock of a balance row (once per
+                              row: a load captured as inserts and read again by a
+                              snapshot opens it once)
     goods.received            on_hand += qty; the ASN line leaves in_transit; on_order follows
                               the PO line's open quantity
     receipt.reversed          on_hand -= qty
@@ -152,8 +154,16 @@ class PoLine:
     received: bool = False
 
 
-Doc = OrderLine | Allocation | Order | PoLine
+@dataclass(slots=True)
+class Balance:
+    """An opened balance row (site x item x location x lot): its opening counts once."""
+
+    on_hand: Decimal
+
+
+Doc = OrderLine | Allocation | Order | PoLine | Balance
 _KINDS: dict[str, type[Doc]] = {
+    "balance": Balance,
     "line": OrderLine,
     "allocation": Allocation,
     "order": Order,
@@ -213,6 +223,7 @@ class Book:
         self.allocations: dict[str, Allocation] = {}
         self.orders: dict[str, Order] = {}
         self.po_lines: dict[str, PoLine] = {}
+        self.balances: dict[str, Balance] = {}
         #: (kind, key) of documents changed since the last ``take_dirty``.
         self.dirty_docs: set[tuple[str, str]] = set()
         self.dirty_positions: set[Key] = set()
@@ -221,6 +232,7 @@ class Book:
 
     def _table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
+            "balance": self.balances,
             "line": self.lines,
             "allocation": self.allocations,
             "order": self.orders,
@@ -271,7 +283,7 @@ class Book:
         site = event.site_id
         match event:
             case InventoryBalanceOpened() if site:
-                yield (site, event.item_id), delta(on_hand=event.on_hand, on_hold=event.on_hold)
+                yield from self._opened(event, site)
             case InventoryAdjusted() if site and flows:
                 yield (site, event.item_id), delta(on_hand=event.delta)
             case GoodsReceived():
@@ -296,6 +308,16 @@ class Book:
                 yield from self._dispatched(event, flows)
             case _:
                 return
+
+    def _opened(self, event: InventoryBalanceOpened, site: str) -> Iterator[tuple[Key, Position]]:
+        # The same row can be opened twice: created by the go-live load while captured and
+        # read again by a snapshot. Its opening counts once, the first time.
+        key = f"{site}|{event.item_id}|{event.location or ''}|{event.lot or ''}"
+        if key in self.balances:
+            return
+        self.balances[key] = Balance(event.on_hand)
+        self._touch("balance", key)
+        yield (site, event.item_id), delta(on_hand=event.on_hand, on_hold=event.on_hold)
 
     # outbound
 

@@ -153,3 +153,8 @@ def test_permutations_of_independent_topics_agree() -> None:
     for order in itertools.permutations([inbound, outbound, shipment]):
         results.add(_position(opened(10), *itertools.chain(*order)))
     assert results == {Position(on_hand=Decimal(28))}
+
+
+def test_a_balance_inserted_and_read_again_by_a_snapshot_opens_once() -> None:
+    p = _position(opened(100), adjusted(-4), opened(100, snapshot=True))
+    assert p.on_hand == Decimal(96)
