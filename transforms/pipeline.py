@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+import orjson
+
 from transforms.envelope import ChangeEvent, Op, parse_change_event
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
 from transforms.events import CanonicalEvent, Headers
@@ -50,8 +52,13 @@ class Emit:
 @dataclass(frozen=True, slots=True)
 class Quarantine:
     stage: str
-    reason: str
+    reason: str  # the first failed rule (Confluent's ``__rule.name``)
     detail: str
+    #: Every failed rule (gate: all failed expectations in suite order; else ``reason``).
+    rules: tuple[str, ...] = ()
+    #: The gate's suite(s) (``name@digest``) and the rejected events (id, type).
+    suites: tuple[str, ...] = ()
+    events: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +116,10 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
 @dataclass(frozen=True, slots=True)
 class Rejection:
     event: CanonicalEvent
-    reason: str
+    reason: str  # the first failed rule
     detail: str
+    suite: str = ""
+    rules: tuple[str, ...] = ()  # every failed rule, first first
 
 
 class Gate(Protocol):
@@ -146,8 +155,13 @@ def route(
             if hits:
                 outcome = Quarantine(
                     stage="gate",
-                    reason=",".join(sorted({h.reason for h in hits})),
+                    reason=hits[0].reason,
                     detail="; ".join(h.detail for h in hits),
+                    rules=tuple(dict.fromkeys(r for h in hits for r in (h.rules or (h.reason,)))),
+                    suites=tuple(dict.fromkeys(h.suite for h in hits if h.suite)),
+                    events=tuple(
+                        dict.fromkeys((str(h.event.event_id), h.event.event_type) for h in hits)
+                    ),
                 )
         routed.append((raw, outcome))
     return routed
@@ -164,7 +178,17 @@ def quarantine_headers(raw: RawMessage, quarantine: Quarantine, *, instance: str
         ("scv_original_partition", str(raw.partition).encode()),
         ("scv_original_offset", str(raw.offset).encode()),
         ("scv_quarantined_by", instance.encode()),
+        # Confluent data-contract DLQ convention: the first failed rule.
+        ("__rule.name", quarantine.reason.encode()),
+        ("dq.failed_rules", orjson.dumps(list(quarantine.rules or (quarantine.reason,)))),
+        *[("dq.suite", suite.encode()) for suite in quarantine.suites],
+        *[("dq.event_id", event_id.encode()) for event_id, _ in quarantine.events],
+        *[("dq.event_type", event_type.encode()) for event_type in _types(quarantine)],
     ]
+
+
+def _types(quarantine: Quarantine) -> list[str]:
+    return list(dict.fromkeys(event_type for _, event_type in quarantine.events))
 
 
 class QuarantineLimit:
