@@ -80,11 +80,13 @@ def pipeline() -> None:
 @click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="Where to read F0006 zones.")
 def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
+    from transforms.quality import QualityGate
     from transforms.registry import default_registry
     from transforms.runner import Runner
 
     settings = build_settings(instance_id, erp_dsn)
-    runner = Runner(settings, default_registry(), log=lambda line: click.echo(line, err=True))
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    runner = Runner(settings, default_registry(), gate=QualityGate.load(), log=log)
     click.echo(
         f"pipeline: instance {settings.transactional_id}, group {settings.group_id}, "
         f"{len(settings.site_zones)} site zones",
