@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from scv.commands.bench import bench
 from scv.commands.connectors import connectors
 from scv.commands.pipeline import pipeline
 from scv.commands.sim import sim
@@ -32,6 +33,7 @@ cli.add_command(views)
 cli.add_command(inventory)
 cli.add_command(alerts)
 cli.add_command(reconcile)
+cli.add_command(bench)
 
 
 def main() -> None:

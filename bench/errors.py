@@ -1,0 +1,22 @@
+"""Errors of the benchmark.
+
+::
+
+    BenchError                  a benchmark could not run or measure (message says which)
+    ├── StackNotReady           a stack component or connector is not running
+    └── ScenarioFailed          a stage under test failed (runner exited, drain never finished)
+"""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """Root of every error raised by ``bench``."""
+
+
+class StackNotReady(BenchError):
+    """The stack or a connector is not in a state the benchmark can use."""
+
+
+class ScenarioFailed(BenchError):
+    """A stage under test failed or never finished; the section records why."""

@@ -1,0 +1,85 @@
+"""B1: the bare passthrough, the denominator of every throughput ratio.
+
+It runs as its own process (``python -m bench.passthrough SETTINGS_JSON OUT_TOPIC``) with the
+runner's own client configs (``transforms.runner.consumer_config``/``producer_config``) and the
+runner's loop shape: ``consume(batch_size)`` → one transaction per batch → produce every raw
+record byte for byte (key, value, headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
+commit. No parsing, mapping or gating. SIGTERM finishes the open batch; the totals go to stdout
+as one JSON line.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from types import FrameType
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from transforms.runner import consumer_config, producer_config
+from transforms.settings import TransformsSettings
+
+
+def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
+    stop: list[str] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.append(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    producer = Producer(producer_config(settings))
+    consumer = Consumer(consumer_config(settings))
+    messages = batches = 0
+    started = time.monotonic()
+    try:
+        producer.init_transactions(30)
+        consumer.subscribe([settings.source_pattern])
+        while not stop:
+            found = consumer.consume(
+                num_messages=settings.batch_size, timeout=settings.batch_timeout_s
+            )
+            batch = []
+            for message in found:
+                error = message.error()
+                if error is None:
+                    batch.append(message)
+                elif error.fatal():
+                    raise KafkaException(error)
+            if not batch:
+                continue
+            producer.begin_transaction()
+            for message in batch:
+                headers = message.headers()
+                producer.produce(
+                    out_topic, value=message.value(), key=message.key(), headers=headers or None
+                )
+                producer.poll(0)
+            producer.send_offsets_to_transaction(
+                consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
+            )
+            producer.commit_transaction(60)
+            messages += len(batch)
+            batches += 1
+    finally:
+        consumer.close()
+        producer.flush(5)
+    return {"messages": messages, "batches": batches, "seconds": time.monotonic() - started}
+
+
+def main(argv: list[str]) -> int:
+    settings = TransformsSettings.model_validate_json(argv[1])
+    try:
+        totals = run(settings, argv[2])
+    except KafkaException as exc:
+        error: KafkaError = exc.args[0]
+        print(orjson.dumps({"error": error.str()}).decode(), flush=True)  # noqa: T201
+        return 1
+    print(orjson.dumps(totals).decode(), flush=True)  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,557 @@
+"""One benchmark run: B3 (and the backlog), B1, B2, B4 and memory, on the running stack.
+
+Order, and why::
+
+    record raw end offsets (start of the backlog)
+    scv sim init                     seed data: the reference state the runner needs
+    B3  stop both connectors → scv sim run (backlog_tx business transactions)
+        → resume erp, time its drain → resume wms, time its drain
+    record raw end offsets (end of the backlog)
+    B1  passthrough instances, group committed at the start offsets, until the end offsets
+    B2  `scv pipeline run` instances, same start, same end  → ratio to B1
+    B4  the B2 runner continues (same group, state, output) while `scv sim run` writes at each
+        rate; a read_committed probe stamps canonical events, matched to the ledger
+    memory: sampled from /proc all along
+
+Throughput windows start at the first observed progress, so start-up never counts. Every
+section records its error instead of its figures when the stage under test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import children, kafkautil, ledger, matching, memory, stats
+from bench.errors import BenchError, ScenarioFailed, StackNotReady
+from bench.kafkautil import Offsets, Partition
+from bench.settings import BenchSettings
+
+Say = Callable[[str], None]
+
+B2_GOAL_RATIO = 0.5
+B4_GOAL_RATE = 1000
+B4_GOAL_P99_MS = 1000.0
+
+
+@dataclass
+class Bench:
+    settings: BenchSettings
+    #: The environment of child processes (the CLI passes its own plus the endpoints).
+    env: Mapping[str, str]
+    #: Stack component → pid (``scv stack status``).
+    stack_pids: Mapping[str, int]
+    say: Say = lambda _line: None
+    status: Say = lambda _line: None
+    sampler: memory.MemorySampler = field(default_factory=memory.MemorySampler)
+    result: dict[str, Any] = field(default_factory=dict)
+    _backlog_start: Offsets = field(default_factory=dict)
+    _backlog_end: Offsets = field(default_factory=dict)
+    _changes_per_tx: float = 0.0
+
+    # -- names -------------------------------------------------------------------------------
+
+    @property
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap
+
+    def group(self, scenario: str) -> str:
+        return f"{self.settings.prefix}-{scenario}"
+
+    @property
+    def topic_prefix(self) -> str:
+        return f"{self.settings.prefix}."
+
+    def runner_env(self) -> dict[str, str]:
+        """``scv pipeline run`` with its own group, transactional ids and output topics."""
+        return {
+            **self.env,
+            "SCV_TRANSFORMS_GROUP_ID": self.group("pipeline"),
+            "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": self.group("pipeline"),
+            "SCV_TRANSFORMS_TOPIC_PREFIX": self.topic_prefix,
+            "SCV_TRANSFORMS_SOURCE_PATTERN": self.settings.source_pattern,
+        }
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        s = self.settings
+        self.result = {
+            "scv_bench": 1,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "quick": s.quick,
+            "run_id": s.run_id,
+            "machine": memory.machine(),
+            "settings": {
+                "instances": s.instances,
+                "backlog_tx": s.backlog_tx,
+                "rates": list(s.rates),
+                "step_s": s.step_s,
+            },
+        }
+        for name, pid in self.stack_pids.items():
+            self.sampler.watch(name, pid)
+        self.sampler.start()
+        t0 = time.monotonic()
+        try:
+            self._check_connectors()
+            self._section("backlog", self._seed)
+            self._section("b3", self._b3)
+            self._section("b1", self._b1)
+            self._section("b2", self._b2)
+            self._section("b4", self._b4)
+        finally:
+            self.result["memory"] = self.sampler.stop()
+            self.result["machine"]["loadavg_end"] = list(memory.machine()["loadavg"])  # type: ignore[call-overload]
+            self.result["seconds"] = round(time.monotonic() - t0, 1)
+            if not s.keep_topics:
+                self._clean_up()
+        return self.result
+
+    def _section(self, name: str, body: Callable[[], dict[str, Any]]) -> None:
+        self.status(name)
+        started = time.monotonic()
+        try:
+            found = body()
+        except BenchError as exc:
+            found = {"error": str(exc)}
+            self.say(f"{name}: FAILED: {exc}")
+        found["seconds_total"] = round(time.monotonic() - started, 1)
+        self.result[name] = found
+
+    def _clean_up(self) -> None:
+        groups = [self.group(g) for g in ("passthrough", "pipeline")]
+        try:
+            removed = kafkautil.delete_prefixed(self.bootstrap, self.settings.prefix, groups)
+        except BenchError as exc:
+            self.say(f"clean-up: {exc}")
+            return
+        self.status(f"clean-up: removed {len(removed)} topics")
+
+    # -- connectors (B3) ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
+        from connectors.client import ConnectClient
+
+        with ConnectClient(self.settings.connect_url, timeout=30, retry_for=30) as client:
+            yield client
+
+    def _check_connectors(self) -> None:
+        from connectors.errors import ConnectorsError
+
+        with self._connect() as client:
+            for name in self.settings.connectors.values():
+                try:
+                    state = client.status(name)
+                except ConnectorsError as exc:
+                    raise StackNotReady(f"connector {name}: {exc}") from None
+                if not state.running:
+                    raise StackNotReady(
+                        f"connector {name} is {state.state}, not RUNNING: "
+                        "run `scv connectors apply` first"
+                    )
+
+    def _raw_parts(self, source: str | None = None) -> list[Partition]:
+        parts = kafkautil.partitions(self.bootstrap, self.settings.source_pattern)
+        if source is None:
+            return parts
+        return [(t, p) for t, p in parts if t.split(".", 1)[0] == source]
+
+    def _settle(
+        self, parts: Callable[[], list[Partition]], quiet_s: float, timeout: float
+    ) -> Offsets:
+        """End offsets once they stopped moving for ``quiet_s``."""
+        deadline = time.monotonic() + timeout
+        last = kafkautil.end_offsets(self.bootstrap, parts())
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = kafkautil.end_offsets(self.bootstrap, parts())
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return now
+        return last
+
+    def _seed(self) -> dict[str, Any]:
+        self._backlog_start = kafkautil.end_offsets(self.bootstrap, self._raw_parts())
+        self.status("backlog: scv sim init")
+        children.scv(["sim", "init", "--seed", str(self.settings.sim_seed)], self.env, 300)
+        self.status("backlog: waiting for the seed data on the raw topics")
+        self._settle(self._raw_parts, 2.0, 120)
+        return {"start_offsets": sum(self._backlog_start.values())}
+
+    def _b3(self) -> dict[str, Any]:
+        from connectors.errors import ConnectorsError
+        from connectors.ops import wait_running
+
+        s = self.settings
+        with self._connect() as client:
+            tombstones = {
+                source: (client.get_config(name) or {}).get("tombstones.on.delete", "true")
+                == "true"
+                for source, name in s.connectors.items()
+            }
+            starts = {source: kafkautil.end_offsets(self.bootstrap, self._raw_parts(source))
+                      for source in s.connectors}  # fmt: skip
+            resumed: set[str] = set()
+            try:
+                for name in s.connectors.values():
+                    client.stop(name)
+                for source, name in s.connectors.items():
+                    self._wait_state(client, name, "STOPPED")
+                    starts[source] = kafkautil.end_offsets(self.bootstrap, self._raw_parts(source))
+                self.status(f"B3: connectors stopped, writing {s.backlog_tx} business transactions")
+                written = time.monotonic()
+                out = children.scv(
+                    ["sim", "run", "--rate", str(s.backlog_tx), "--duration", "1",
+                     "--seed", str(s.sim_seed)],
+                    self.env,
+                    600,
+                )  # fmt: skip
+                write_s = time.monotonic() - written
+                run_id = children.sim_run_id(out)
+                volume = ledger.volume(
+                    ledger.rows(s.store_dsn.get_secret_value(), run_id), tombstones
+                )
+                self._changes_per_tx = volume.changes_per_tx
+                result: dict[str, Any] = {
+                    "sim_run": run_id,
+                    "business_tx": volume.committed_tx,
+                    "changes": volume.changes,
+                    "write_s": round(write_s, 1),
+                    "write_changes_per_s": round(stats.rate(volume.changes, write_s)),
+                    "changes_per_tx": round(volume.changes_per_tx, 2),
+                }
+                for source, name in s.connectors.items():
+                    expected = volume.messages.get(source, 0)
+                    self.status(f"B3: {name} resumed, draining {expected} changes")
+                    resumed_at = time.monotonic()
+                    client.resume(name)
+                    resumed.add(name)
+                    result[source] = self._drain_source(
+                        source, starts[source], expected, resumed_at
+                    )
+                    wait_running(name, client, 60)
+                    self.say(
+                        f"B3 {source}: {result[source]['messages']} changes, "
+                        f"{result[source]['changes_per_s']:.0f}/s"
+                    )
+            except ConnectorsError as exc:
+                raise ScenarioFailed(f"connectors: {exc}") from None
+            finally:
+                for name in s.connectors.values():
+                    if name not in resumed:
+                        client.resume(name)
+        self._backlog_end = self._settle(self._raw_parts, 2.0, 60)
+        return result
+
+    def _wait_state(self, client: Any, name: str, state: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while client.status(name).state != state:
+            if time.monotonic() > deadline:
+                raise ScenarioFailed(f"connector {name} not {state} after {timeout:.0f}s")
+            time.sleep(0.25)
+
+    def _drain_source(
+        self, source: str, start: Offsets, expected: int, resumed_at: float
+    ) -> dict[str, Any]:
+        """Watch the source's raw topics grow until they hold ``expected`` more records."""
+        deadline = resumed_at + 300
+        first: float | None = None
+        first_count = 0
+        last_change = resumed_at
+        count = 0
+        while True:
+            ends = kafkautil.end_offsets(self.bootstrap, self._raw_parts(source))
+            now = time.monotonic()
+            found = sum(o - start.get(part, 0) for part, o in ends.items())
+            if found != count:
+                last_change = now
+                if first is None:
+                    first, first_count = now, found
+            count = found
+            self.status(f"B3: {source} {count}/{expected} changes")
+            if count >= expected:
+                break
+            if first is not None and now - last_change > 10:
+                now = last_change  # fewer than expected arrived; measure what did
+                break
+            if now > deadline:
+                raise ScenarioFailed(f"{source}: {count} of {expected} changes after 300s")
+            time.sleep(0.05)
+        if first is None:
+            first = now
+        return {
+            "expected": expected,
+            "messages": count,
+            "startup_s": round(first - resumed_at, 2),
+            "drain_s": round(now - first, 2),
+            "changes_per_s": round(stats.rate(count - first_count, now - first), 1),
+            "changes_per_s_incl_startup": round(stats.rate(count, now - resumed_at), 1),
+        }
+
+    # -- B1 / B2 -----------------------------------------------------------------------------
+
+    def _backlog(self) -> tuple[Offsets, Offsets]:
+        if not self._backlog_end:
+            raise ScenarioFailed("no backlog (the backlog or B3 step failed)")
+        start = {part: self._backlog_start.get(part, 0) for part in self._backlog_end}
+        return start, self._backlog_end
+
+    def _drain(self, label: str, group: str, kids: list[children.Child]) -> kafkautil.Drain:
+        start, end = self._backlog()
+        total = sum(end[p] - start[p] for p in end)
+        watcher = kafkautil.GroupWatcher(self.bootstrap, group)
+
+        def alive() -> str | None:
+            return next((why for kid in kids if (why := kid.exited()) is not None), None)
+
+        def tick(done: int, _total: int) -> None:
+            self.status(f"{label}: {done}/{total} raw messages")
+
+        try:
+            for kid in kids:
+                self.sampler.watch(label.split()[0], kid.start())
+            return kafkautil.watch(
+                lambda: watcher.committed(end), start, end, timeout=600, alive=alive, tick=tick
+            )
+        except BenchError as exc:
+            raise ScenarioFailed(str(exc)) from None
+        finally:
+            watcher.close()
+
+    def _b1(self) -> dict[str, Any]:
+        from transforms.settings import TransformsSettings
+
+        start, _ = self._backlog()
+        group = self.group("passthrough")
+        kafkautil.commit_group(self.bootstrap, group, start)
+        out_topic = f"{self.topic_prefix}passthrough"
+        kafkautil.create_topic(self.bootstrap, out_topic, 3)
+        kids = []
+        for i in range(self.settings.instances):
+            transforms = TransformsSettings(
+                kafka_bootstrap=self.bootstrap,
+                group_id=group,
+                transactional_id_prefix=group,
+                instance_id=str(i),
+                source_pattern=self.settings.source_pattern,
+            )
+            kids.append(children.passthrough(i, transforms.model_dump_json(), out_topic, self.env))
+        try:
+            drain = self._drain("passthrough", group, kids)
+        finally:
+            for kid in kids:
+                kid.stop()
+        self.say(f"B1 passthrough: {drain.messages} messages, {drain.per_s:.0f}/s")
+        return {
+            "messages": drain.messages,
+            "measured_messages": drain.measured,
+            "seconds": round(drain.seconds, 2),
+            "messages_per_s": round(drain.per_s, 1),
+        }
+
+    def _b2(self) -> dict[str, Any]:
+        from transforms.events import CANONICAL_TOPICS
+
+        start, _ = self._backlog()
+        group = self.group("pipeline")
+        kafkautil.commit_group(self.bootstrap, group, start)
+        kids = [children.runner(i, self.runner_env()) for i in range(self.settings.instances)]
+        try:
+            drain = self._drain("runner", group, kids)
+        finally:
+            outputs = [kid.stop() for kid in kids]
+        canonical = [f"{self.topic_prefix}{t}" for t in CANONICAL_TOPICS]
+        quarantine = f"{self.topic_prefix}scv.quarantine.v1"
+        counts = kafkautil.count_records(self.bootstrap, [*canonical, quarantine])
+        events = sum(counts[t] for t in canonical)
+        b1 = self.result.get("b1", {}).get("messages_per_s") or 0.0
+        share = stats.ratio(events, drain.messages) or 0.0
+        ratio = stats.ratio(drain.per_s, b1)
+        self.say(
+            f"B2 pipeline: {drain.messages} messages → {events} events, "
+            f"{drain.per_s:.0f} messages/s, ratio to B1 {ratio or 0:.2f}"
+        )
+        return {
+            "messages": drain.messages,
+            "measured_messages": drain.measured,
+            "events": events,
+            "quarantined": counts[quarantine],
+            "seconds": round(drain.seconds, 2),
+            "messages_per_s": round(drain.per_s, 1),
+            "events_per_s": round(drain.per_s * share, 1),
+            "ratio_to_b1": None if ratio is None else round(ratio, 3),
+            "goal_ratio": B2_GOAL_RATIO,
+            "goal_met": ratio is not None and ratio >= B2_GOAL_RATIO,
+            "runner_report": [
+                line for out in outputs for line in out.splitlines() if "pipeline:" in line
+            ][-2 * len(kids) :],
+        }
+
+    # -- B4 ----------------------------------------------------------------------------------
+
+    def _b4(self) -> dict[str, Any]:
+        from bench.probe import ArrivalProbe
+        from transforms.events import CANONICAL_TOPICS, EVENT_TYPES
+
+        s = self.settings
+        per_tx = self._changes_per_tx
+        if per_tx <= 0:
+            raise ScenarioFailed("changes per business transaction unknown (B3 failed)")
+        group = self.group("pipeline")
+        kids = [children.runner(i, self.runner_env()) for i in range(s.instances)]
+        for kid in kids:
+            self.sampler.watch("runner", kid.start())
+        canonical = {f"{self.topic_prefix}{t}" for t in CANONICAL_TOPICS}
+        watcher = kafkautil.GroupWatcher(self.bootstrap, group)
+        probe: ArrivalProbe | None = None
+        steps: list[dict[str, Any]] = []
+        try:
+            self._catch_up(kids, watcher)
+            probe = ArrivalProbe(
+                self.bootstrap,
+                kafkautil.partitions(self.bootstrap, canonical.__contains__),
+                self.group("probe"),
+            )
+            probe.start()
+            for n, target in enumerate(s.rates):
+                step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
+                steps.append(step)
+                self.say(
+                    f"B4 {target}/s: achieved {step['achieved_changes_per_s']:.0f}/s, "
+                    f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms"
+                    + (", lag grows" if step["lag_grows"] else "")
+                )
+                if step["knee"]:
+                    break
+        finally:
+            if probe is not None:
+                probe.stop()
+            for kid in kids:
+                kid.stop()
+            watcher.close()
+        sustained = [st for st in steps if not st["knee"]]
+        at_goal = next((st for st in steps if st["target_changes_per_s"] == B4_GOAL_RATE), None)
+        return {
+            "steps": steps,
+            "knee_changes_per_s": steps[-1]["target_changes_per_s"]
+            if steps and steps[-1]["knee"]
+            else None,
+            "max_sustained_changes_per_s": max(
+                (st["achieved_changes_per_s"] for st in sustained), default=None
+            ),
+            "goal": f"p99 < {B4_GOAL_P99_MS:.0f} ms at {B4_GOAL_RATE} changes/s",
+            "goal_met": bool(
+                at_goal
+                and at_goal["p99_ms"] is not None
+                and at_goal["p99_ms"] < B4_GOAL_P99_MS
+                and not at_goal["lag_grows"]
+            ),
+        }
+
+    def _catch_up(self, kids: list[children.Child], watcher: kafkautil.GroupWatcher) -> None:
+        """Until the runners committed everything on the raw topics (start-up included)."""
+        target = kafkautil.end_offsets(self.bootstrap, self._raw_parts())
+        deadline = time.monotonic() + 180
+        while True:
+            committed = watcher.committed(target)
+            if kafkautil.reached(committed, target):
+                return
+            why = next((w for kid in kids if (w := kid.exited()) is not None), None)
+            if why is not None:
+                raise ScenarioFailed(why)
+            if time.monotonic() > deadline:
+                raise ScenarioFailed("the runner did not catch up with the raw topics in 180s")
+            self.status("B4: runner starting and catching up")
+            time.sleep(0.2)
+
+    def _step(
+        self,
+        n: int,
+        target: int,
+        per_tx: float,
+        probe: Any,
+        types: set[str],
+        kids: list[children.Child],
+    ) -> dict[str, Any]:
+        s = self.settings
+        tx_rate = target / per_tx
+        self.status(f"B4 {target} changes/s ({tx_rate:.1f} tx/s) for {s.step_s:.0f}s")
+        out = children.scv(
+            ["sim", "run", "--rate", f"{tx_rate:.3f}", "--duration", f"{s.step_s:g}",
+             "--seed", str(s.sim_seed + 1 + n)],
+            self.env,
+            s.step_s * 10 + 60,
+        )  # fmt: skip
+        run_id = children.sim_run_id(out)
+        found = ledger.rows(s.store_dsn.get_secret_value(), run_id)
+        volume = ledger.volume(found, {})
+        expected = matching.expected_from_ledger(found, types)
+        deadline = time.monotonic() + s.settle_s
+        last_matched, last_change = -1, time.monotonic()
+        while True:
+            result = matching.match(expected, probe.arrivals())
+            matched = len(result.matches)
+            now = time.monotonic()
+            if matched != last_matched:
+                last_matched, last_change = matched, now
+            self.status(f"B4 {target}/s: {matched}/{len(expected)} events matched")
+            if matched == len(expected) or now > deadline or now - last_change > 3:
+                break
+            why = next((w for kid in kids if (w := kid.exited()) is not None), None)
+            if why is not None:
+                raise ScenarioFailed(why)
+            time.sleep(0.5)
+        latencies = [m.latency_ms for m in result.matches]
+        commit_s = [(m.commit_ns - volume.first_commit_ns) / 1e9 for m in result.matches]
+        summary = stats.summarize_ms(latencies)
+        growth = stats.trend(commit_s, latencies)
+        achieved = stats.rate(volume.changes, volume.span_s)
+        behind = children.sim_behind(out)
+        lag_grows = growth.grows
+        return {
+            "target_changes_per_s": target,
+            "achieved_changes_per_s": round(achieved, 1),
+            "tx_per_s": round(stats.rate(volume.committed_tx, volume.span_s), 1),
+            "seconds": round(volume.span_s, 1),
+            "sim_run": run_id,
+            "sim_behind_s": behind,
+            "expected_events": len(expected),
+            "matched_events": matched,
+            "matched_share": round(matched / len(expected), 3) if expected else None,
+            "unmatched_arrivals": result.unmatched_arrivals,
+            "missing_by_type": {
+                t: n - result.matched_by_type.get(t, 0)
+                for t, n in sorted(result.expected_by_type.items())
+                if n - result.matched_by_type.get(t, 0)
+            },
+            **(
+                {
+                    "p50_ms": summary.p50_ms,
+                    "p95_ms": summary.p95_ms,
+                    "p99_ms": summary.p99_ms,
+                    "max_ms": summary.max_ms,
+                    "mean_ms": summary.mean_ms,
+                }
+                if summary
+                else {
+                    "p50_ms": None,
+                    "p95_ms": None,
+                    "p99_ms": None,
+                    "max_ms": None,
+                    "mean_ms": None,
+                }
+            ),
+            "slope_ms_per_s": growth.slope_ms_per_s,
+            "growth_ms": growth.growth_ms,
+            "lag_grows": lag_grows,
+            # The simulator could not write at the asked rate, or the pipeline fell behind.
+            "knee": lag_grows or achieved < 0.8 * target or behind > 2.0,
+        }

@@ -1,0 +1,106 @@
+"""``scv bench``: throughput, latency and memory of the pipeline on the running local stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from bench.settings import BenchSettings
+
+
+#: ``--quick``: small backlog, short steps, so the whole run stays under three minutes.
+QUICK = {"backlog_tx": 1200, "step_s": 8.0, "settle_s": 8.0}
+
+
+def build_settings(quick: bool, instances: int, keep_topics: bool) -> BenchSettings:
+    """Endpoints from the running stack; ``SCV_BENCH_*`` variables win over them."""
+    import os
+    import secrets
+
+    from bench.settings import BenchSettings
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+    from stack.settings import StackSettings
+
+    stack = StackSettings()
+    urls = exports(stack, load_or_create(stack.state_dir))
+    defaults: dict[str, Any] = {
+        "kafka_bootstrap": urls["SCV_KAFKA_BOOTSTRAP"],
+        "connect_url": urls["SCV_CONNECT_URL"],
+        "erp_dsn": urls["SCV_ERP_DSN"],
+        "wms_dsn": urls["SCV_WMS_DSN"],
+        "store_dsn": urls["SCV_STORE_DSN"],
+        "run_id": secrets.token_hex(4),
+        "quick": quick,
+        "instances": instances,
+        "keep_topics": keep_topics,
+        **(QUICK if quick else {}),
+    }
+    overridden = {
+        k.removeprefix("SCV_BENCH_").lower() for k in os.environ if k.startswith("SCV_BENCH_")
+    }
+    return BenchSettings(**{k: v for k, v in defaults.items() if k not in overridden})
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Small backlog and short steps (under 3 minutes).")
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Also write the result as JSON to FILE.",
+)  # fmt: skip
+@click.option("--instances", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Runner (and passthrough) instances in the consumer group.")  # fmt: skip
+@click.option("--keep-topics", is_flag=True, help="Keep the benchmark's topics for inspection.")
+def bench(quick: bool, json_path: Path | None, instances: int, keep_topics: bool) -> int:
+    """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, memory.
+
+    Uses the running stack (`scv stack up`, `scv connectors apply`). It re-initialises the
+    legacy databases (`scv sim init`) and stops each connector for a moment (B3).
+    """
+    import os
+
+    import orjson
+    from rich.console import Console
+
+    from bench.errors import BenchError
+    from bench.report import table
+    from bench.run import Bench
+    from stack import launcher
+    from stack.settings import StackSettings
+
+    console = Console(stderr=True, highlight=False)
+    settings = build_settings(quick, instances, keep_topics)
+    rows = launcher.status(StackSettings())
+    down = [r.name for r in rows if r.state != "running" or r.pid is None]
+    if down:
+        raise click.ClickException(f"the stack is not running ({', '.join(down)}): `scv stack up`")
+    env = {
+        **os.environ,
+        "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCV_ERP_DSN": settings.erp_dsn.get_secret_value(),
+        "SCV_SIM_ERP_DSN": settings.erp_dsn.get_secret_value(),
+        "SCV_SIM_WMS_DSN": settings.wms_dsn.get_secret_value(),
+        "SCV_SIM_STORE_DSN": settings.store_dsn.get_secret_value(),
+    }
+    with console.status("bench: starting") as live:
+        run = Bench(
+            settings,
+            env,
+            {r.name: r.pid for r in rows if r.pid is not None},
+            say=lambda line: console.print(f"bench: {line}"),
+            status=lambda line: live.update(f"bench: {line}"),
+        )
+        try:
+            result = run.run()
+        except BenchError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo()
+    Console(highlight=False).print(table(result))
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+        console.print(f"bench: wrote {json_path}")
+    failed = [name for name in ("b1", "b2", "b3", "b4") if "error" in result.get(name, {})]
+    return 1 if failed else 0
