@@ -8,7 +8,7 @@ unexpected. Registered on the ``scv sim`` group by ``scv.cli``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,31 +21,51 @@ if TYPE_CHECKING:
     from transforms.settings import TransformsSettings
 
 
-def _ledger(store_dsn: str) -> tuple[list[dict[str, Any]], datetime | None]:
-    """Every ledger transaction, and when the first run started (the scope of the stream)."""
+def _ledger(
+    store_dsn: str, runs: Sequence[int] = ()
+) -> tuple[list[dict[str, Any]], datetime | None, datetime | None]:
+    """The ledger's run transactions, when the first run started and when the last finished.
+
+    ``runs`` scopes it to those runs (default: every run since ``scv sim init``); the stream is
+    then scoped to changes recorded between their start and their end, so traffic of other runs
+    (another user's simulator on a shared stack) is left out rather than reported unexpected.
+    """
     import sqlalchemy
 
+    scope = "r.kind = 'run'" + (" AND r.run_id = ANY(:runs)" if runs else "")
+    params = {"runs": list(runs)} if runs else {}
     engine = sqlalchemy.create_engine(store_dsn)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
                 sqlalchemy.text(
                     "SELECT t.committed, t.verdict, t.events FROM sim.transactions t "
-                    "JOIN sim.runs r USING (run_id) WHERE r.kind = 'run' ORDER BY t.run_id, t.seq"
-                )
+                    f"JOIN sim.runs r USING (run_id) WHERE {scope} ORDER BY t.run_id, t.seq"
+                ),
+                params,
             )
             transactions = [dict(r._mapping) for r in rows]
-            since = conn.execute(
-                sqlalchemy.text("SELECT min(started_at) FROM sim.runs WHERE kind = 'run'")
-            ).scalar_one()
+            since, until, found = conn.execute(
+                sqlalchemy.text(
+                    "SELECT min(started_at), max(finished_at), count(*) FROM sim.runs r "
+                    f"WHERE {scope}"
+                ),
+                params,
+            ).one()
     except sqlalchemy.exc.ProgrammingError as exc:
         raise click.ClickException(
             f"no simulator ledger in the store database: run `scv sim init` ({exc.code})"
         ) from None
     finally:
         engine.dispose()
+    if runs and found != len(set(runs)):
+        raise click.ClickException(
+            f"the ledger holds {found} of the runs {sorted(set(runs))}: re-initialised since?"
+        )
     # MariaDB binlog times have whole seconds: a change of the first second must stay in scope.
-    return transactions, since.replace(microsecond=0) if since is not None else None
+    since = since.replace(microsecond=0) if since is not None else None
+    # Without a scope the stream is read to its end (a run may still be going).
+    return transactions, since, until if runs else None
 
 
 def read_committed(bootstrap: str, topics: list[str], timeout: float = 60.0) -> Iterator[Message]:
@@ -90,7 +110,9 @@ def read_committed(bootstrap: str, topics: list[str], timeout: float = 60.0) -> 
         consumer.close()
 
 
-def _quarantined_row(message: Message, since: datetime | None) -> Fact | None:
+def _quarantined_row(
+    message: Message, since: datetime | None, until: datetime | None = None
+) -> Fact | None:
     """The source row a quarantine record stands for: (system.table, business key)."""
     from transforms.envelope import parse_change_event
     from transforms.errors import DataError
@@ -101,7 +123,8 @@ def _quarantined_row(message: Message, since: datetime | None) -> Fact | None:
         change = parse_change_event(message.value())
         if change is None:
             return ("tombstone", where)
-        if since is not None and epoch_millis(change.source_ts_ms) < since:
+        recorded = epoch_millis(change.source_ts_ms)
+        if (since is not None and recorded < since) or (until is not None and recorded > until):
             return None
         row = change.row
         table = f"{change.table.system}.{change.table.table}"
@@ -151,15 +174,19 @@ def check(
     quarantined = (
         fact
         for m in read_committed(settings.kafka_bootstrap, [quarantine_topic])
-        if (fact := _quarantined_row(m, since)) is not None
+        if (fact := _quarantined_row(m, since, until)) is not None
     )
-    found = facts.found_from_stream((e for e in events if e is not None), quarantined, since=since)
+    found = facts.found_from_stream(
+        (e for e in events if e is not None), quarantined, since=since, until=until
+    )
     return facts.compare(expected, found, examples=examples)
 
 
-def ledger(store_dsn: str) -> tuple[list[dict[str, Any]], datetime | None]:
-    """The ledger's run transactions and the start of its first run (see ``_ledger``)."""
-    return _ledger(store_dsn)
+def ledger(
+    store_dsn: str, runs: Sequence[int] = ()
+) -> tuple[list[dict[str, Any]], datetime | None, datetime | None]:
+    """The ledger's run transactions and the time window of those runs (see ``_ledger``)."""
+    return _ledger(store_dsn, runs)
 
 
 @click.command()
@@ -168,15 +195,22 @@ def ledger(store_dsn: str) -> tuple[list[dict[str, Any]], datetime | None]:
     default=None,
     help="Prefix of the pipeline's output topics (default: SCV_TRANSFORMS_TOPIC_PREFIX).",
 )
+@click.option(
+    "--run",
+    "runs",
+    type=int,
+    multiple=True,
+    help="Check only these runs of the ledger (repeatable; default: every run since init).",
+)
 @click.option("--examples", default=5, show_default=True, help="Facts listed per event type.")
-def verify(topic_prefix: str | None, examples: int) -> None:
+def verify(topic_prefix: str | None, runs: tuple[int, ...], examples: int) -> None:
     """Compare the ledger with the canonical and quarantine topics; exit 1 on any gap."""
     from scv.commands.sim import _settings as sim_settings
     from scv.verify import render
 
     settings = _settings(topic_prefix)
-    transactions, since = _ledger(sim_settings().store_dsn.get_secret_value())
-    report = check(transactions, since, settings, examples=examples)
+    transactions, since, until = _ledger(sim_settings().store_dsn.get_secret_value(), runs)
+    report = check(transactions, since, settings, until=until, examples=examples)
     for line in render(report):
         click.echo(line)
     verdict = "PASS" if report.ok else "FAIL"

@@ -26,7 +26,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +57,28 @@ class Backlog:
     env: dict[str, str]
     start: Offsets
     end: Offsets
-    #: The ledger as the fixture left it: other engineers' tests may re-initialise the shared
-    #: simulator meanwhile, so the fault tests compare against this copy.
+    #: The fixture's own ``scv sim run``s: verification is scoped to them (CI leaves other
+    #: modules' traffic on the raw topics; on a shared stack others run the simulator too).
+    runs: tuple[int, ...]
+    #: The ledger of those runs as the fixture left it: another user may re-initialise the
+    #: shared simulator meanwhile, so the fault tests compare against this copy.
     ledger: list[dict[str, Any]]
+    #: When the first of the runs started and the last finished: source changes recorded
+    #: outside that window are not the fixture's business transactions.
     since: datetime | None
-    #: When the fixture finished: later source changes are other engineers' traffic.
-    until: datetime
+    until: datetime | None
 
     @property
     def size(self) -> int:
         return sum(self.end[k] - self.start.get(k, 0) for k in self.end)
+
+
+def _sim_run(env: dict[str, str], *args: str) -> int:
+    """``scv sim run`` → its run id in the ledger."""
+    out = _scv(env, "sim", "run", *args)
+    found = re.search(r"sim: run (\d+) ", out)
+    assert found, out
+    return int(found.group(1))
 
 
 def _scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
@@ -162,35 +174,46 @@ def backlog(endpoints: dict[str, str]) -> Backlog:
         while _count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
-    run = ["sim", "run", "--rate", str(RATE), "--duration", str(DURATION), "--rollback", "0.05"]
-    _scv(env, *run, "--seed", "1")
+    run = ["--rate", str(RATE), "--duration", str(DURATION), "--rollback", "0.05"]
+    runs = [_sim_run(env, *run, "--seed", "1")]
     # Keep the business running until the rare receipt reversal happened (seeded: the same
     # runs every time), so every process is in the backlog.
     store = create_engine(endpoints["SCV_STORE_DSN"])
     for seed in range(2, 8):
         with store.connect() as conn:
-            kinds = set(conn.execute(text("SELECT DISTINCT kind FROM sim.transactions")).scalars())
+            kinds = set(
+                conn.execute(
+                    text("SELECT DISTINCT kind FROM sim.transactions WHERE run_id = ANY(:runs)"),
+                    {"runs": runs},
+                ).scalars()
+            )
         if "receipt_reversal" in kinds:
             break
-        _scv(env, *run, "--seed", str(seed))
+        runs.append(_sim_run(env, *run, "--seed", str(seed)))
     _scv(env, "sim", "drift")
-    _scv(env, "sim", "run", "--rate", str(RATE), "--duration", "5", "--seed", "99")
+    runs.append(_sim_run(env, "--rate", str(RATE), "--duration", "5", "--seed", "99"))
     with store.connect() as conn:
         kinds = set(
             conn.execute(
-                text("SELECT DISTINCT kind FROM sim.transactions WHERE committed")
+                text(
+                    "SELECT DISTINCT kind FROM sim.transactions "
+                    "WHERE committed AND run_id = ANY(:runs)"
+                ),
+                {"runs": runs},
             ).scalars()
         )
         rolled_back = conn.execute(
-            text("SELECT count(*) FROM sim.transactions WHERE NOT committed")
+            text(
+                "SELECT count(*) FROM sim.transactions WHERE NOT committed AND run_id = ANY(:runs)"
+            ),
+            {"runs": runs},
         ).scalar_one()
     store.dispose()
     assert kinds >= PROCESSES, f"processes never run: {PROCESSES - kinds}"
     assert rolled_back > 0
     end = _wait_quiet(bootstrap)
-    transactions, since = ledger(endpoints["SCV_STORE_DSN"])
-    until = datetime.now(UTC)
-    return Backlog(env, start, end, transactions, since, until)
+    transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
+    return Backlog(env, start, end, tuple(runs), transactions, since, until)
 
 
 @dataclass
@@ -275,12 +298,19 @@ class Pipeline:
         assert report.ok, f"{lines}\n--- runners:\n{self.log()}"
 
     def verify_cli(self) -> str:
-        """``scv sim verify`` itself, against the ledger in the store database."""
-        assert ledger(self.env["SCV_STORE_DSN"]) == (self.backlog.ledger, self.backlog.since), (
-            "another process re-initialised the shared simulator during the test"
-        )
+        """``scv sim verify`` itself, scoped to the fixture's runs of the ledger."""
+        scope = [arg for run in self.backlog.runs for arg in ("--run", str(run))]
         done = subprocess.run(
-            [sys.executable, "-m", "scv", "sim", "verify", "--topic-prefix", f"{self.run}."],
+            [
+                sys.executable,
+                "-m",
+                "scv",
+                "sim",
+                "verify",
+                "--topic-prefix",
+                f"{self.run}.",
+                *scope,
+            ],
             env=self.env,
             capture_output=True,
             text=True,
