@@ -1,27 +1,47 @@
-"""Capture real Debezium envelopes of simulator traffic as mapper test fixtures.
+"""Dev script: capture real Debezium envelopes of simulator traffic as mapper test fixtures.
 
-``scv connectors record`` records one synthetic row per table and op; the mapper tests also
-need the business cases of the simulator (a case line with its item and conversion, a
-cancellation, the f4211 → f42119 purge, the f43121 key-changing reversal, a shipped WMS order,
-...). After ``scv sim init`` + ``scv connectors apply`` + a snapshot of f4101/f41002 +
-``scv sim run``, this reads the raw topics and writes, in the recorder's format::
+``scv connectors record`` records one synthetic row per table and op (made-up contents); the
+mapper tests also need the simulator's business cases (a case line with its item and
+conversion, a cancellation, the f4211 → f42119 purge, the f43121 key-changing reversal, a
+shipped WMS order, ...) together with the reference rows they are mapped with. It is a dev
+tool, not part of the product: the cases are the simulator's, so it lives beside it rather
+than in the connectors' recorder. On the running stack::
 
-    tests/fixtures/debezium/<erp|wms>/<table>/<case>.json
+    eval "$(.venv/bin/scv stack env)"
+    .venv/bin/scv sim init && .venv/bin/scv connectors apply
+    .venv/bin/scv connectors snapshot erp --table f4101    # likewise f41002: seed rows are
+    .venv/bin/scv sim run --duration 30                    # only in Kafka by a snapshot
+    .venv/bin/python scripts/capture_sim_envelopes.py
 
-Usage: ``.venv/bin/python scripts/capture_sim_envelopes.py`` (stack endpoints from the env).
+It reads the raw topics from the last ``scv sim init`` on (the ledger's init run; older
+records are other worlds whose item numbers mean other items) and writes, in the recorder's
+format (``connectors/record.py``)::
+
+    tests/fixtures/debezium/<erp|wms>/<table>/<case>.json                 business cases
+    tests/fixtures/debezium/erp/f4101/r-item-<itm>.json                   their items,
+    tests/fixtures/debezium/erp/f41002/r-uom-<itm>-<from>-<to>.json       conversions,
+    tests/fixtures/debezium/wms/LOC/c-<Loc>.json                          locations,
+    tests/fixtures/debezium/wms/ORDERS/c-<OrderKey>.json                  the picks' orders
+
+Then regenerate and review the expected events (``tests/unit/transforms/test_mappers.py``).
+Exit 1 if a case was not found in the traffic (run the simulator longer).
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy
 from confluent_kafka import Consumer, Message, TopicPartition
+
+from connectors.record import fixture
 
 OUT = Path(__file__).parents[1] / "tests" / "fixtures" / "debezium"
 Env = dict[str, Any]
@@ -98,39 +118,105 @@ CASES: list[tuple[str, str, Pred]] = [
 
 
 def _fixture(message: Message) -> bytes:
-    headers = [
-        [k, None if v is None else base64.b64encode(v).decode()]
-        for k, v in (message.headers() or [])
-    ]
-    key, value = message.key(), message.value()
-    record = {
-        "topic": message.topic(),
-        "partition": message.partition(),
-        "offset": message.offset(),
-        "timestamp_ms": message.timestamp()[1],
-        "key": None if key is None else key.decode(),
-        "value": None if value is None else value.decode(),
-        "headers_b64": headers,
-    }
-    return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
+    """The record in the recorder's fixture format."""
+    return orjson.dumps(fixture(message), option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _read(consumer: Consumer, topic: str) -> list[Message]:
+def _env(message: Message) -> Env:
+    decoded = orjson.loads(message.value() or b"{}")
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _row(message: Message) -> Env:
+    env = _env(message)
+    return env.get("after") or env.get("before") or {}
+
+
+def _read(consumer: Consumer, topic: str, since_ms: int, until_ms: int) -> list[Message]:
+    """The topic's records (tombstones left out) written between ``since_ms`` and
+    ``until_ms``, oldest first: one cut over every topic, so a row's references are in it."""
     meta = consumer.list_topics(topic, timeout=10).topics[topic]
-    consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+    starts = consumer.offsets_for_times(
+        [TopicPartition(topic, p, since_ms) for p in meta.partitions], timeout=10
+    )
+    pending = {tp.partition for tp in starts if tp.offset >= 0}
+    consumer.assign([tp for tp in starts if tp.offset >= 0])
     out: list[Message] = []
-    pending = set(meta.partitions)
     while pending:
         for message in consumer.consume(10_000, timeout=1):
             if message.error() is not None:
                 pending.discard(message.partition())
-            elif message.value() is not None:
+            elif message.value() is not None and message.timestamp()[1] <= until_ms:
                 out.append(message)
     consumer.unassign()
     return sorted(out, key=lambda m: m.timestamp()[1])
 
 
+def _last_init(store_dsn: str) -> datetime:
+    engine = sqlalchemy.create_engine(store_dsn)
+    try:
+        with engine.connect() as conn:
+            started = conn.execute(
+                sqlalchemy.text("SELECT max(started_at) FROM sim.runs WHERE kind = 'init'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    if started is None:
+        raise SystemExit("no `scv sim init` in the ledger: initialise and run the simulator first")
+    return started  # type: ignore[no-any-return]
+
+
+def _latest(messages: Iterable[Message], pred: Pred) -> Message | None:
+    """The newest record whose envelope matches (an insert or snapshot read preferred)."""
+    found: Message | None = None
+    for message in messages:
+        env = _env(message)
+        if pred(env) and (found is None or env["op"] in ("c", "r") or _env(found)["op"] == "u"):
+            found = message
+    return found
+
+
+def _is_item(itm: str) -> Pred:
+    return lambda e: e["op"] in ("c", "r", "u") and _text(e["after"]["imitm"]) == itm
+
+
+def _references(chosen: dict[tuple[str, str], Message], messages: dict[str, list[Message]]) -> None:
+    """Add the reference rows the chosen business rows are mapped with."""
+    rows = [(table, _row(m)) for (table, _), m in chosen.items()]
+    items = {_text(row.get(c)) for _, row in rows for c in ("sditm", "pditm", "pritm") if c in row}
+    skus = {_text(row["Sku"]) for _, row in rows if "Sku" in row}
+    for message in messages["f4101"]:
+        row = _row(message)
+        if _text(row.get("imlitm")) in skus:
+            items.add(_text(row.get("imitm")))
+    for itm in sorted(items - {""}):
+        item = _latest(messages["f4101"], _is_item(itm))
+        if item is not None:
+            chosen[("f4101", f"r-item-{itm}")] = item
+        for message in messages["f41002"]:
+            row = _row(message)
+            if _text(row.get("umitm")) == itm and _env(message)["op"] in ("c", "r"):
+                name = f"r-uom-{itm}-{_text(row['umum'])}-{_text(row['umrum'])}"
+                chosen[("f41002", name)] = message
+    picks = {_text(row["OrderKey"]) for table, row in rows if table == "PICKDETAIL"}
+    for message in messages["ORDERS"]:
+        env = _env(message)
+        if env["op"] == "c" and (key := _text(env["after"]["OrderKey"])) in picks:
+            chosen[("ORDERS", f"c-{key}")] = message
+    locs = {_text(row.get(c)) for _, row in rows for c in ("Loc", "ToLoc", "FromLoc") if c in row}
+    for message in messages["LOC"]:
+        loc = _text(_row(message).get("Loc"))
+        if loc in locs and _env(message)["op"] in ("c", "r"):
+            chosen[("LOC", f"c-{loc}")] = message
+
+
 def main() -> int:
+    store_dsn = os.environ.get("SCV_STORE_DSN")
+    if not store_dsn:
+        raise SystemExit('no SCV_STORE_DSN: eval "$(.venv/bin/scv stack env)" first')
+    since = _last_init(store_dsn)
+    since_ms = int(since.timestamp() * 1000)
+    until_ms = int(time.time() * 1000) - 5_000  # what the connectors surely delivered by now
     consumer = Consumer(
         {
             "bootstrap.servers": os.environ.get("SCV_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
@@ -139,45 +225,20 @@ def main() -> int:
             "enable.auto.commit": False,
         }
     )
-    prefix = {"ORDERS": "wms.wmwhse1", "PICKDETAIL": "wms.wmwhse1", "ITRN": "wms.wmwhse1",
-              "LOTxLOCxID": "wms.wmwhse1", "RECEIPTDETAIL": "wms.wmwhse1",
-              "ZZ_TEMP_LOG": "wms.wmwhse1", "LOC": "wms.wmwhse1"}  # fmt: skip
+    wms = {"ORDERS", "PICKDETAIL", "ITRN", "LOTxLOCxID", "RECEIPTDETAIL", "ZZ_TEMP_LOG", "LOC"}
     chosen: dict[tuple[str, str], Message] = {}
     messages: dict[str, list[Message]] = {}
     for table in sorted({t for t, _, _ in CASES} | {"f4101", "f41002", "LOC"}):
-        topic = f"{prefix.get(table, 'erp.proddta')}.{table}"
-        messages[table] = _read(consumer, topic)
+        topic = f"{'wms.wmwhse1' if table in wms else 'erp.proddta'}.{table}"
+        messages[table] = _read(consumer, topic, since_ms, until_ms)
+    consumer.close()
     for table, case, pred in CASES:
         for message in messages[table]:
-            if pred(orjson.loads(message.value() or b"{}")):
+            if pred(_env(message)):
                 chosen[(table, case)] = message
-    # The reference rows the chosen business rows need: the case line's item and conversions,
-    # the pick detail's WMS order, the locations of the journal and probe rows.
-    line = orjson.loads(chosen[("f4211", "c-case")].value() or b"{}")["after"]
-    itm = line["sditm"]
-    for message in messages["f4101"]:
-        after = orjson.loads(message.value() or b"{}").get("after") or {}
-        if after.get("imitm") == itm:
-            chosen[("f4101", "r-item")] = message
-    for message in messages["f41002"]:
-        after = orjson.loads(message.value() or b"{}").get("after") or {}
-        if after.get("umitm") == itm and _text(after.get("umum")) == "CA":
-            chosen[("f41002", "r-case")] = message
-    pick = orjson.loads(chosen[("PICKDETAIL", "c-allocated")].value() or b"{}")["after"]
-    for message in messages["ORDERS"]:
-        env = orjson.loads(message.value() or b"{}")
-        if env["op"] == "c" and env["after"]["OrderKey"] == pick["OrderKey"]:
-            chosen[("ORDERS", "c-release")] = message
-    locs = {
-        orjson.loads(chosen[(t, c)].value() or b"{}")["after"][col]
-        for t, c, col in (("ITRN", "c-count", "ToLoc"), ("ZZ_TEMP_LOG", "c-reading", "Loc"))
-    }
-    for message in messages["LOC"]:
-        after = orjson.loads(message.value() or b"{}").get("after") or {}
-        if after.get("Loc") in locs:
-            chosen[("LOC", f"c-{after['Loc']}")] = message
+    _references(chosen, messages)
     for (table, case), message in sorted(chosen.items()):
-        system = "erp" if message.topic().startswith("erp.") else "wms"
+        system = "erp" if (message.topic() or "").startswith("erp.") else "wms"
         path = OUT / system / table / f"{case}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(_fixture(message))
@@ -185,7 +246,6 @@ def main() -> int:
     missing = [f"{t}/{c}" for t, c, _ in CASES if (t, c) not in chosen]
     for name in missing:
         print(f"missing: {name}", file=sys.stderr)  # noqa: T201
-    consumer.close()
     return 1 if missing else 0
 
 
