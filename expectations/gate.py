@@ -3,13 +3,13 @@
 The gate knows events only by duck typing (an ``event_type`` and an ``event_id`` attribute,
 fields readable with ``getattr``), so this package imports nothing of ``transforms``. A column
 ``parent__child`` reads ``event.parent.child`` (None when ``parent`` is None). Values are kept
-as they are (``Decimal``, ``date``, aware ``datetime``), UUIDs become strings: GX sees the same
+as they are (``Decimal``, ``date``, aware ``datetime``, ``UUID``): GX sees the same
 values in an object-dtype frame (``expectations.gx``), which is what the parity test relies on.
 """
 
 from __future__ import annotations
 
-import uuid
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +25,13 @@ Accessor = Callable[[Any], object]
 def accessor(column: str) -> Accessor:
     """A function reading ``column`` from an event (``a__b`` → ``event.a.b``)."""
     parts = column.split(NESTED_SEPARATOR)
+    if len(parts) == 1:
+        return operator.attrgetter(column)
+    parent, child = operator.attrgetter(parts[0]), operator.attrgetter(".".join(parts[1:]))
 
     def read(obj: Any) -> object:
-        value: Any = obj
-        for part in parts:
-            if value is None:
-                return None
-            value = getattr(value, part)
-        return str(value) if isinstance(value, uuid.UUID) else value
+        value = parent(obj)
+        return None if value is None else child(value)
 
     return read
 
@@ -40,10 +39,21 @@ def accessor(column: str) -> Accessor:
 def project(events: Sequence[Any], columns: Sequence[str]) -> dict[str, list[object]]:
     """The columns a suite reads, one list per column, rows in ``events`` order."""
     out: dict[str, list[object]] = {}
+    flat = [c for c in columns if NESTED_SEPARATOR not in c]
+    if flat and events:
+        # One C-level itemgetter per event over its field dict, then a transpose: five times
+        # faster than an attribute read per value (pydantic keeps fields in ``__dict__``).
+        try:
+            rows = list(map(operator.itemgetter(*flat), map(vars, events)))
+        except (KeyError, TypeError):
+            rows = [tuple(getattr(e, c) for c in flat) for e in events]
+        if len(flat) == 1:
+            rows = [(r,) for r in rows]
+        out.update(zip(flat, map(list, zip(*rows, strict=True)), strict=True))
     for column in columns:
-        read = accessor(column)
-        out[column] = [read(e) for e in events]
-    return out
+        if column not in out:
+            out[column] = list(map(accessor(column), events))
+    return {c: out[c] for c in columns}
 
 
 @dataclass(frozen=True, slots=True)
