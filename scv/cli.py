@@ -11,6 +11,7 @@ import click
 from scv.commands.bench import bench
 from scv.commands.connectors import connectors
 from scv.commands.pipeline import pipeline
+from scv.commands.quality import quality
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
@@ -29,6 +30,7 @@ cli.add_command(sim)
 sim.add_command(verify)
 cli.add_command(connectors)
 cli.add_command(pipeline)
+cli.add_command(quality)
 cli.add_command(views)
 cli.add_command(inventory)
 cli.add_command(alerts)
