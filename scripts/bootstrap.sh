@@ -16,6 +16,7 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v make >/dev/null 2>&1 || missing+=(make)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # quality report render test
 for extra in ${SCV_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || missing+=("$extra")
 done
