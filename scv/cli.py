@@ -10,6 +10,7 @@ import click
 
 from scv.commands.bench import bench
 from scv.commands.connectors import connectors
+from scv.commands.demo import demo
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.sim import sim
@@ -36,6 +37,7 @@ cli.add_command(inventory)
 cli.add_command(alerts)
 cli.add_command(reconcile)
 cli.add_command(bench)
+cli.add_command(demo)
 
 
 def main() -> None:

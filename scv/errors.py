@@ -19,13 +19,22 @@ EXIT_USAGE = 2
 
 def _known_roots() -> tuple[type[Exception], ...]:
     from connectors.errors import ConnectorsError
+    from demo.errors import DemoError
     from expectations.errors import ExpectationsError
     from legacy_sim.errors import SimError
     from stack.errors import StackError
     from transforms.errors import TransformsError
     from views.errors import ViewsError
 
-    return (StackError, SimError, ConnectorsError, TransformsError, ViewsError, ExpectationsError)
+    return (
+        StackError,
+        SimError,
+        ConnectorsError,
+        TransformsError,
+        ViewsError,
+        ExpectationsError,
+        DemoError,
+    )
 
 
 def fail(message: str, code: int) -> NoReturn:

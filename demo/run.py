@@ -1,0 +1,209 @@
+"""The demo's steps: set up, simulate under a live view, drain, verify, report.
+
+Each step is the ``scv`` command a user would type, run as a child process, so the demo shows
+nothing the CLI cannot do. The pipeline and the views run in the background for the whole
+simulation; their logs go to ``<out_dir>``.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from demo.errors import StepFailed
+from demo.live import RAW_PREFIXES, Snapshot, Watch
+from demo.settings import DemoSettings
+
+SCV = [sys.executable, "-m", "scv"]
+CANONICAL_TOPICS = ["scv.order.v1", "scv.inventory.v1", "scv.inbound.v1", "scv.shipment.v1"]
+QUARANTINE_TOPIC = "scv.quarantine.v1"
+#: The pipeline's consumer group (``scv pipeline run`` default).
+PIPELINE_GROUP = "scv-transforms"
+
+
+def step(console: Console, title: str, args: Sequence[str]) -> None:
+    """Run one ``scv`` command in the foreground; its own progress shows as it goes."""
+    console.rule(f"[bold]{title}")
+    code = subprocess.run([*SCV, *args], check=False).returncode
+    if code != 0:
+        raise StepFailed(f"scv {' '.join(args)}", code)
+
+
+@contextmanager
+def background(name: str, args: Sequence[str], out_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``scv`` command running for the duration of a block; SIGTERM (then wait) at the end."""
+    log = out_dir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*SCV, *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _fmt_latency(pair: tuple[float | None, float | None]) -> str:
+    p50, p99 = pair
+    if p50 is None or p99 is None:
+        return "-"
+    return f"p50 {p50 * 1000:,.0f} ms · p99 {p99 * 1000:,.0f} ms"
+
+
+def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -> RenderableType:
+    flow = Table.grid(padding=(0, 2))
+    flow.add_row("source row changes/s", f"{snap.source_changes_per_s:,.0f}")
+    flow.add_row("canonical events/s", f"{snap.events_per_s:,.0f}")
+    flow.add_row("canonical events seen", f"{snap.events_total:,}")
+    for system, label in (
+        ("erp", "latency ERP commit → gated"),
+        ("wms", "latency WMS commit → gated"),
+    ):
+        if system in snap.latency:
+            flow.add_row(label, _fmt_latency(snap.latency[system]))
+    flow.add_row("", "[dim](read_committed arrival; WMS binlog times are whole seconds)[/]")
+
+    quarantine = Table("rule", "records", box=None)
+    for rule, count in snap.quarantined.most_common(8):
+        quarantine.add_row(rule, f"{count:,}")
+    if not snap.quarantined:
+        quarantine.add_row("[dim]none yet[/]", "")
+
+    connectors = Table.grid(padding=(0, 2))
+    for name, state in snap.connectors.items():
+        colour = "green" if state.startswith("RUNNING") and "FAILED" not in state else "red"
+        connectors.add_row(name, f"[{colour}]{state}[/]")
+
+    positions = Table("site", "item", "on hand", "allocated", "available", box=None)
+    for row in snap.positions:
+        positions.add_row(*row)
+    alerts = Group(*(snap.alerts or ["[dim]no alert yet[/]"]))
+
+    title = (
+        f"scv demo · {phase} · {elapsed:,.0f}s / {settings.duration_s:,.0f}s · "
+        f"{settings.rate:g} business tx/s · anomalies {settings.anomalies:.0%}"
+    )
+    return Panel(
+        Group(
+            Panel(flow, title="stream"),
+            Panel(quarantine, title="quarantine by rule"),
+            Panel(connectors, title="connectors"),
+            Panel(positions, title="lowest available positions"),
+            Panel(alerts, title="latest alerts"),
+        ),
+        title=title,
+    )
+
+
+def _raw_lag(consumer: Consumer) -> int:
+    """Raw change records the pipeline's group has not committed yet."""
+    metadata = consumer.list_topics(timeout=10)
+    partitions = [
+        TopicPartition(name, p)
+        for name, topic in metadata.topics.items()
+        if name.startswith(RAW_PREFIXES)
+        for p in topic.partitions
+    ]
+    lag = 0
+    for tp in consumer.committed(partitions, timeout=10):
+        _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+        lag += high - max(tp.offset, 0)
+    return lag
+
+
+def run(settings: DemoSettings, console: Console) -> int:
+    """The whole demo; returns the exit code of ``scv sim verify``."""
+    from stack.credentials import load_or_create
+    from stack.endpoints import exports
+    from stack.settings import StackSettings
+
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    step(console, "stack: start (idempotent)", ["stack", "up"])
+    step(
+        console,
+        "simulator: legacy schemas and master data",
+        ["sim", "init", "--seed", str(settings.seed)],
+    )
+    step(console, "connectors: render, validate, apply", ["connectors", "apply"])
+
+    stack_settings = StackSettings()
+    endpoints = exports(stack_settings, load_or_create(stack_settings.state_dir))
+    sim_args = [
+        "sim", "run",
+        "--rate", str(settings.rate),
+        "--duration", str(settings.duration_s),
+        "--seed", str(settings.seed),
+        "--anomalies", str(settings.anomalies),
+    ]  # fmt: skip
+    console.rule("[bold]live: simulator → Debezium → pipeline → views")
+    started = time.monotonic()
+    with ExitStack() as stack:
+        pipeline = stack.enter_context(background("pipeline", ["pipeline", "run"], out))
+        views = stack.enter_context(background("views", ["views", "run"], out))
+        sim = stack.enter_context(background("sim", sim_args, out))
+        watch = stack.enter_context(
+            Watch(
+                stack_settings.kafka_bootstrap,
+                stack_settings.connect_url,
+                endpoints["SCV_STORE_DSN"].replace("+psycopg", ""),
+                CANONICAL_TOPICS,
+                QUARANTINE_TOPIC,
+            )
+        )
+        lag_reader = Consumer(
+            {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": PIPELINE_GROUP}
+        )
+        stack.callback(lag_reader.close)
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+
+            def show(phase: str) -> Snapshot:
+                snap = watch.frame()
+                live.update(render(snap, phase, time.monotonic() - started, settings))
+                return snap
+
+            while sim.poll() is None:
+                for name, proc in (("pipeline", pipeline), ("views", views)):
+                    if proc.poll() is not None:
+                        raise StepFailed(f"scv {name} run", proc.returncode, out / f"{name}.log")
+                show("simulating")
+                time.sleep(0.5)
+            if sim.returncode != 0:
+                raise StepFailed("scv sim run", sim.returncode, out / "sim.log")
+            deadline = time.monotonic() + settings.drain_timeout_s
+            quiet_since, seen = time.monotonic(), -1
+            while time.monotonic() < deadline:
+                snap = show("draining")
+                if snap.events_total != seen:
+                    quiet_since, seen = time.monotonic(), snap.events_total
+                if _raw_lag(lag_reader) == 0 and time.monotonic() - quiet_since > 5:
+                    break
+                time.sleep(0.5)
+            show("done")
+    console.rule("[bold]verify: ledger against the stream")
+    verify = subprocess.run([*SCV, "sim", "verify"], check=False)
+    console.rule("[bold]quality report")
+    report_dir = out / "quality"
+    step(console, "quality report", ["quality", "report", "--out", str(report_dir)])
+    console.print(f"quality report: {(report_dir / 'index.html').resolve()}")
+    console.print(f"logs of the pipeline, views and simulator: {out.resolve()}")
+    if settings.down:
+        step(console, "stack: stop", ["stack", "down"])
+    return verify.returncode
