@@ -6,6 +6,7 @@
     │   │                           type: refused when the suite is loaded, never skipped
     │   └── MissingSuite            an event type reached the gate without a gating suite
     ├── QuarantineNotFound          ``scv quarantine show ID``: no such record (exit 2)
+    ├── InvalidSince                ``--since`` is neither a time nor a duration (exit 2)
     ├── QuarantineReadError         the quarantine or canonical topics cannot be read
     └── ReportError                 the quality report cannot be written
 
@@ -40,6 +41,10 @@ class MissingSuite(SuiteError):
 
 
 class QuarantineNotFound(ExpectationsError):
+    exit_code = 2
+
+
+class InvalidSince(ExpectationsError):
     exit_code = 2
 
 

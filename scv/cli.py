@@ -13,6 +13,7 @@ from scv.commands.connectors import connectors
 from scv.commands.demo import demo
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
+from scv.commands.quarantine import quarantine
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
@@ -32,6 +33,7 @@ sim.add_command(verify)
 cli.add_command(connectors)
 cli.add_command(pipeline)
 cli.add_command(quality)
+cli.add_command(quarantine)
 cli.add_command(views)
 cli.add_command(inventory)
 cli.add_command(alerts)

@@ -1,0 +1,231 @@
+"""Quarantine records as the quality owners see them: what failed, where it came from, and the
+original record with sensitive fields masked.
+
+A quarantine record (``scv.quarantine.v1``) keeps the original key, value and headers and
+appends the gate's headers (``transforms.pipeline.quarantine_headers``): everything from the
+first ``scv_quarantine_stage`` header on was added by the pipeline. Its id is
+``<partition>:<offset>`` in the quarantine topic. Pure: no Kafka here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from expectations.errors import InvalidSince
+
+#: The header the pipeline's own headers start with (the original headers come before it).
+FIRST_ADDED_HEADER: Final = "scv_quarantine_stage"
+
+#: Fields whose values never leave quarantine unmasked (compared case-insensitively, at any
+#: depth of the record): customers, ship-to parties, their order references, prices and
+#: amounts, and the people and workstations that keyed the rows.
+SENSITIVE_FIELDS: Final = frozenset(
+    {
+        # ERP F4211/F4311 (JDE): customer / supplier address numbers, customer PO, prices
+        "sdan8", "sdshan", "sdvr01", "sduprc", "sdaexp", "sduser", "sdpid", "sdjobn",
+        "pdan8", "pdprrc", "pdaexp", "pduser", "pdpid", "pdjobn",
+        # WMS (Infor): consignee, addresses, contacts, who did it
+        "consigneekey", "c_company", "c_address1", "c_address2", "c_contact1", "c_phone1",
+        "externorderkey", "addwho", "editwho",
+        # canonical events
+        "customer_id", "customer_po", "ship_to", "unit_price", "amount", "supplier_id",
+    }
+)  # fmt: skip
+#: Substrings that make any field name sensitive.
+SENSITIVE_PARTS: Final = ("address", "phone", "email", "contact", "password", "secret")
+MASK: Final = "•••"
+
+
+def is_sensitive(field: str) -> bool:
+    name = field.lower()
+    return name in SENSITIVE_FIELDS or any(part in name for part in SENSITIVE_PARTS)
+
+
+def mask(value: Any) -> Any:
+    """A copy of a JSON value with every sensitive field's (non-null) value replaced."""
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if is_sensitive(str(k)) and v is not None else mask(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def masked_json(data: bytes | None) -> Any:
+    """The record's JSON value, masked (Debezium nests ``before``/``after`` images: all
+    depths are masked); a value that is not JSON is shown as its length only."""
+    if data is None:
+        return None
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return f"<{len(data)} bytes, not JSON>"
+    return mask(parsed)
+
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """``--since``: an ISO 8601 time (naive = UTC) or a duration back from ``now`` (``90m``)."""
+    found = _DURATION.match(text.strip())
+    if found:
+        return now - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidSince(
+            f"--since {text!r}: expected an ISO 8601 time (2026-11-27T10:00) or a duration "
+            "(30s, 15m, 2h, 7d)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """One record of the quarantine topic."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+
+    def _added(self) -> int:
+        names = [name for name, _ in self.headers]
+        return names.index(FIRST_ADDED_HEADER) if FIRST_ADDED_HEADER in names else len(names)
+
+    @property
+    def original_headers(self) -> tuple[tuple[str, bytes | None], ...]:
+        return self.headers[: self._added()]
+
+    @property
+    def added_headers(self) -> tuple[tuple[str, bytes | None], ...]:
+        return self.headers[self._added() :]
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a header the pipeline added, in order."""
+        return [(v or b"").decode(errors="replace") for n, v in self.added_headers if n == name]
+
+    def header(self, name: str, default: str = "") -> str:
+        found = self.values(name)
+        return found[-1] if found else default
+
+    @property
+    def rule(self) -> str:
+        """The first failed rule (``__rule.name``; the stage's reason for older records)."""
+        return self.header("__rule.name") or self.header("scv_quarantine_reason", "?")
+
+    @property
+    def failed_rules(self) -> list[str]:
+        text = self.header("dq.failed_rules")
+        try:
+            rules = json.loads(text) if text else []
+        except ValueError:
+            rules = []
+        return [str(r) for r in rules] if isinstance(rules, list) and rules else [self.rule]
+
+    @property
+    def stage(self) -> str:
+        return self.header("scv_quarantine_stage")
+
+    @property
+    def detail(self) -> str:
+        return self.header("scv_quarantine_detail")
+
+    @property
+    def event_types(self) -> list[str]:
+        return self.values("dq.event_type")
+
+    @property
+    def event_ids(self) -> list[str]:
+        return self.values("dq.event_id")
+
+    @property
+    def suites(self) -> list[str]:
+        return self.values("dq.suite")
+
+    @property
+    def original_topic(self) -> str:
+        return self.header("scv_original_topic")
+
+    @property
+    def original_partition(self) -> int:
+        return int(self.header("scv_original_partition", "-1"))
+
+    @property
+    def original_offset(self) -> int:
+        return int(self.header("scv_original_offset", "-1"))
+
+    @property
+    def source_table(self) -> str:
+        """``system.table`` of the original raw topic (``erp.proddta.f4211`` → ``erp.f4211``)."""
+        parts = self.original_topic.split(".")
+        return f"{parts[0]}.{parts[-1]}" if len(parts) >= 2 else self.original_topic or "?"
+
+    @property
+    def kind(self) -> str:
+        """The event type(s) the gate refused, or the stage that refused the raw row."""
+        return ",".join(self.event_types) or f"({self.stage or '?'})"
+
+    def matches(self, *, rule: str | None = None, since: datetime | None = None) -> bool:
+        if rule is not None and rule not in self.failed_rules and rule != self.rule:
+            return False
+        return since is None or self.time >= since
+
+    def describe(self) -> dict[str, Any]:
+        """``scv quarantine show``: everything about the record, sensitive fields masked."""
+        return {
+            "id": self.id,
+            "quarantined_at": self.time.isoformat(),
+            "rule": self.rule,
+            "failed_rules": self.failed_rules,
+            "stage": self.stage,
+            "detail": self.detail,
+            "suites": self.suites,
+            "event_ids": self.event_ids,
+            "event_types": self.event_types,
+            "original": {
+                "topic": self.original_topic,
+                "partition": self.original_partition,
+                "offset": self.original_offset,
+            },
+            "headers": {name: _header_text(name, value) for name, value in self.added_headers},
+            "original_headers": {
+                name: _header_text(name, value) for name, value in self.original_headers
+            },
+            "key": masked_json(self.key),
+            "value": masked_json(self.value),
+        }
+
+
+def _header_text(name: str, value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    if is_sensitive(name):
+        return MASK
+    return value.decode(errors="replace")
+
+
+def find(records: Sequence[QuarantineRecord], record_id: str) -> QuarantineRecord | None:
+    return next((r for r in records if r.id == record_id), None)
