@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -68,3 +69,80 @@ def bench(events: int, repeats: int, no_gx: bool, as_json: bool) -> None:
     for r in results:
         gx = "" if r.gx_per_1000 is None else f"   GX {r.gx_per_1000:9.1f} ms   x{r.ratio:.0f}"
         click.echo(f"  {r.name:<36} compiled {r.compiled_per_1000:6.2f} ms{gx}")
+
+
+@quality.command()
+@click.option("--since", default=None, help="Only what was gated since: ISO time or 30m, 2h, 7d.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for index.html, summary.json and the GX Data Docs (gx/).",
+)
+@click.option(
+    "--topic-prefix",
+    default=None,
+    help="Prefix of the pipeline's output topics (default: SCV_QUALITY_TOPIC_PREFIX).",
+)
+@click.option("--sample", default=500, show_default=True, help="Events per type for GX.")
+@click.option("--no-data-docs", is_flag=True, help="Skip the GX Data Docs (no GX import).")
+def report(
+    since: str | None, out_dir: Path, topic_prefix: str | None, sample: int, no_data_docs: bool
+) -> None:
+    """Self-contained HTML + JSON data-quality report, with GX Data Docs beside it."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from expectations.quarantine import parse_since
+    from expectations.report import GatedEvent, summarize, write_report
+    from expectations.topics import read_committed, read_quarantine
+    from transforms.events import CANONICAL_TOPICS
+
+    settings = _settings()
+    if topic_prefix is not None:
+        settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    now = datetime.now(UTC)
+    start = None if since is None else parse_since(since, now=now)
+    bootstrap = settings.kafka_bootstrap
+    events = [
+        GatedEvent(orjson.loads(value), message.timestamp()[1])
+        for message in read_committed(
+            bootstrap, [settings.topic(t) for t in CANONICAL_TOPICS], since=start
+        )
+        if (value := message.value()) is not None
+    ]
+    records = read_quarantine(bootstrap, settings.topic(settings.quarantine_topic), since=start)
+    summary = summarize(events, records, since=start, now=now, topic_prefix=settings.topic_prefix)
+    if not no_data_docs and events:
+        from expectations.datadocs import build_data_docs
+        from expectations.suites import Suite, load_suites
+        from transforms.events import from_json
+
+        by_type: dict[str, list[GatedEvent]] = {}
+        for event in events:
+            by_type.setdefault(event.event_type, []).append(event)
+        samples = {
+            t: [from_json(orjson.dumps(e.payload)) for e in found[-sample:]]
+            for t, found in by_type.items()
+        }
+        suites: dict[str, list[Suite]] = {}
+        for purpose in ("gating", "monitoring"):
+            for event_type, suite in load_suites(purpose, settings.suites_dir).items():
+                suites.setdefault(event_type, []).append(suite)
+        index, validations = build_data_docs(
+            out_dir, samples, suites, run_name=now.strftime("%Y%m%dT%H%M%SZ")
+        )
+        summary["data_docs"] = {
+            "index": str(index.relative_to(out_dir)),
+            "validations": [asdict(v) for v in validations],
+        }
+    index_html = write_report(out_dir, summary)
+    totals = summary["totals"]
+    click.echo(
+        f"quality report: {totals['passed']} events passed, {totals['quarantined']} quarantined, "
+        f"{len(summary['failures'])} rules failing"
+    )
+    click.echo(str(index_html))
