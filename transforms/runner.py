@@ -207,6 +207,9 @@ class Runner:
         self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
         self._holds: dict[TopicKey, _Hold] = {}
         self._source = re.compile(settings.source_pattern)
+        #: Reference ends fetched for the batch in progress (one request per batch, not per
+        #: held partition); reset when a batch starts.
+        self._batch_ends: dict[TopicKey, int] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -433,7 +436,9 @@ class Runner:
         hold = self._holds.get(key)
         now = time.monotonic()
         if hold is None or hold.offset != raw.offset:
-            self._holds[key] = _Hold(raw.offset, reason, now, self._reference_ends(consumer))
+            if self._batch_ends is None:
+                self._batch_ends = self._reference_ends(consumer)
+            self._holds[key] = _Hold(raw.offset, reason, now, self._batch_ends)
             return True
         return not hold.settled and now - hold.since < self.settings.reference_wait_s
 
@@ -467,6 +472,7 @@ class Runner:
         # mappers of the same batch. Per-partition order is kept (the sort is stable).
         raws.sort(key=lambda r: not self._is_reference(r.topic))
         held: dict[TopicKey, int] = {}
+        self._batch_ends = None
         try:
             producer.begin_transaction()
             outcomes: list[tuple[RawMessage, Outcome]] = []
