@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from bench.errors import ScenarioFailed
@@ -76,6 +77,16 @@ class Child:
             return None
         return f"{self.name} exited {self.process.returncode}: {tail(self.output())}"
 
+    def wait(self, timeout: float = 30) -> str:
+        """Until the child exits by itself (SIGKILL after ``timeout``); returns the output."""
+        if self.process is not None:
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.output()
+
     def stop(self, timeout: float = 30) -> str:
         """SIGTERM (finish the open batch), then SIGKILL if it hangs; returns the output."""
         if self.process is not None and self.process.poll() is None:
@@ -96,6 +107,15 @@ def runner(instance: int, env: Mapping[str, str]) -> Child:
     """The real ``scv pipeline run`` (whatever gate the CLI wires in) as instance ``instance``."""
     argv = [sys.executable, "-m", "scv", "pipeline", "run", "--instance-id", str(instance)]
     return Child(f"runner {instance}", argv, env)
+
+
+def profiler(pid: int, out: Path, env: Mapping[str, str]) -> Child:
+    """py-spy attached to ``pid`` (idle time included: wall-clock profile); writes ``out``
+    (collapsed stacks) when ``pid`` exits."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    argv = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw",
+            "--output", str(out), "--nonblocking", "--idle"]  # fmt: skip
+    return Child(f"py-spy {pid}", argv, env)
 
 
 def passthrough(instance: int, settings_json: str, out_topic: str, env: Mapping[str, str]) -> Child:

@@ -244,3 +244,37 @@ def delete_prefixed(bootstrap: str, prefix: str, groups: Iterable[str]) -> list[
 
 def as_json(offsets: Mapping[Partition, int]) -> dict[str, Any]:
     return {f"{t}[{p}]": o for (t, p), o in sorted(offsets.items())}
+
+
+def read_range(
+    bootstrap: str,
+    start: Mapping[Partition, int],
+    end: Mapping[Partition, int],
+    timeout: float = 60,
+) -> list[tuple[int, bytes | None]]:
+    """``(Kafka timestamp ms, value)`` of every record in ``[start, end)`` per partition."""
+    todo = {part for part, stop in end.items() if stop > start.get(part, 0)}
+    found: list[tuple[int, bytes | None]] = []
+    if not todo:
+        return found
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "scv-bench-read", "enable.auto.commit": False}
+    )
+    try:
+        consumer.assign([TopicPartition(t, p, start.get((t, p), 0)) for t, p in todo])
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=10_000, timeout=0.5):
+                partition, offset = message.partition(), message.offset()
+                if message.error() is not None or partition is None or offset is None:
+                    continue
+                part = (str(message.topic()), partition)
+                if part in todo and offset < end[part]:
+                    found.append((int(message.timestamp()[1]), message.value()))
+                if part in todo and offset + 1 >= end[part]:
+                    todo.discard(part)
+    finally:
+        consumer.close()
+    if todo:
+        raise BenchError(f"reading did not reach the end of {sorted(todo)}")
+    return found

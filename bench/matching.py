@@ -52,6 +52,8 @@ class Arrival:
     key: str
     system: str
     arrival_ns: int
+    #: The record's Kafka timestamp (CreateTime: when the runner produced it), ns.
+    produced_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,18 @@ class Match:
     @property
     def latency_ms(self) -> float:
         return (self.arrival.arrival_ns - self.commit_ns) / 1e6
+
+    @property
+    def to_produced_ms(self) -> float | None:
+        """Source commit → the runner produced the event (CDC, raw topic, transform)."""
+        produced = self.arrival.produced_ns
+        return None if produced is None else (produced - self.commit_ns) / 1e6
+
+    @property
+    def to_visible_ms(self) -> float | None:
+        """Produced → seen by a read_committed reader (transaction commit, fetch)."""
+        produced = self.arrival.produced_ns
+        return None if produced is None else (self.arrival.arrival_ns - produced) / 1e6
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, TopicPartition
 
 from bench.kafkautil import Partition, end_offsets
 from bench.matching import Arrival, system_of
@@ -60,7 +60,9 @@ class ArrivalProbe:
                     key = _text(message.key())
                     if kind is None or source is None or key is None:
                         continue
-                    found.append(Arrival(kind, key, system_of(source), now))
+                    kind_ts, ts_ms = message.timestamp()
+                    produced = ts_ms * 1_000_000 if kind_ts == TIMESTAMP_CREATE_TIME else None
+                    found.append(Arrival(kind, key, system_of(source), now, produced))
                 if found:
                     with self._lock:
                         self._arrivals.extend(found)

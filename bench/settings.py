@@ -6,6 +6,8 @@ endpoints from the running local stack and the sizes from ``--quick``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,6 +41,8 @@ class BenchSettings(BaseSettings):
     source_pattern: str = r"^(erp\.proddta|wms\.wmwhse1)\..+"
     sim_seed: int = 7
     keep_topics: bool = False
+    #: Record py-spy profiles (collapsed stacks) of the B2 runner instances into this folder.
+    profile_dir: Path | None = None
 
     @property
     def prefix(self) -> str:

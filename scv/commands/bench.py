@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 QUICK = {"backlog_tx": 1200, "step_s": 8.0, "settle_s": 8.0}
 
 
-def build_settings(quick: bool, instances: int, keep_topics: bool) -> BenchSettings:
+def build_settings(
+    quick: bool, instances: int, keep_topics: bool, profile_dir: Path | None = None
+) -> BenchSettings:
     """Endpoints from the running stack; ``SCV_BENCH_*`` variables win over them."""
     import os
     import secrets
@@ -37,6 +39,7 @@ def build_settings(quick: bool, instances: int, keep_topics: bool) -> BenchSetti
         "quick": quick,
         "instances": instances,
         "keep_topics": keep_topics,
+        "profile_dir": profile_dir,
         **(QUICK if quick else {}),
     }
     overridden = {
@@ -54,7 +57,13 @@ def build_settings(quick: bool, instances: int, keep_topics: bool) -> BenchSetti
 @click.option("--instances", type=click.IntRange(1, 8), default=1, show_default=True,
               help="Runner (and passthrough) instances in the consumer group.")  # fmt: skip
 @click.option("--keep-topics", is_flag=True, help="Keep the benchmark's topics for inspection.")
-def bench(quick: bool, json_path: Path | None, instances: int, keep_topics: bool) -> int:
+@click.option(
+    "--profile", "profile_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Record py-spy profiles of the B2 runner instances into DIR (needs py-spy).",
+)  # fmt: skip
+def bench(
+    quick: bool, json_path: Path | None, instances: int, keep_topics: bool, profile_dir: Path | None
+) -> int:
     """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, memory.
 
     Uses the running stack (`scv stack up`, `scv connectors apply`). It re-initialises the
@@ -72,7 +81,9 @@ def bench(quick: bool, json_path: Path | None, instances: int, keep_topics: bool
     from stack.settings import StackSettings
 
     console = Console(stderr=True, highlight=False)
-    settings = build_settings(quick, instances, keep_topics)
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+    settings = build_settings(quick, instances, keep_topics, profile_dir)
     rows = launcher.status(StackSettings())
     down = [r.name for r in rows if r.state != "running" or r.pid is None]
     if down:
