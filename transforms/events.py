@@ -149,6 +149,9 @@ class OrderPlaced(_OrderEvent):
     unit_price: Decimal | None = None
     currency: str | None = None
     status: str | None = None
+    #: An earlier line of the same order has the same item and quantity (a line entered twice);
+    #: the quality gate quarantines such a line (rule ``line_not_duplicated``).
+    duplicate: bool = False
 
 
 class OrderLineChanged(_OrderEvent):
@@ -371,6 +374,9 @@ class TemperatureRecorded(CanonicalEvent):
     location: str | None = None
     trailer_id: str | None = None
     temperature_c: Decimal
+    #: The probe already has a reading at this instant (a reading written twice); the quality
+    #: gate quarantines it (rule ``reading_not_duplicated``).
+    duplicate: bool = False
 
     def partition_key(self) -> str:
         return f"{self.site_id or ''}|{self.location or self.trailer_id or self.sensor_id}"

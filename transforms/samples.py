@@ -186,7 +186,10 @@ def _defect(spec: ExpectationSpec, event: CanonicalEvent, rng: random.Random) ->
     if kind.endswith("to_not_be_null"):
         return None
     if kind.endswith("to_be_in_set"):
-        return "??" if not isinstance(current, bool) else None
+        if isinstance(current, bool):
+            # A flag: the value the set leaves out (None when both are allowed).
+            return next((b for b in (True, False) if b not in spec.kwargs["value_set"]), None)
+        return "??"
     if kind.endswith("to_be_between"):
         return _outside(spec, current)
     if kind.endswith("to_match_regex"):

@@ -14,6 +14,7 @@ change of that line, not as a new order line.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
@@ -27,7 +28,7 @@ from transforms.mappers._common import (
     jde_columns,
     pk_of,
 )
-from transforms.reference import Reference
+from transforms.reference import Reference, StateUpdate
 from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
@@ -91,6 +92,24 @@ def _party(row: Row, column: str) -> str | None:
     return str(value) if value else None
 
 
+def _entered_before(
+    ref: Reference, order_id: str, line_no: str, item_id: str, quantity: Decimal
+) -> tuple[bool, StateUpdate | None]:
+    """Whether an earlier line of the order has the same item and base quantity (a line
+    entered twice), and the state update remembering this line (reference state
+    ``order_lines|<order>``: the raw topic is keyed by order, so its lines arrive in the
+    order they were entered and the first entry is the one that passes)."""
+    key = f"order_lines|{order_id}"
+    state = ref.state(key)
+    lines: list[list[str]] = [] if state is None else [list(x) for x in state.get("lines", [])]
+    signature = [item_id, str(quantity.normalize())]
+    if any(other != line_no and [item, qty] == signature for other, item, qty in lines):
+        return True, None
+    if any(other == line_no for other, _item, _qty in lines):
+        return False, None
+    return False, StateUpdate(key, {"lines": [*lines, [line_no, *signature]]})
+
+
 @mapper("erp", "f4211", columns=COLUMNS)
 def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     row = change.row
@@ -130,6 +149,9 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             return
         currency = row.text("sdcrcd")
         price = row.decimal("sduprc")
+        duplicate, update = _entered_before(ref, order_id, line_no, item_id, quantity)
+        if update is not None:
+            yield update
         yield OrderPlaced(
             **header(change, pk=pk, event_type="order.placed", occurred=occurred, site_id=site),
             order_id=order_id,
@@ -151,6 +173,7 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             unit_price=quirks.unit_price(price, currency) if price and currency else None,
             currency=currency,
             status=row.text("sdlttr"),
+            duplicate=duplicate,
         )
         return
 
