@@ -1,7 +1,9 @@
 """Named data-quality defects, injected as business transactions of their own.
 
 Each defect writes rows a real legacy system lets through and records in the ledger the
-canonical event it concerns and the verdict the quality gate must reach (``quarantine``).
+canonical event it concerns and the verdict the quality gate must reach (``quarantine``). A
+duplicate's first copy is the genuine entry: the ledger lists it as a clean event (``pass``),
+and only the second copy as the defect.
 Defective orders are left out of the simulator's picture: they never progress and touch no
 balance, so the legacy invariants keep holding for everything else (reconciliation excludes
 the ledger's anomaly keys).
@@ -62,10 +64,28 @@ def _bad_order(wl: Workload, tx: TxPlan, defect: str, reason: str) -> None:
     tx.db("erp").insert(erp.F4211, row)
     oid = order_id(w, order)
     tx.keys = {"order_id": oid, "sddoco": order.doco}
+    if defect == "duplicate_line":
+        # The first entry is the order line; the second entry is the defect.
+        tx.event(
+            "order.placed",
+            oid,
+            customer_id=order.an8,
+            site_id=site.mcu,
+            lines=[
+                {
+                    "line_id": f"{oid}/{line_id(1000)}",
+                    "item_id": item.litm,
+                    "qty": qty,
+                    "uom": "EA",
+                    "qty_base": qty,
+                }
+            ],
+            verdict="pass",
+        )
     tx.event(
         "order.placed",
         oid,
-        line_id=f"{oid}/{line_id(1000)}",
+        line_id=f"{oid}/{line_id(2000 if defect == 'duplicate_line' else 1000)}",
         defect=defect,
         reason=reason,
         verdict="quarantine",
@@ -73,9 +93,17 @@ def _bad_order(wl: Workload, tx: TxPlan, defect: str, reason: str) -> None:
 
 
 def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
-    sensors = [(s, loc, site) for site in wl.site_list for s, loc in sorted(site.sensors.items())]
-    sensor, loc, site = wl.rng.choice(sensors)
     epoch = int(tx.at.utc.timestamp())
+    sensors = [
+        (s, loc, site)
+        for site in wl.site_list
+        for s, loc in sorted(site.sensors.items())
+        if wl.read_at.get(s) != epoch  # its one reading of this second is the defect's
+    ]
+    if not sensors:
+        raise LookupError("every probe was read this second")
+    sensor, loc, site = wl.rng.choice(sensors)
+    wl.read_at[sensor] = epoch
     temp = Decimal("-300.00") if defect == "temperature_out_of_range" else Decimal("5.10")
     copies = 2 if defect == "duplicate_reading" else 1
     serials = []
@@ -95,6 +123,16 @@ def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
         )
     tx.keys = {"SerialKey": serials}
     reason = "below absolute zero" if copies == 1 else "same sensor and epoch twice"
+    if copies > 1:
+        # The first reading written is the probe's reading; the second one is the defect.
+        tx.event(
+            "temperature.recorded",
+            f"{site.mcu}|{loc}",
+            sensor_id=sensor,
+            serial_key=serials[0],
+            temp_c=temp,
+            verdict="pass",
+        )
     tx.event(
         "temperature.recorded",
         f"{site.mcu}|{loc}",
@@ -147,6 +185,12 @@ DEFECTS: Final[tuple[str, ...]] = (
 def inject(wl: Workload, tx: TxPlan) -> TxPlan:
     """Plan one defective business transaction (defect chosen by the seeded generator)."""
     defect = wl.rng.choice(DEFECTS)
+    if defect in ("temperature_out_of_range", "duplicate_reading") and all(
+        wl.read_at.get(s) == int(tx.at.utc.timestamp())
+        for site in wl.site_list
+        for s in site.sensors
+    ):
+        defect = wl.rng.choice(tuple(_ORDER_DEFECTS))  # every probe was read this second
     tx.kind = f"anomaly.{defect}"
     tx.anomaly = defect
     tx.verdict = "quarantine"

@@ -87,6 +87,8 @@ class Workload:
     def __init__(self, world: World, rng: random.Random) -> None:
         self.w = world
         self.rng = rng
+        #: Probe → the epoch second of its last reading (one reading per probe and second).
+        self.read_at: dict[str, int] = {}
         self.queues: dict[OrderStage, list[int]] = {s: [] for s in ORDER_STAGES}
         for order in world.orders.values():
             self.queues[order.stage].append(order.doco)
@@ -1003,8 +1005,14 @@ class Workload:
         if not readings:
             return False
         epoch = int(tx.at.utc.timestamp())
+        # A probe logs at most once per second (the log's resolution): a second reading of
+        # the same probe and second is the duplicate-reading defect, not business as usual.
+        readings = [r for r in readings if self.read_at.get(r[0][0]) != epoch]
+        if not readings:
+            return False
         serials = []
         for (sensor, loc), site in readings:
+            self.read_at[sensor] = epoch
             roll = self.rng.random()
             if roll < 0.01:
                 temp = Decimal(self.rng.randint(850, 1100)).scaleb(-2)
