@@ -101,3 +101,23 @@ def test_match_regex_is_a_search_in_both_executors(
         k: v.unexpected for k, v in gx_validator.validate(suite, frame(columns, ["sku"])).items()
     }
     assert ours == theirs == {"loose": (3,), "anchored": (1, 3)}
+
+
+def test_compound_uniqueness_within_a_batch_is_the_same_in_both_executors(
+    gx_validator: GxValidator, tmp_path: Path
+) -> None:
+    """No gating suite uses it since duplicates are found across batches by the mappers;
+    the evaluator still supports it, so its parity stays covered here."""
+    data = GATING["temperature.recorded"].raw()
+    data["name"] = "temperature.recorded.in_batch"
+    data["expectations"].append(
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["sensor_id", "occurred_at"]},
+            "meta": {"rule_id": "reading_unique_in_batch"},
+            "severity": "critical",
+        }
+    )
+    path = tmp_path / "in_batch.json"
+    path.write_text(json.dumps(data))
+    _compare(load_suite(path), gx_validator, seed=13)
