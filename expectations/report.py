@@ -270,8 +270,8 @@ def volume_chart(
             for p in points
         )
     if series:
-        for i in sorted({0, len(series) - 1}):
-            start = str(series[i]["start"])[11:16]
+        for i in sorted({0, len(series) // 2, len(series) - 1}):
+            start = str(series[i]["start"])[11:19]
             x = pad_l + i * step + step / 2
             parts.append(
                 f'<text class="tick" x="{x:.1f}" y="{height - 6}" text-anchor="middle">'
