@@ -5,6 +5,7 @@
     BenchError                  a benchmark could not run or measure (message says which)
     ├── StackNotReady           a stack component or connector is not running
     └── ScenarioFailed          a stage under test failed (runner exited, drain never finished)
+        └── SimulatorFailed     `scv sim run` failed (often: another user re-initialised)
 """
 
 from __future__ import annotations
@@ -20,3 +21,7 @@ class StackNotReady(BenchError):
 
 class ScenarioFailed(BenchError):
     """A stage under test failed or never finished; the section records why."""
+
+
+class SimulatorFailed(ScenarioFailed):
+    """``scv sim run`` failed; on the shared databases, usually someone else's ``sim init``."""

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import children, kafkautil, ledger, matching, memory, stats
-from bench.errors import BenchError, ScenarioFailed, StackNotReady
+from bench.errors import BenchError, ScenarioFailed, SimulatorFailed, StackNotReady
 from bench.kafkautil import Offsets, Partition
 from bench.settings import BenchSettings
 
@@ -257,7 +257,7 @@ class Bench:
         try:
             return children.scv(args, self.env, 600)
         except ScenarioFailed as exc:
-            self.say(f"B3: the simulator failed ({exc}); re-initialising and writing again")
+            self.say(f"B3: {exc}; re-initialising and writing again")
         children.scv(["sim", "init", "--seed", str(s.sim_seed)], self.env, 300)
         return children.scv(args, self.env, 600)
 
@@ -464,7 +464,15 @@ class Bench:
             )
             probe.start()
             for n, target in enumerate(s.rates):
-                step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
+                try:
+                    step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
+                except SimulatorFailed as exc:
+                    # Another user of the shared databases ran the simulator under us: start
+                    # from a fresh picture once, let the runner take the seed, write again.
+                    self.say(f"B4 {target}/s: {exc}; re-initialising and writing again")
+                    children.scv(["sim", "init", "--seed", str(s.sim_seed)], self.env, 300)
+                    self._catch_up(kids, watcher)
+                    step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
                 steps.append(step)
                 self.say(
                     f"B4 {target}/s: achieved {step['achieved_changes_per_s']:.0f}/s, "
@@ -526,12 +534,15 @@ class Bench:
         s = self.settings
         tx_rate = target / per_tx
         self.status(f"B4 {target} changes/s ({tx_rate:.1f} tx/s) for {s.step_s:.0f}s")
-        out = children.scv(
-            ["sim", "run", "--rate", f"{tx_rate:.3f}", "--duration", f"{s.step_s:g}",
-             "--seed", str(s.sim_seed + 1 + n)],
-            self.env,
-            s.step_s * 10 + 60,
-        )  # fmt: skip
+        try:
+            out = children.scv(
+                ["sim", "run", "--rate", f"{tx_rate:.3f}", "--duration", f"{s.step_s:g}",
+                 "--seed", str(s.sim_seed + 1 + n)],
+                self.env,
+                s.step_s * 10 + 60,
+            )  # fmt: skip
+        except ScenarioFailed as exc:
+            raise SimulatorFailed(str(exc)) from None
         run_id = children.sim_run_id(out)
         found = ledger.rows(s.store_dsn.get_secret_value(), run_id)
         volume = ledger.volume(found, {})
