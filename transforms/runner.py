@@ -37,7 +37,6 @@ from typing import Any
 import orjson
 from confluent_kafka import (
     OFFSET_BEGINNING,
-    OFFSET_END,
     Consumer,
     KafkaException,
     Message,
@@ -45,7 +44,11 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka import KafkaError as RdKafkaError
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    NewTopic,
+    OffsetSpec,
+)
 
 from transforms.errors import KafkaError, KafkaTransientError
 from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS, to_kafka
@@ -125,10 +128,27 @@ class _Hold:
     reason: str
     since: float
     #: Reference partitions and their end offsets when the hold began.
-    ends: dict[TopicKey, int]
+    ends: _Ends
     #: Every reference partition was committed up to ``ends`` (checked before a state read).
     settled: bool = False
     paused_at: float = 0.0
+
+
+class _Ends:
+    """End offsets of the reference partitions, asked for when a hold begins and read when a
+    hold is reviewed (``reference_retry_s`` later): the broker's answer never blocks a batch."""
+
+    def __init__(self, futures: dict[Any, Any]) -> None:
+        self._futures = futures
+        self._ends: dict[TopicKey, int] | None = None
+
+    def get(self) -> dict[TopicKey, int]:
+        if self._ends is None:
+            self._ends = {
+                (tp.topic, tp.partition): int(future.result(10).offset)
+                for tp, future in self._futures.items()
+            }
+        return self._ends
 
 
 def _raw(message: Message) -> RawMessage:
@@ -146,6 +166,10 @@ def _raw(message: Message) -> RawMessage:
         value=message.value(),
         headers=list(headers.items()) if isinstance(headers, dict) else list(headers or []),
     )
+
+
+#: How often the consumer, and the runner's list of reference partitions, see new topics.
+METADATA_REFRESH_S = 10.0
 
 
 def _common(settings: TransformsSettings) -> dict[str, Any]:
@@ -173,7 +197,7 @@ def consumer_config(settings: TransformsSettings) -> dict[str, Any]:
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
         # New raw topics (a table added to a connector) are picked up within 10 s.
-        "topic.metadata.refresh.interval.ms": 10_000,
+        "topic.metadata.refresh.interval.ms": int(METADATA_REFRESH_S * 1000),
         # A killed instance's partitions move to the others after 10 s, not 45 s.
         "session.timeout.ms": settings.session_timeout_ms,
     }
@@ -209,7 +233,9 @@ class Runner:
         self._source = re.compile(settings.source_pattern)
         #: Reference ends fetched for the batch in progress (one request per batch, not per
         #: held partition); reset when a batch starts.
-        self._batch_ends: dict[TopicKey, int] | None = None
+        self._batch_ends: _Ends | None = None
+        self._admin: AdminClient | None = None
+        self._reference_cache: tuple[float, list[TopicPartition]] = (-METADATA_REFRESH_S, [])
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -236,6 +262,7 @@ class Runner:
         settings = self.settings
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
         ensure_topics(settings, admin)
+        self._admin = admin
         producer = Producer(producer_config(settings))
         consumer = Consumer(consumer_config(settings))
         state_consumer = Consumer(
@@ -382,28 +409,32 @@ class Runner:
     # -- holding rows back for reference data ------------------------------------------------
 
     def _reference_partitions(self, consumer: Consumer) -> list[TopicPartition]:
+        # Topics change as rarely as the consumer's own metadata refresh notices them; asking
+        # the broker on every batch with a hold was a quarter of the runner's wall time.
+        fetched_at, cached = self._reference_cache
+        if time.monotonic() - fetched_at < METADATA_REFRESH_S:
+            return cached
         topics = consumer.list_topics(timeout=10).topics
-        return [
+        found = [
             TopicPartition(name, p)
             for name, meta in sorted(topics.items())
             if self._source.match(name) and self._is_reference(name)
             for p in meta.partitions
         ]
+        self._reference_cache = (time.monotonic(), found)
+        return found
 
-    def _reference_ends(self, consumer: Consumer) -> dict[TopicKey, int]:
-        # One ListOffsets round trip for all reference partitions (timestamp -1 = latest; the
-        # raw topics are not transactional, so that is the high watermark), not one blocking
-        # request per partition: this was 75% of the runner's wall time on a fresh backlog.
-        wanted = [
-            TopicPartition(tp.topic, tp.partition, OFFSET_END)
+    def _reference_ends(self, consumer: Consumer) -> _Ends:
+        # One ListOffsets request for all reference partitions (latest = the high watermark),
+        # sent now and read when the hold is reviewed: waiting for it here, once per batch,
+        # was 45% of the runner's wall time on a backlog (scv bench --profile).
+        if self._admin is None:
+            raise KafkaError("the runner's admin client is not open")
+        wanted = {
+            TopicPartition(tp.topic, tp.partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
             for tp in self._reference_partitions(consumer)
-        ]
-        if not wanted:
-            return {}
-        return {
-            (tp.topic, tp.partition): tp.offset
-            for tp in consumer.offsets_for_times(wanted, timeout=10)
         }
+        return _Ends(self._admin.list_offsets(wanted, request_timeout=10) if wanted else {})
 
     def _review_holds(self, consumer: Consumer) -> None:
         """Settle holds whose reference partitions are committed to their ends; resume the
@@ -417,7 +448,7 @@ class Runner:
         ]
         if not due:
             return
-        wanted = sorted({k for _, hold in due if not hold.settled for k in hold.ends})
+        wanted = sorted({k for _, hold in due if not hold.settled for k in hold.ends.get()})
         committed: dict[TopicKey, int] = {}
         if wanted:
             for tp in consumer.committed([TopicPartition(t, p) for t, p in wanted], timeout=10):
@@ -425,7 +456,9 @@ class Runner:
         resume = []
         for key, hold in due:
             if not hold.settled:
-                hold.settled = all(committed.get(k, -1) >= end for k, end in hold.ends.items())
+                hold.settled = all(
+                    committed.get(k, -1) >= end for k, end in hold.ends.get().items()
+                )
             hold.paused_at = 0.0
             resume.append(TopicPartition(key[0], key[1]))
         consumer.resume(resume)
