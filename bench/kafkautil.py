@@ -145,6 +145,7 @@ def watch(
     first_t: float | None = None
     first_done = initial
     last_change_t = began
+    last_tick = 0.0
     done = initial
     while True:
         current = read()
@@ -155,7 +156,9 @@ def watch(
         if first_t is None and new_done > initial:
             first_t, first_done = now, new_done
         done = new_done
-        tick(done, total)
+        if now - last_tick >= 0.25:
+            tick(done, total)
+            last_tick = now
         if reached(current, target):
             break
         if stall is not None and first_t is not None and now - last_change_t > stall:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 #: ``--quick``: small backlog, short steps, so the whole run stays under three minutes.
-QUICK = {"backlog_tx": 1200, "step_s": 8.0, "settle_s": 8.0}
+QUICK = {"backlog_tx": 2000, "step_s": 8.0, "settle_s": 8.0}
 
 
 def build_settings(
