@@ -93,17 +93,10 @@ def _bad_order(wl: Workload, tx: TxPlan, defect: str, reason: str) -> None:
 
 
 def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
-    epoch = int(tx.at.utc.timestamp())
-    sensors = [
-        (s, loc, site)
-        for site in wl.site_list
-        for s, loc in sorted(site.sensors.items())
-        if wl.read_at.get(s) != epoch  # its one reading of this second is the defect's
-    ]
-    if not sensors:
-        raise LookupError("every probe was read this second")
+    sensors = [(s, loc, site) for site in wl.site_list for s, loc in sorted(site.sensors.items())]
     sensor, loc, site = wl.rng.choice(sensors)
-    wl.read_at[sensor] = epoch
+    # The probe's one reading of that second is the defect's (both copies carry it).
+    epoch = wl.reading_epoch(sensor, int(tx.at.utc.timestamp()))
     temp = Decimal("-300.00") if defect == "temperature_out_of_range" else Decimal("5.10")
     copies = 2 if defect == "duplicate_reading" else 1
     serials = []
@@ -185,12 +178,6 @@ DEFECTS: Final[tuple[str, ...]] = (
 def inject(wl: Workload, tx: TxPlan) -> TxPlan:
     """Plan one defective business transaction (defect chosen by the seeded generator)."""
     defect = wl.rng.choice(DEFECTS)
-    if defect in ("temperature_out_of_range", "duplicate_reading") and all(
-        wl.read_at.get(s) == int(tx.at.utc.timestamp())
-        for site in wl.site_list
-        for s in site.sensors
-    ):
-        defect = wl.rng.choice(tuple(_ORDER_DEFECTS))  # every probe was read this second
     tx.kind = f"anomaly.{defect}"
     tx.anomaly = defect
     tx.verdict = "quarantine"

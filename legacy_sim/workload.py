@@ -1000,19 +1000,26 @@ class Workload:
         tx.keys = {"Lot": stock.lot, "Loc": stock.loc, "Id": stock.id}
         return True
 
+    def reading_epoch(self, sensor: str, now: int) -> int:
+        """The epoch second a probe stamps its next reading with.
+
+        A probe logs at most once per second (the log's resolution; two readings of one probe in
+        one second are the duplicate-reading defect), so a reading due in a second the probe has
+        already logged takes the next free second. Which probes read, and what, stays a function
+        of the seed alone; only the stamp follows the clock.
+        """
+        epoch = max(now, self.read_at.get(sensor, now - 1) + 1)
+        self.read_at[sensor] = epoch
+        return epoch
+
     def temperature(self, tx: TxPlan) -> bool:
         readings = [(s, site) for site in self.site_list for s in sorted(site.sensors.items())]
         if not readings:
             return False
-        epoch = int(tx.at.utc.timestamp())
-        # A probe logs at most once per second (the log's resolution): a second reading of
-        # the same probe and second is the duplicate-reading defect, not business as usual.
-        readings = [r for r in readings if self.read_at.get(r[0][0]) != epoch]
-        if not readings:
-            return False
+        now = int(tx.at.utc.timestamp())
         serials = []
         for (sensor, loc), site in readings:
-            self.read_at[sensor] = epoch
+            epoch = self.reading_epoch(sensor, now)
             roll = self.rng.random()
             if roll < 0.01:
                 temp = Decimal(self.rng.randint(850, 1100)).scaleb(-2)

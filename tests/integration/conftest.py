@@ -53,3 +53,14 @@ def legacy_schemas(endpoints: dict[str, str]) -> None:
     if found is None or found[0] is None:
         result = CliRunner().invoke(cli, ["sim", "init", "--seed", "1"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def connectors_applied(legacy_schemas: None) -> None:
+    """Both Debezium connectors deployed and RUNNING (``scv connectors apply``, idempotent)."""
+    from click.testing import CliRunner
+
+    from scv.cli import cli
+
+    result = CliRunner().invoke(cli, ["connectors", "apply"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output

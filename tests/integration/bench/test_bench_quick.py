@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from stack.settings import StackSettings
 
 
+@pytest.mark.usefixtures("connectors_applied")
 def test_quick_bench_writes_every_section(
     stack_settings: StackSettings, endpoints: dict[str, str], tmp_path: Path
 ) -> None:
