@@ -96,7 +96,7 @@ def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
     sensors = [(s, loc, site) for site in wl.site_list for s, loc in sorted(site.sensors.items())]
     sensor, loc, site = wl.rng.choice(sensors)
     # The probe's one reading of that second is the defect's (both copies carry it).
-    epoch = wl.reading_epoch(sensor, int(tx.at.utc.timestamp()))
+    epoch = wl.stamp_reading(sensor, tx)
     temp = Decimal("-300.00") if defect == "temperature_out_of_range" else Decimal("5.10")
     copies = 2 if defect == "duplicate_reading" else 1
     serials = []

@@ -176,6 +176,9 @@ class TxPlan:
     seq: int
     at: Moment
     rollback: bool
+    #: Seconds since the run's start on its schedule (seq / rate): what the planner may base
+    #: time-dependent choices on, so that a seed gives the same plan however the clock runs.
+    scheduled: float = 0.0
     kind: str = ""
     journal: Journal = field(default_factory=Journal)
     erp: DbWork = field(default_factory=lambda: DbWork("erp"))

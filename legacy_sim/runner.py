@@ -212,7 +212,7 @@ def _loop(
             else:
                 stats.behind = now - due
             rollback = rng.random() < options.rollback_rate
-            tx = TxPlan(seq=seq, at=Moment.now(), rollback=rollback)
+            tx = TxPlan(seq=seq, at=Moment.now(), rollback=rollback, scheduled=(seq - 1) * interval)
             if options.anomaly_rate and rng.random() < options.anomaly_rate:
                 anomalies.inject(workload, tx)
                 stats.anomalies += 1

@@ -196,6 +196,9 @@ class World(BaseModel):
     counters: Counters = Field(default_factory=Counters)
     site_items: dict[str, list[int]]  # mcu -> stocked items, popularity order
     recent_receipts: list[tuple[int, int]] = Field(default_factory=list)  # (po doco, lnid)
+    #: Probe → epoch second of its last reading: a probe logs at most once per second, across
+    #: runs too (each ``scv sim run`` starts from the saved world).
+    probe_epochs: dict[str, int] = Field(default_factory=dict)
     runs: int = 0
 
     def balance(self, itm: int, mcu: str) -> Balance:

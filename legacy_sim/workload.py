@@ -87,8 +87,8 @@ class Workload:
     def __init__(self, world: World, rng: random.Random) -> None:
         self.w = world
         self.rng = rng
-        #: Probe → the epoch second of its last reading (one reading per probe and second).
-        self.read_at: dict[str, int] = {}
+        #: Probe → schedule time of its last reading in this run (see ``probe_due``).
+        self.probe_scheduled: dict[str, float] = {}
         self.queues: dict[OrderStage, list[int]] = {s: [] for s in ORDER_STAGES}
         for order in world.orders.values():
             self.queues[order.stage].append(order.doco)
@@ -1000,26 +1000,32 @@ class Workload:
         tx.keys = {"Lot": stock.lot, "Loc": stock.loc, "Id": stock.id}
         return True
 
-    def reading_epoch(self, sensor: str, now: int) -> int:
-        """The epoch second a probe stamps its next reading with.
+    def probe_due(self, sensor: str, tx: TxPlan) -> bool:
+        """A probe logs at most once per second (its log's resolution; two readings of one probe
+        in one second are the duplicate-reading defect). Whether it is due is decided on the
+        run's schedule, not the wall clock, so a seed gives the same readings every time."""
+        last = self.probe_scheduled.get(sensor)
+        return last is None or tx.scheduled - last >= 1.0
 
-        A probe logs at most once per second (the log's resolution; two readings of one probe in
-        one second are the duplicate-reading defect), so a reading due in a second the probe has
-        already logged takes the next free second. Which probes read, and what, stays a function
-        of the seed alone; only the stamp follows the clock.
-        """
-        epoch = max(now, self.read_at.get(sensor, now - 1) + 1)
-        self.read_at[sensor] = epoch
+    def stamp_reading(self, sensor: str, tx: TxPlan) -> int:
+        """The epoch second a reading is logged with: now, or the probe's next free second when
+        the run fell behind its schedule and caught up within one wall-clock second."""
+        self.probe_scheduled[sensor] = tx.scheduled
+        now = int(tx.at.utc.timestamp())
+        epoch = max(now, self.w.probe_epochs.get(sensor, now - 1) + 1)
+        tx.journal.put(self.w.probe_epochs, sensor, epoch)
         return epoch
 
     def temperature(self, tx: TxPlan) -> bool:
         readings = [(s, site) for site in self.site_list for s in sorted(site.sensors.items())]
         if not readings:
             return False
-        now = int(tx.at.utc.timestamp())
+        readings = [r for r in readings if self.probe_due(r[0][0], tx)]
+        if not readings:
+            return False
         serials = []
         for (sensor, loc), site in readings:
-            epoch = self.reading_epoch(sensor, now)
+            epoch = self.stamp_reading(sensor, tx)
             roll = self.rng.random()
             if roll < 0.01:
                 temp = Decimal(self.rng.randint(850, 1100)).scaleb(-2)

@@ -19,7 +19,7 @@ def _plans(seed: int, count: int) -> tuple[Workload, list[TxPlan]]:
     workload = Workload(build_world(3, PROFILES["demo"]), random.Random(seed))
     plans = []
     for seq in range(1, count + 1):
-        tx = TxPlan(seq=seq, at=Moment(T0 + timedelta(seconds=seq)), rollback=False)
+        tx = TxPlan(seq=seq, at=Moment(T0 + timedelta(seconds=seq)), rollback=False, scheduled=seq)
         if seq % 50 == 0:
             anomalies.inject(workload, tx)
         else:
