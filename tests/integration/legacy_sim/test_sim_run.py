@@ -19,7 +19,7 @@ from legacy_sim.schemas import CAPTURED_TABLES
 from legacy_sim.settings import SimSettings
 
 INIT_SEED = 4242
-OPTIONS = runner.RunOptions(rate=40, duration=5, seed=11, anomaly_rate=0.05, rollback_rate=0.05)
+OPTIONS = runner.RunOptions(rate=40, duration=10, seed=11, anomaly_rate=0.05, rollback_rate=0.05)
 
 
 @dataclass
@@ -97,7 +97,7 @@ def observed(endpoints: dict[str, str]) -> Iterator[Observed]:
 
 def test_the_run_did_what_was_asked(observed: Observed) -> None:
     stats = observed.stats[-1]
-    assert stats.done == stats.planned == 200
+    assert stats.done == stats.planned == 400
     assert stats.rolled_back > 0
     assert stats.anomalies > 0
     kinds = Counter(r["kind"] for r in observed.ledgers[-1])
@@ -183,5 +183,5 @@ def test_same_seed_same_ledger(observed: Observed) -> None:
         ]
 
     first, second = observed.ledgers
-    assert len(first) == len(second) == 200
+    assert len(first) == len(second) == 400
     assert stable(first) == stable(second)

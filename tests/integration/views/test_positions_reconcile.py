@@ -223,7 +223,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         while _count_reads(bootstrap, f"erp.proddta.{table}", start) < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
-    _business(env, range(1, 8))
+    _business(env, range(1, 16))
     _wait_quiet(bootstrap)
     chain = Chain(env=env, run=run, logs=tmp_path_factory.mktemp(run))
     yield chain
