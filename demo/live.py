@@ -21,6 +21,7 @@ import httpx
 import orjson
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
+from psycopg import sql
 
 RAW_PREFIXES = ("erp.proddta.", "wms.wmwhse1.")
 #: Seconds of history behind the rates and the latency percentiles.
@@ -69,18 +70,18 @@ class StreamWatch(threading.Thread):
         self._consumer.subscribe([*topics, quarantine_topic])
         self._quarantine_topic = quarantine_topic
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._arrivals: deque[float] = deque()
         self._latencies: dict[str, deque[tuple[float, float]]] = {}
         self.events_total = 0
         self.quarantined: Counter[str] = Counter()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 for msg in self._consumer.consume(num_messages=1000, timeout=0.2):
                     value = None if msg.error() else msg.value()
                     if value is not None:
@@ -127,6 +128,7 @@ class Watch:
         store_dsn: str,
         canonical_topics: list[str],
         quarantine_topic: str,
+        views_schema: str,
     ) -> None:
         self._stream = StreamWatch(bootstrap, canonical_topics, quarantine_topic)
         self._offsets = Consumer(
@@ -134,6 +136,7 @@ class Watch:
         )
         self._connect = httpx.Client(base_url=connect_url, timeout=2)
         self._store_dsn = store_dsn
+        self._views_schema = views_schema
         self._source_samples: deque[tuple[float, int]] = deque()
         self._last = Snapshot()
         self._slow_at = 0.0
@@ -199,12 +202,17 @@ class Watch:
     def _views(self) -> tuple[list[tuple[str, str, str, str, str]], list[str]]:
         try:
             with psycopg.connect(self._store_dsn, connect_timeout=2) as conn:
+                schema = sql.Identifier(self._views_schema)
                 rows = conn.execute(
-                    "SELECT site_id, item_id, on_hand, allocated, available "
-                    "FROM views.inventory_positions ORDER BY available, site_id, item_id LIMIT 5"
+                    sql.SQL(
+                        "SELECT site_id, item_id, on_hand, allocated, available "
+                        "FROM {}.inventory_positions ORDER BY available, site_id, item_id LIMIT 5"
+                    ).format(schema)
                 ).fetchall()
                 alerts = conn.execute(
-                    "SELECT value FROM views.alert_outbox ORDER BY seq DESC LIMIT 5"
+                    sql.SQL("SELECT value FROM {}.alert_outbox ORDER BY seq DESC LIMIT 5").format(
+                        schema
+                    )
                 ).fetchall()
         except psycopg.Error:
             return [], []  # the view process has not created its tables yet

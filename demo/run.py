@@ -7,11 +7,13 @@ simulation; their logs go to ``<out_dir>``.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -28,25 +30,31 @@ from demo.settings import DemoSettings
 SCV = [sys.executable, "-m", "scv"]
 CANONICAL_TOPICS = ["scv.order.v1", "scv.inventory.v1", "scv.inbound.v1", "scv.shipment.v1"]
 QUARANTINE_TOPIC = "scv.quarantine.v1"
-#: The pipeline's consumer group (``scv pipeline run`` default).
-PIPELINE_GROUP = "scv-transforms"
 
 
-def step(console: Console, title: str, args: Sequence[str]) -> None:
+def step(
+    console: Console, title: str, args: Sequence[str], env: Mapping[str, str] | None = None
+) -> None:
     """Run one ``scv`` command in the foreground; its own progress shows as it goes."""
     console.rule(f"[bold]{title}")
-    code = subprocess.run([*SCV, *args], check=False).returncode
+    code = subprocess.run([*SCV, *args], check=False, env=env).returncode
     if code != 0:
         raise StepFailed(f"scv {' '.join(args)}", code)
 
 
 @contextmanager
-def background(name: str, args: Sequence[str], out_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+def background(
+    name: str, args: Sequence[str], out_dir: Path, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
     """A ``scv`` command running for the duration of a block; SIGTERM (then wait) at the end."""
     log = out_dir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*SCV, *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            [*SCV, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         try:
             yield proc
@@ -112,17 +120,39 @@ def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -
     )
 
 
-def _raw_lag(consumer: Consumer) -> int:
-    """Raw change records the pipeline's group has not committed yet."""
+def _raw_partitions(consumer: Consumer) -> list[TopicPartition]:
     metadata = consumer.list_topics(timeout=10)
-    partitions = [
+    return [
         TopicPartition(name, p)
         for name, topic in metadata.topics.items()
         if name.startswith(RAW_PREFIXES)
         for p in topic.partitions
     ]
+
+
+def start_at_raw_ends(bootstrap: str, group: str) -> None:
+    """Point the demo's pipeline group at the raw topics' current ends.
+
+    Every ``scv sim init`` makes a new legacy world that reuses the same document numbers; a
+    pipeline that also read an earlier world's changes would mix the two. So each demo run gets
+    its own output topics, state and views, and starts reading where the raw topics end now.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        ends = []
+        for tp in _raw_partitions(consumer):
+            _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            ends.append(TopicPartition(tp.topic, tp.partition, high))
+        if ends:
+            consumer.commit(offsets=ends, asynchronous=False)
+    finally:
+        consumer.close()
+
+
+def _raw_lag(consumer: Consumer) -> int:
+    """Raw change records the pipeline's group has not committed yet."""
     lag = 0
-    for tp in consumer.committed(partitions, timeout=10):
+    for tp in consumer.committed(_raw_partitions(consumer), timeout=10):
         _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
         lag += high - max(tp.offset, 0)
     return lag
@@ -137,15 +167,28 @@ def run(settings: DemoSettings, console: Console) -> int:
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
     step(console, "stack: start (idempotent)", ["stack", "up"])
+    stack_settings = StackSettings()
+    endpoints = exports(stack_settings, load_or_create(stack_settings.state_dir))
+    run_id = uuid.uuid4().hex[:8]
+    prefix, group = f"demo.{run_id}.", f"scv-demo-{run_id}"
+    schema = f"demo_{run_id}"
+    env = {
+        **os.environ,
+        "SCV_TRANSFORMS_TOPIC_PREFIX": prefix,
+        "SCV_TRANSFORMS_GROUP_ID": group,
+        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": group,
+        "SCV_VIEWS_TOPIC_PREFIX": prefix,
+        "SCV_QUALITY_TOPIC_PREFIX": prefix,
+    }
+    start_at_raw_ends(stack_settings.kafka_bootstrap, group)
     step(
         console,
         "simulator: legacy schemas and master data",
         ["sim", "init", "--seed", str(settings.seed)],
+        env,
     )
-    step(console, "connectors: render, validate, apply", ["connectors", "apply"])
+    step(console, "connectors: render, validate, apply", ["connectors", "apply"], env)
 
-    stack_settings = StackSettings()
-    endpoints = exports(stack_settings, load_or_create(stack_settings.state_dir))
     sim_args = [
         "sim", "run",
         "--rate", str(settings.rate),
@@ -153,23 +196,26 @@ def run(settings: DemoSettings, console: Console) -> int:
         "--seed", str(settings.seed),
         "--anomalies", str(settings.anomalies),
     ]  # fmt: skip
-    console.rule("[bold]live: simulator → Debezium → pipeline → views")
+    console.rule(f"[bold]live: simulator → Debezium → pipeline → views (run {run_id})")
     started = time.monotonic()
     with ExitStack() as stack:
-        pipeline = stack.enter_context(background("pipeline", ["pipeline", "run"], out))
-        views = stack.enter_context(background("views", ["views", "run"], out))
-        sim = stack.enter_context(background("sim", sim_args, out))
+        pipeline = stack.enter_context(background("pipeline", ["pipeline", "run"], out, env))
+        views = stack.enter_context(
+            background("views", ["views", "run", "--schema", schema], out, env)
+        )
+        sim = stack.enter_context(background("sim", sim_args, out, env))
         watch = stack.enter_context(
             Watch(
                 stack_settings.kafka_bootstrap,
                 stack_settings.connect_url,
                 endpoints["SCV_STORE_DSN"].replace("+psycopg", ""),
-                CANONICAL_TOPICS,
-                QUARANTINE_TOPIC,
+                [f"{prefix}{t}" for t in CANONICAL_TOPICS],
+                f"{prefix}{QUARANTINE_TOPIC}",
+                schema,
             )
         )
         lag_reader = Consumer(
-            {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": PIPELINE_GROUP}
+            {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group}
         )
         stack.callback(lag_reader.close)
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -198,12 +244,15 @@ def run(settings: DemoSettings, console: Console) -> int:
                 time.sleep(0.5)
             show("done")
     console.rule("[bold]verify: ledger against the stream")
-    verify = subprocess.run([*SCV, "sim", "verify"], check=False)
-    console.rule("[bold]quality report")
+    verify = subprocess.run([*SCV, "sim", "verify", "--topic-prefix", prefix], check=False, env=env)
     report_dir = out / "quality"
-    step(console, "quality report", ["quality", "report", "--out", str(report_dir)])
+    step(console, "quality report", ["quality", "report", "--out", str(report_dir)], env)
     console.print(f"quality report: {(report_dir / 'index.html').resolve()}")
     console.print(f"logs of the pipeline, views and simulator: {out.resolve()}")
+    console.print(
+        f"this run's topics: {prefix}scv.*.v1, views schema {schema} "
+        f"(`scv inventory show --schema {schema}`)"
+    )
     if settings.down:
         step(console, "stack: stop", ["stack", "down"])
     return verify.returncode

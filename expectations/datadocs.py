@@ -79,7 +79,9 @@ def build_data_docs(
                 )
             checkpoint = context.checkpoints.add_or_update(
                 gx.Checkpoint(
-                    name=f"{asset_name}-report",
+                    # One checkpoint per report run: a re-run into the same directory must not
+                    # load an earlier run's checkpoint, whose batch definitions are gone.
+                    name=f"{asset_name}-{run_name}",
                     validation_definitions=definitions,
                     actions=[UpdateDataDocsAction(name="update_data_docs")],
                     result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},

@@ -30,13 +30,16 @@ def build_settings(schema: str | None = None) -> ViewsSettings:
     """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the running local stack's endpoints."""
     import os
 
+    from pydantic import SecretStr
+
     from views.settings import ViewsSettings
 
     overrides: dict[str, object] = {}
     if not (os.environ.get("SCV_VIEWS_STORE_DSN") or os.environ.get("SCV_STORE_DSN")):
         dsn = _stack_env().get("SCV_STORE_DSN")
         if dsn:
-            overrides["store_dsn"] = dsn
+            # model_copy does not validate: hand it the field's type, not a plain string.
+            overrides["store_dsn"] = SecretStr(dsn)
     if schema is not None:
         overrides["db_schema"] = schema
     base = ViewsSettings()
