@@ -21,19 +21,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from rawtopics import Offsets, count_ops, raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from legacy_sim.anomalies import DEFECTS
 from scv.commands.sim_verify import ledger
 
-RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
 INIT_SEED = 606
 #: One ``scv sim run``: business transactions per second and seconds (2% of them defective).
 RATE, DURATION, ANOMALIES = 60, 20, "0.02"
-Offsets = dict[tuple[str, int], int]
 
 
 def scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
@@ -47,63 +45,6 @@ def scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     )
     assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
-
-
-def raw_ends(bootstrap: str) -> Offsets:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4()}"})
-    try:
-        ends: Offsets = {}
-        for name, meta in consumer.list_topics(timeout=10).topics.items():
-            if RAW.match(name):
-                for p in meta.partitions:
-                    _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(name, p), timeout=10, cached=False
-                    )
-                    ends[(name, p)] = high
-        return ends
-    finally:
-        consumer.close()
-
-
-def _count_ops(bootstrap: str, topic: str, start: Offsets, op: str) -> int:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"count-{uuid.uuid4()}",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        consumer.assign(
-            [TopicPartition(topic, p, start.get((topic, p), 0)) for p in meta.partitions]
-        )
-        pending, count = set(meta.partitions), 0
-        while pending:
-            for message in consumer.consume(5000, timeout=1):
-                if message.error() is not None:
-                    pending.discard(message.partition())
-                    continue
-                value = message.value()
-                if value is not None and orjson.loads(value).get("op") == op:
-                    count += 1
-        return count
-    finally:
-        consumer.close()
-
-
-def _wait_quiet(bootstrap: str, seconds: float = 4.0, timeout: float = 180.0) -> Offsets:
-    deadline = time.monotonic() + timeout
-    last, since = raw_ends(bootstrap), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now = raw_ends(bootstrap)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return now
-    raise AssertionError("the raw topics kept growing: connectors not caught up")
 
 
 def _sim_run(env: dict[str, str], seed: int) -> int:
@@ -189,7 +130,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     engine.dispose()
     deadline = time.monotonic() + 180
     for table, rows in want.items():
-        while _count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
+        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
     runs = [_sim_run(env, 1)]
@@ -199,7 +140,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         if _anomaly_kinds(endpoints["SCV_STORE_DSN"], runs) >= set(DEFECTS):
             break
         runs.append(_sim_run(env, seed))
-    _wait_quiet(bootstrap)
+    wait_quiet(bootstrap)
     transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
     _start_group(bootstrap, f"{run_id}-group", start)
     logs = tmp_path_factory.mktemp(run_id) / "pipeline.log"

@@ -30,16 +30,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from rawtopics import Offsets, count_ops, raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from scv.commands.sim_verify import check, ledger
 from scv.verify import render
 from transforms.settings import TransformsSettings
 
-RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
 INIT_SEED = 515
 #: Business transactions per `scv sim run` (rate x duration) and the runs before the drift.
 RATE, DURATION = 60, 15
@@ -48,8 +47,6 @@ PROCESSES = {
     "cancel_line", "promise_change", "po_issue", "asn", "receipt", "receipt_reversal",
     "cycle_count", "temperature", "item_edit", "housekeeping",
 }  # fmt: skip
-
-Offsets = dict[tuple[str, int], int]
 
 
 @dataclass(frozen=True)
@@ -94,70 +91,11 @@ def _scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout + done.stderr
 
 
-def _raw_ends(bootstrap: str) -> Offsets:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4()}"})
-    try:
-        ends: Offsets = {}
-        for name, meta in consumer.list_topics(timeout=10).topics.items():
-            if RAW.match(name):
-                for p in meta.partitions:
-                    _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(name, p), timeout=10, cached=False
-                    )
-                    ends[(name, p)] = high
-        return ends
-    finally:
-        consumer.close()
-
-
-def _count_ops(bootstrap: str, topic: str, start: Offsets, op: str) -> int:
-    """How many records of ``op`` the raw topic holds after ``start``."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"count-{uuid.uuid4()}",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        consumer.assign(
-            [TopicPartition(topic, p, start.get((topic, p), 0)) for p in meta.partitions]
-        )
-        pending, count = set(meta.partitions), 0
-        while pending:
-            for message in consumer.consume(5000, timeout=1):
-                if message.error() is not None:
-                    pending.discard(message.partition())
-                    continue
-                value = message.value()
-                if value is not None and orjson.loads(value).get("op") == op:
-                    count += 1
-        return count
-    finally:
-        consumer.close()
-
-
-def _wait_quiet(bootstrap: str, seconds: float = 4.0, timeout: float = 120.0) -> Offsets:
-    """The raw topics' ends once they stopped growing (the connectors caught up)."""
-    deadline = time.monotonic() + timeout
-    last, since = _raw_ends(bootstrap), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now = _raw_ends(bootstrap)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return now
-    raise AssertionError("the raw topics kept growing: connectors not caught up")
-
-
 @pytest.fixture(scope="module")
 def backlog(endpoints: dict[str, str]) -> Backlog:
     env = {**os.environ, **endpoints}
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start = _raw_ends(bootstrap)
+    start = raw_ends(bootstrap)
     _scv(env, "sim", "init", "--seed", str(INIT_SEED))
     _scv(env, "connectors", "apply")
     for table in ("f4101", "f41002"):
@@ -171,7 +109,7 @@ def backlog(endpoints: dict[str, str]) -> Backlog:
     engine.dispose()
     deadline = time.monotonic() + 180
     for table, rows in want.items():
-        while _count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
+        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
     run = ["--rate", str(RATE), "--duration", str(DURATION), "--rollback", "0.05"]
@@ -211,7 +149,7 @@ def backlog(endpoints: dict[str, str]) -> Backlog:
     store.dispose()
     assert kinds >= PROCESSES, f"processes never run: {PROCESSES - kinds}"
     assert rolled_back > 0
-    end = _wait_quiet(bootstrap)
+    end = wait_quiet(bootstrap)
     transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
     return Backlog(env, start, end, tuple(runs), transactions, since, until)
 

@@ -17,7 +17,6 @@ serving schema:
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,16 +31,15 @@ import orjson
 import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from rawtopics import count_ops, raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
-RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
 RATE, DURATION = 60, 10
 PROCESSES = {
     "order_entry", "release", "allocate", "pick", "ship", "sales_update", "purge",
     "cancel_line", "promise_change", "po_issue", "asn", "receipt", "receipt_reversal",
     "cycle_count", "temperature", "item_edit", "housekeeping",
 }  # fmt: skip
-Offsets = dict[tuple[str, int], int]
 Positions = dict[tuple[str, str], dict[str, str]]
 
 
@@ -57,63 +55,6 @@ def _scv(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Comp
     if check:
         assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done
-
-
-def _raw_ends(bootstrap: str) -> Offsets:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4()}"})
-    try:
-        ends: Offsets = {}
-        for name, meta in consumer.list_topics(timeout=10).topics.items():
-            if RAW.match(name):
-                for p in meta.partitions:
-                    _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(name, p), timeout=10, cached=False
-                    )
-                    ends[(name, p)] = high
-        return ends
-    finally:
-        consumer.close()
-
-
-def _count_reads(bootstrap: str, topic: str, start: Offsets) -> int:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"count-{uuid.uuid4()}",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        consumer.assign(
-            [TopicPartition(topic, p, start.get((topic, p), 0)) for p in meta.partitions]
-        )
-        pending, count = set(meta.partitions), 0
-        while pending:
-            for message in consumer.consume(5000, timeout=1):
-                if message.error() is not None:
-                    pending.discard(message.partition())
-                    continue
-                value = message.value()
-                if value is not None and orjson.loads(value).get("op") == "r":
-                    count += 1
-        return count
-    finally:
-        consumer.close()
-
-
-def _wait_quiet(bootstrap: str, seconds: float = 4.0, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    last, since = _raw_ends(bootstrap), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now = _raw_ends(bootstrap)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return
-    raise AssertionError("the raw topics kept growing: connectors not caught up")
 
 
 @dataclass
@@ -201,7 +142,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         "SCV_VIEWS_IDLE_S": "3",
     }
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start = _raw_ends(bootstrap)
+    start = raw_ends(bootstrap)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{run}-group"})
     consumer.commit(
         offsets=[TopicPartition(t, p, o) for (t, p), o in start.items()], asynchronous=False
@@ -220,11 +161,11 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     erp.dispose()
     deadline = time.monotonic() + 180
     for table, rows in want.items():
-        while _count_reads(bootstrap, f"erp.proddta.{table}", start) < rows:
+        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
     _business(env, range(1, 16))
-    _wait_quiet(bootstrap)
+    wait_quiet(bootstrap)
     chain = Chain(env=env, run=run, logs=tmp_path_factory.mktemp(run))
     yield chain
     with chain.store() as conn:
@@ -273,7 +214,7 @@ def test_zero_mismatches_after_a_kill_9_of_the_view_and_a_restart(
 def second(chain: Chain, first: Seen) -> Seen:
     """Phase 2: more business, then the chain to idle again."""
     _scv(chain.env, "sim", "run", "--rate", str(RATE), "--duration", "5", "--seed", "77")
-    _wait_quiet(chain.env["SCV_KAFKA_BOOTSTRAP"])
+    wait_quiet(chain.env["SCV_KAFKA_BOOTSTRAP"])
     chain.pipeline()
     view = chain.view(until_idle=True)
     assert view.wait(300) == 0, chain.log()

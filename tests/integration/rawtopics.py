@@ -1,0 +1,76 @@
+"""Helpers over the raw Debezium change topics, shared by the end-to-end integration tests.
+
+Imported as ``rawtopics`` (``tests/integration`` is on pytest's ``pythonpath``); not a test file.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
+Offsets = dict[tuple[str, int], int]
+
+
+def raw_ends(bootstrap: str) -> Offsets:
+    """The current end offset of every raw change topic partition."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4()}"})
+    try:
+        ends: Offsets = {}
+        for name, meta in consumer.list_topics(timeout=10).topics.items():
+            if RAW.match(name):
+                for p in meta.partitions:
+                    _low, high = consumer.get_watermark_offsets(
+                        TopicPartition(name, p), timeout=10, cached=False
+                    )
+                    ends[(name, p)] = high
+        return ends
+    finally:
+        consumer.close()
+
+
+def count_ops(bootstrap: str, topic: str, start: Offsets, op: str) -> int:
+    """How many records of ``op`` the raw topic holds after ``start``."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"count-{uuid.uuid4()}",
+            "enable.partition.eof": True,
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign(
+            [TopicPartition(topic, p, start.get((topic, p), 0)) for p in meta.partitions]
+        )
+        pending, count = set(meta.partitions), 0
+        while pending:
+            for message in consumer.consume(5000, timeout=1):
+                if message.error() is not None:
+                    pending.discard(message.partition())
+                    continue
+                value = message.value()
+                if value is not None and orjson.loads(value).get("op") == op:
+                    count += 1
+        return count
+    finally:
+        consumer.close()
+
+
+def wait_quiet(bootstrap: str, seconds: float = 4.0, timeout: float = 180.0) -> Offsets:
+    """The raw topics' ends once they stopped growing for ``seconds`` (connectors caught up)."""
+    deadline = time.monotonic() + timeout
+    last, since = raw_ends(bootstrap), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = raw_ends(bootstrap)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return now
+    raise AssertionError("the raw topics kept growing: connectors not caught up")
