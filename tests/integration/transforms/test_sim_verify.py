@@ -213,7 +213,9 @@ class Pipeline:
         try:
             parts = [TopicPartition(t, p) for t, p in self.backlog.end]
             done = 0
-            for tp in consumer.committed(parts, timeout=10):
+            # Right after a kill the broker withholds the group's offsets until the zombie's open
+            # transaction is aborted (KIP-447; transaction timeout 15 s): wait longer than that.
+            for tp in consumer.committed(parts, timeout=60):
                 begin = self.backlog.start.get((tp.topic, tp.partition), 0)
                 done += max(0, max(tp.offset, begin) - begin)
             return done
