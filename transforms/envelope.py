@@ -13,10 +13,11 @@ value, written after a delete for log compaction) parses to ``None``. Anything m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import orjson
@@ -67,6 +68,18 @@ class Row(Mapping[str, Scalar]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    # ``Mapping.get`` goes through ``__getitem__`` and an exception; this is the hot path of
+    # change detection (every business column of every update).
+    def get(self, key: str, default: Scalar = None) -> Scalar:  # type: ignore[override]
+        return self._data.get(key, default)
+
+    def columns(self) -> KeysView[str]:
+        """The row's column names (``row.columns() - known`` is a set difference in C)."""
+        return self._data.keys()
 
     def __repr__(self) -> str:
         return f"Row({dict(self._data)!r})"
@@ -127,6 +140,9 @@ class Row(Mapping[str, Scalar]):
         return value
 
     def integer(self, column: str) -> int | None:
+        cell = self._get(column)
+        if type(cell) is int:
+            return cell  # the JSON number of an integer column: the common case
         value = self.decimal(column)
         if value is None:
             return None
@@ -180,11 +196,13 @@ def _row(value: object, where: str) -> Row | None:
         return None
     if not isinstance(value, dict):
         raise InvalidChangeEvent("mistyped_field", f"{where} is not an object")
-    for column, cell in value.items():
-        if isinstance(cell, dict | list):
-            raise InvalidChangeEvent(
-                "mistyped_field", f"{where}.{column} is a nested value (converter with schemas?)"
-            )
+    # One C-level pass over the cell types; the per-cell loop only runs to name the culprit.
+    kinds = set(map(type, value.values()))
+    if dict in kinds or list in kinds:
+        column = next(c for c, cell in value.items() if isinstance(cell, dict | list))
+        raise InvalidChangeEvent(
+            "mistyped_field", f"{where}.{column} is a nested value (converter with schemas?)"
+        )
     return Row(value, where)
 
 
@@ -203,6 +221,28 @@ def _position(source: Mapping[str, Any], where: str) -> str:
         # log (``sequence``) plus the read time identify it; with the row key it is unique.
         return f"snapshot:{sequence}:{_require(source, 'ts_ms', int, where)}"
     raise InvalidChangeEvent("missing_field", f"{where}: no lsn nor binlog file/pos")
+
+
+_OPS = {op.value: op for op in Op}
+
+
+@dataclass(frozen=True, slots=True)
+class _Labels:
+    """A table's ``TableRef`` and the places named in its error messages, made once per table
+    rather than once per message."""
+
+    table: TableRef
+    where: str
+    before: str
+    after: str
+    source: str
+
+
+@cache
+def _labels(system: str, namespace: str, name: str) -> _Labels:
+    table = TableRef(system, namespace, name)
+    where = str(table)
+    return _Labels(table, where, f"{where}.before", f"{where}.after", f"{where}.source")
 
 
 def parse_change_event(value: bytes | None) -> ChangeEvent | None:
@@ -229,20 +269,18 @@ def parse_change_event(value: bytes | None) -> ChangeEvent | None:
     namespace = source.get("schema") or source.get("db")
     if not isinstance(namespace, str):
         raise InvalidChangeEvent("missing_field", "source: no schema/db")
-    table = TableRef(system, namespace, _require(source, "table", str, "source"))
-    where = str(table)
-    op_text = _require(payload, "op", str, where)
-    try:
-        op = Op(op_text)
-    except ValueError:
-        raise InvalidChangeEvent("mistyped_field", f"{where}: op={op_text!r}") from None
-    before = _row(payload.get("before"), f"{where}.before")
-    after = _row(payload.get("after"), f"{where}.after")
+    labels = _labels(system, namespace, _require(source, "table", str, "source"))
+    where = labels.where
+    op = _OPS.get(_require(payload, "op", str, where))
+    if op is None:
+        raise InvalidChangeEvent("mistyped_field", f"{where}: op={payload['op']!r}")
+    before = _row(payload.get("before"), labels.before)
+    after = _row(payload.get("after"), labels.after)
     if op in (Op.CREATE, Op.READ, Op.UPDATE) and after is None:
         raise InvalidChangeEvent("missing_field", f"{where}: op {op} without after-image")
     if op is Op.DELETE and before is None:
         raise InvalidChangeEvent("missing_field", f"{where}: delete without before-image")
-    ts_ms = _require(source, "ts_ms", int, f"{where}.source")
+    ts_ms = _require(source, "ts_ms", int, labels.source)
     snapshot_flag = source.get("snapshot")
     # "true", "first", "last", "first_in_data_collection", "incremental"…: anything but
     # "false"/absent means the row was read by a snapshot, not streamed.
@@ -255,11 +293,11 @@ def parse_change_event(value: bytes | None) -> ChangeEvent | None:
         tx_id = str(source["txId"])
     return ChangeEvent(
         op=op,
-        table=table,
+        table=labels.table,
         before=before,
         after=after,
         source_ts_ms=ts_ms,
-        position=_position(source, f"{where}.source"),
+        position=_position(source, labels.source),
         snapshot=snapshot,
         tx_id=tx_id,
     )

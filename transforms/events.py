@@ -6,8 +6,8 @@ item's base unit, the original quantity and unit are kept next to it. Times are 
 site's offset kept in ``occurred_tz_offset``.
 
 On Kafka an event is a CloudEvents 1.0 record in binary mode: attributes in ``ce_*`` headers,
-the JSON payload (orjson) as the value, the aggregate key (``order_id``, ``site_id|item_id``,
-``po_id``, ``shipment_id``, ``item_id``) as the record key.
+the JSON payload as the value, the aggregate key (``order_id``, ``site_id|item_id``, ``po_id``,
+``shipment_id``, ``item_id``) as the record key.
 
 ``event_id`` is a UUIDv5 of (source system, table, source position, primary key, event type,
 ordinal): a replay of the same change produces the same id, so downstream can deduplicate.
@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 #: Namespace of every ``event_id`` (a fixed random UUID: changing it changes every id).
@@ -485,7 +484,9 @@ def to_kafka(event: CanonicalEvent, *, topic_prefix: str = "") -> KafkaRecord:
         ("ce_dataschema", f"urn:scv:schema:{event.event_type}:v{event.event_version}".encode()),
         ("content-type", b"application/json"),
     ]
-    value = orjson.dumps(event.model_dump(mode="json"))
+    # pydantic-core writes the JSON directly (the same bytes as ``orjson.dumps`` of
+    # ``model_dump(mode="json")``, in half the time: a test holds them equal).
+    value = event.__pydantic_serializer__.to_json(event)
     return KafkaRecord(
         topic=f"{topic_prefix}{event.TOPIC}",
         key=event.partition_key().encode(),

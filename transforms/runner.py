@@ -229,6 +229,7 @@ class Runner:
         self._stop_reason: str | None = None
         self._assigned_at = 0.0
         self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
+        self._topic_is_reference: dict[str, bool] = {}
         self._holds: dict[TopicKey, _Hold] = {}
         self._source = re.compile(settings.source_pattern)
         #: Reference ends fetched for the batch in progress (one request per batch, not per
@@ -369,8 +370,14 @@ class Runner:
         return True
 
     def _is_reference(self, topic: str) -> bool:
-        parts = topic.split(".")
-        return (parts[0], parts[-1]) in self._reference_tables
+        known = self._topic_is_reference.get(topic)
+        if known is None:
+            parts = topic.split(".")
+            known = self._topic_is_reference[topic] = (
+                parts[0],
+                parts[-1],
+            ) in self._reference_tables
+        return known
 
     def _loop(
         self,

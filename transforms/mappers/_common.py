@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,7 +97,12 @@ def _canonical(value: object) -> str | None:
     return str(value)
 
 
-def business_changes(change: ChangeEvent, columns: Iterable[str]) -> tuple[FieldChange, ...]:
+@cache
+def _in_order(columns: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(columns))
+
+
+def business_changes(change: ChangeEvent, columns: frozenset[str]) -> tuple[FieldChange, ...]:
     """Business columns whose value differs between the before- and after-image.
 
     An update that only touched audit or housekeeping columns (or rewrote a value with the
@@ -104,10 +110,13 @@ def business_changes(change: ChangeEvent, columns: Iterable[str]) -> tuple[Field
     """
     if change.before is None or change.after is None:
         return ()
+    before_of, after_of = change.before.get, change.after.get
     changes = []
-    for column in sorted(columns):
-        before = _canonical(change.before.get(column))
-        after = _canonical(change.after.get(column))
+    for column in _in_order(columns):
+        before, after = before_of(column), after_of(column)
+        if before == after:
+            continue  # the common case, decided without canonicalising either value
+        before, after = _canonical(before), _canonical(after)
         if before != after:
             changes.append(FieldChange(field=column, before=before, after=after))
     return tuple(changes)

@@ -112,6 +112,9 @@ def _entered_before(
 
 @mapper("erp", "f4211", columns=COLUMNS)
 def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
+    changes = business_changes(change, BUSINESS)  # () unless an update
+    if change.op is Op.UPDATE and not changes:
+        return  # audit-only touch (a batch program rewrote user/pid/date): most updates
     row = change.row
     pk = pk_of(row, PK)
     site = quirks.business_unit(row.raw_text("sdmcu"))
@@ -177,9 +180,6 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         )
         return
 
-    changes = business_changes(change, BUSINESS)
-    if not changes:
-        return  # audit-only touch (a batch program rewrote user/pid/date)
     assert change.before is not None
     was_cancelled = CANCELLED in (change.before.text("sdlttr"), change.before.text("sdnxtr"))
     if row.text("sdlttr") == CANCELLED and not was_cancelled:
@@ -196,7 +196,7 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             reason="cancelled",
         )
         return
-    if not business_changes(change, LINE_FIELDS):
+    if not any(c.field in LINE_FIELDS for c in changes):
         return  # status progress (release, ship confirm, sales update): other events say it
     _, quantity, base_uom, _ = erp_quantity(
         ref, row, itm_column="sditm", qty_column="sduorg", uom_column="sduom", branch=site

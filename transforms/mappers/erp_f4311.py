@@ -62,6 +62,9 @@ PK = ("pdkcoo", "pddoco", "pddcto", "pdsfxo", "pdlnid")
 
 @mapper("erp", "f4311", columns=COLUMNS)
 def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
+    changes = business_changes(change, BUSINESS)  # () unless an update
+    if change.op is Op.UPDATE and not changes:
+        return  # audit-only touch
     row = change.row
     pk = pk_of(row, PK)
     site = quirks.business_unit(row.raw_text("pdmcu"))
@@ -99,8 +102,7 @@ def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output
             status=row.text("pdlttr"),
         )
         return
-    changes = business_changes(change, BUSINESS)
-    if not business_changes(change, BUSINESS - PROGRESS):
+    if all(c.field in PROGRESS for c in changes):
         return  # audit-only, or status progress reported by the inbound events
     yield PoChanged(
         **header(change, pk=pk, event_type="po.changed", occurred=occurred, site_id=site),

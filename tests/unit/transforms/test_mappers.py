@@ -101,6 +101,9 @@ def _golden(outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Quarantine):
         return {"quarantine": {"stage": outcome.stage, "reason": outcome.reason}}
     records = [to_kafka(event) for event in outcome.events]
+    for event, record in zip(outcome.events, records, strict=True):
+        # The fast serializer writes exactly what orjson writes of the plain JSON dump.
+        assert record.value == orjson.dumps(event.model_dump(mode="json"))
     return {
         "events": [
             {"topic": r.topic, "key": r.key.decode(), "value": orjson.loads(r.value)}
