@@ -1,14 +1,17 @@
 """Lay out the Kafka, Connect and Debezium jars with Maven, once, into the stack's cache.
 
-The jars go to ``<cache>/jars-<hash>``, named by the hash of the Maven project. While that folder
-is complete, ``up`` never calls Maven, so a warm start works offline. A changed pom (a version
-bump) resolves into a new folder, so a running process never sees its jars replaced under it and
-no jar of an older version lingers on a new class path.
+The jars go to ``<cache>/jars-<hash>``, named by the hash of the Maven project: its poms and the
+sources of scv's own Connect plugin (``scv-smt``, built and unit-tested in the same ``mvn
+package``). While that folder is complete, ``up`` never calls Maven, so a warm start works
+offline. A changed pom (a version bump) or transform resolves into a new folder, so a running
+process never sees its jars replaced under it and no jar of an older version lingers on a new
+class path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -21,14 +24,29 @@ from stack.versions import MAVEN_DIR
 #: The folders the launcher reads, relative to the cache.
 KAFKA_LIB = Path("kafka/lib")
 PLUGINS = Path("plugins")
-PLUGIN_DIRS = (PLUGINS / "debezium-postgres", PLUGINS / "debezium-mariadb")
+PLUGIN_DIRS = (
+    PLUGINS / "debezium-postgres",
+    PLUGINS / "debezium-mariadb",
+    PLUGINS / "scv-smt",  # scv's own transforms (HashPii), built from stack/maven/scv-smt
+)
+#: Maven's own heap: resolving and one small compile fit easily, and the stack shares 2 cores.
+MAVEN_OPTS = "-Xmx384m -XX:TieredStopAtLevel=1"
+
+
+def _project_files() -> list[Path]:
+    """Every file of the Maven project (poms, Java sources, resources), build output excluded."""
+    return sorted(
+        path
+        for path in MAVEN_DIR.rglob("*")
+        if path.is_file() and "target" not in path.relative_to(MAVEN_DIR).parts
+    )
 
 
 def _project_hash() -> str:
     digest = hashlib.sha256()
-    for pom in sorted(MAVEN_DIR.rglob("pom.xml")):
-        digest.update(pom.relative_to(MAVEN_DIR).as_posix().encode())
-        digest.update(pom.read_bytes())
+    for path in _project_files():
+        digest.update(path.relative_to(MAVEN_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -67,9 +85,12 @@ def ensure_jars(settings: StackSettings, on_artifact: Callable[[str], None]) -> 
     log = settings.logs_dir / "maven.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [mvn, "-B", "-f", str(MAVEN_DIR / "pom.xml"), "package", f"-Dscv.cache={root}"]
+    env = {**os.environ, "MAVEN_OPTS": os.environ.get("MAVEN_OPTS") or MAVEN_OPTS}
     with (
         log.open("w") as out,
-        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        ) as proc,
     ):
         assert proc.stdout is not None
         for line in proc.stdout:

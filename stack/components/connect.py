@@ -1,4 +1,5 @@
-"""Kafka Connect in distributed mode with the Debezium PostgreSQL and MariaDB plugins."""
+"""Kafka Connect in distributed mode with the Debezium PostgreSQL and MariaDB plugins and scv's
+own transform (``HashPii``, the salted hashing of customer names and addresses)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from stack.db_settings import CONNECT_SETTINGS
 from stack.jars import KAFKA_LIB, PLUGINS, jars_dir
 from stack.versions import jvm_versions
 
-#: The connector classes ``up`` waits for: both must be listed by the worker.
+#: The plugin classes ``up`` waits for: both connectors and scv's PII-hashing transform must be
+#: listed by the worker.
 REQUIRED_PLUGINS = (
     "io.debezium.connector.postgresql.PostgresConnector",
     "io.debezium.connector.mariadb.MariaDbConnector",
+    "dev.scv.connect.transforms.HashPii",
 )
 
 
@@ -67,7 +70,11 @@ class ConnectWorker(Component):
 
     def probe(self) -> str | None:
         try:
-            response = httpx.get(f"{self.settings.connect_url}/connector-plugins", timeout=3)
+            response = httpx.get(
+                f"{self.settings.connect_url}/connector-plugins",
+                params={"connectorsOnly": "false"},  # transforms too
+                timeout=3,
+            )
         except httpx.HTTPError as exc:
             return f"REST API does not answer ({exc.__class__.__name__})"
         if response.status_code != 200:
