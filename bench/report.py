@@ -36,8 +36,10 @@ def table(result: dict[str, Any]) -> Table:
 
     b1 = section("b1")
     if "messages_per_s" in b1:
+        runs = b1.get("runs_messages_per_s", [])
+        spread = f", median of {len(runs)}: " + " / ".join(_fmt(r) for r in runs) if runs else ""
         out.add_row("B1 passthrough", "messages/s", _fmt(b1["messages_per_s"]),
-                    f"{b1['messages']:,} raw messages (denominator)")  # fmt: skip
+                    f"{b1['messages']:,} raw messages (denominator{spread})")  # fmt: skip
     b2 = section("b2")
     if "messages_per_s" in b2:
         out.add_row("B2 transform+gate", "messages/s", _fmt(b2["messages_per_s"]),

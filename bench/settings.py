@@ -29,6 +29,8 @@ class BenchSettings(BaseSettings):
     #: Business transactions written while the connectors are stopped (B3), which with the
     #: seed data are the backlog of B1 and B2.
     backlog_tx: int = Field(default=6000, ge=10)
+    #: B1 drains the backlog this many times; its figure is the median drain.
+    b1_runs: int = Field(default=3, ge=1)
     #: Target source changes/s of the steady-rate steps (B4), lowest first.
     rates: tuple[int, ...] = (100, 500, 1000, 2000)
     #: Seconds each steady-rate step writes.

@@ -13,6 +13,7 @@ value, written after a delete for log compaction) parses to ``None``. Anything m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,9 @@ import orjson
 from transforms.errors import InvalidChangeEvent, MappingError
 
 Scalar = str | int | float | bool | None
+
+#: A whole number as ``int()`` reads it (a subset of what ``Decimal`` reads, same value).
+_WHOLE = re.compile(r"\s*[+-]?\d+\s*")
 
 
 class Op(StrEnum):
@@ -141,9 +145,13 @@ class Row(Mapping[str, Scalar]):
 
     def integer(self, column: str) -> int | None:
         cell = self._get(column)
+        # The common cases: a JSON number (integer column) or a whole NUMERIC as a string
+        # (``int`` accepts a subset of what ``Decimal`` does, with the same value).
         if type(cell) is int:
-            return cell  # the JSON number of an integer column: the common case
-        value = self.decimal(column)
+            return cell
+        if type(cell) is str and _WHOLE.fullmatch(cell):
+            return int(cell)
+        value = self.decimal(column)  # "12.00", "1.5", garbage: the exact path decides
         if value is None:
             return None
         if value != value.to_integral_value():
@@ -182,7 +190,10 @@ class ChangeEvent:
         return image
 
 
-def _require(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+def _require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if type(value) is kind:
+        return value  # the fast path: exactly the JSON type (so never a bool for an int)
     if key not in obj:
         raise InvalidChangeEvent("missing_field", f"{where}: no {key!r}")
     value = obj[key]

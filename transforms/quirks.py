@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from transforms.errors import MappingError
@@ -39,6 +40,8 @@ LINE_SCALE = 3
 CONVERSION_SCALE = 7
 
 
+# The pure conversions below are cached: a transaction's rows share their dates and times.
+@lru_cache(maxsize=4096)
 def julian_date(value: int | Decimal | None) -> date | None:
     """``CYYDDD`` → date; 0 or None means no date.
 
@@ -95,6 +98,7 @@ def localize(local: datetime, zone: ZoneInfo) -> tuple[datetime, str]:
     return aware.astimezone(UTC), format_offset(aware)
 
 
+@lru_cache(maxsize=4096)
 def erp_datetime(
     julian: int | Decimal | None, hhmmss: int | Decimal | None, zone: ZoneInfo
 ) -> tuple[datetime, str] | None:
