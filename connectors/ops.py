@@ -15,7 +15,7 @@ import orjson
 
 from connectors.client import ConfigProblem, ConnectClient, ConnectorStatus
 from connectors.errors import ConnectError, ConnectServerError, NotRunning, RenderError, SourceError
-from connectors.render import RenderContext, bind_secrets, mask_secrets, render
+from connectors.render import RenderContext, mask_secrets, render
 from connectors.settings import ConnectorsSettings
 from connectors.sources import (
     Check,
@@ -160,7 +160,7 @@ def connect_checks(spec: Spec, client: ConnectClient, settings: ConnectorsSettin
                 "add the Debezium plugin to the worker's plugin.path and restart it",
             )
         ]
-    config = bind_secrets(desired(spec, settings), settings.secret_values())
+    config = desired(spec, settings)
     problems = client.validate(spec.connector_class, {"name": spec.name, **config})
     if not problems:
         return [Check("connect validate", "ok", f"{len(config)} keys accepted")]
@@ -199,7 +199,7 @@ def apply(
     the_plan = plan(spec, client, settings)
     if the_plan.pending:
         progress(f"{spec.name}: {the_plan.action} ({len(the_plan.changes)} keys)")
-        config = bind_secrets(desired(spec, settings), settings.secret_values())
+        config = desired(spec, settings)
         try:
             client.put_config(spec.name, config)
         except ConnectServerError as exc:

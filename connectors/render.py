@@ -2,13 +2,11 @@
 
 Rendering is pure: the same spec and context give the same config, byte for byte, which is what
 the golden files pin. Secrets never appear: the templates emit ``${env:NAME}`` references that
-the Connect worker resolves with its ``EnvVarConfigProvider``.
-
-One Debezium property cannot work that way: the salt of ``column.mask.hash.v2.<alg>.with.salt.
-<salt>`` is part of the property *name*, and Kafka Connect resolves config providers in values
-only. The rendered config therefore carries the reference in the key, and only ``bind_secrets``
-(used by ``apply`` and ``validate`` right before the HTTP call) puts the salt in;
-``mask_secrets`` takes it out again for anything shown to a user.
+the Connect worker resolves with its ``EnvVarConfigProvider``, in values only (Connect resolves
+nothing in property names, so a reference in a key is refused). That is why the PII salt is a
+value of scv's ``HashPii`` transform and not Debezium's ``column.mask.hash.v2.<alg>.with.salt.
+<salt>``, whose salt is part of the name. ``mask_secrets`` scrubs known secret values from
+anything shown to a user, should a deployed config ever carry one.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["regex_escape"] = lambda s: re.escape(str(s))
-    env.filters["qualify"] = lambda column, schema: re.escape(f"{schema}.{column}")
+    env.filters["in_schema"] = lambda column, schema: f"{schema}.{column}"
     return env
 
 
@@ -78,23 +76,17 @@ def render(spec: PostgresSpec | MariaDbSpec, context: RenderContext) -> dict[str
         isinstance(k, str) and isinstance(v, str) for k, v in config.items()
     ):
         raise RenderError(f"{spec.name}: a connector config is a flat mapping of strings")
-    referenced = {m for text in [*config, *config.values()] for m in _ENV_REF.findall(text)}
+    in_keys = sorted(k for k in config if _ENV_REF.search(k))
+    if in_keys:
+        raise RenderError(
+            f"{spec.name}: template puts a secret reference in a key, which Connect never "
+            f"resolves: {in_keys}"
+        )
+    referenced = {m for text in config.values() for m in _ENV_REF.findall(text)}
     unknown = referenced - set(spec.secret_envs)
     if unknown:
         raise RenderError(f"{spec.name}: template refers to undeclared secrets {sorted(unknown)}")
     return config
-
-
-def bind_secrets(config: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
-    """Resolve ``${env:NAME}`` in *keys* (the one place Connect cannot); values stay references."""
-
-    def resolve(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in secrets:
-            raise RenderError(f"a config key needs secret {name}, which is not set")
-        return secrets[name]
-
-    return {_ENV_REF.sub(resolve, key): value for key, value in config.items()}
 
 
 def mask_secrets(config: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:

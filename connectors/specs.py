@@ -59,14 +59,22 @@ class Heartbeat(_Model):
 
 
 class PiiHashing(_Model):
-    """Columns Debezium replaces by a salted hash (``column.mask.hash.v2.<alg>.with.salt.<s>``)."""
+    """Customer name/address columns replaced by a keyed hash before they reach Kafka.
 
-    algorithm: Literal["SHA-256", "SHA-512"] = "SHA-256"
+    scv's ``HashPii`` transform (``stack/maven/scv-smt``) writes the lowercase hex of
+    HMAC-SHA256(salt, value) instead of the value, in the before and after images. The salt is a
+    transform config *value*, ``transforms.pii.secret=${env:<salt_env>}``, resolved by the worker
+    from its environment and logged masked (by Connect as a PASSWORD, and by Debezium's task
+    start-up log because the name ends in ``secret``). Debezium's own
+    ``column.mask.hash.v2.<alg>.with.salt.<salt>`` cannot do that: its salt is part of the
+    property name, where config providers do not reach and which is logged at every task start.
+    """
+
     salt_env: Annotated[str, Field(pattern=_ENV_NAME)]
-    #: ``table.column`` inside the captured schema/database.
+    #: ``table.column`` inside the captured schema/database; string columns, not key columns.
     columns: tuple[
         Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")], ...
-    ]
+    ] = Field(min_length=1)
 
 
 class Topics(_Model):

@@ -27,6 +27,24 @@ _WORDS = (
 )  # fmt: skip
 _COLOURS = ("BLU", "RED", "GRN", "BLK", "WHT", "YEL", "ORG", "GRY")
 _COLD_WORDS = ("VACCINE", "INSULIN", "SERUM", "BIOLOGIC")
+#: Made-up consignees: "Northgate Grocers Inc", "418 Maple Ave", "Columbus".
+_COMPANY_A = (
+    "Northgate", "Riverside", "Lakeview", "Summit", "Harbor", "Prairie", "Redwood", "Bluewater",
+    "Granite", "Maple Leaf", "Coastal", "Pioneer", "Evergreen", "Silverline", "Keystone",
+)  # fmt: skip
+_COMPANY_B = (
+    "Grocers", "Pharmacy", "Hardware", "Outfitters", "Supply", "Market", "Distributors",
+    "Health", "Home Center", "Foods",
+)  # fmt: skip
+_COMPANY_C = ("Inc", "LLC", "Co", "Corp", "Ltd")
+_STREETS = (
+    "Maple Ave", "Oak St", "Main St", "Elm St", "Cedar Rd", "Industrial Pkwy", "Commerce Dr",
+    "Lakeshore Blvd", "Market St", "Mill Rd", "Harbor Way", "Park Ave",
+)  # fmt: skip
+_CITIES = (
+    "Columbus", "Memphis", "Reno", "Toledo", "Boise", "Tulsa", "Fresno", "Albany", "Wichita",
+    "Spokane", "Dayton", "Omaha", "Hamilton", "Sacramento", "Knoxville", "Savannah",
+)  # fmt: skip
 
 
 def _zone_code(site_index: int, zone: int) -> str:
@@ -83,8 +101,24 @@ def build_world(seed: int, profile: Profile) -> World:
             item.branch_ca[rng.choice(list(sites))] = ca * 2
         items[itm] = item
     currencies_c = ("USD",) * 17 + ("CAD", "CAD", "JPY")
+    # Consignee names and addresses come from their own generator, so adding them left every
+    # other value of a seed's world as it was.
+    addresses = random.Random(f"consignees:{seed}:{profile.name}")
     customers = [
-        Party(an8=100000 + n, name=f"Customer {n:05d}", currency=rng.choice(currencies_c))
+        Party(
+            an8=100000 + n,
+            name=f"Customer {n:05d}",
+            currency=rng.choice(currencies_c),
+            company=" ".join(
+                (
+                    addresses.choice(_COMPANY_A),
+                    addresses.choice(_COMPANY_B),
+                    addresses.choice(_COMPANY_C),
+                )
+            ),
+            address1=f"{addresses.randint(1, 9999)} {addresses.choice(_STREETS)}",
+            city=addresses.choice(_CITIES),
+        )
         for n in range(profile.customers)
     ]
     currencies_s = ("USD",) * 5 + ("EUR", "JPY", "VND")

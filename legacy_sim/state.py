@@ -67,6 +67,12 @@ class Party(BaseModel):
     an8: int
     name: str
     currency: str
+    #: Ship-to (consignee) name and address as the WMS stores them on ``ORDERS`` (``C_Company``,
+    #: ``C_Address1``, ``C_City``): personal data the WMS connector hashes. Blank in a world
+    #: saved before they existed, as on a legacy row nobody filled in.
+    company: str = " "
+    address1: str = " "
+    city: str = " "
 
 
 class Stock(BaseModel):

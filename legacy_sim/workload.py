@@ -104,6 +104,7 @@ class Workload:
             for site, items in world.site_items.items()
         }
         self.site_list = list(world.sites.values())
+        self.customers = {party.an8: party for party in world.customers}
         self.steps: dict[str, Step] = {
             "order_entry": self.order_entry,
             "release": self.release,
@@ -271,6 +272,7 @@ class Workload:
         key = self._next_key("order_key")
         tx.journal.set(order, "order_key", key)
         wall = tx.at.local(site)
+        consignee = self.customers[order.an8]
         tx.db("wms").insert(
             wms.Orders,
             {
@@ -280,6 +282,9 @@ class Workload:
                 "Facility": site.mcu,
                 "Type": "0",
                 "ConsigneeKey": str(order.an8),
+                "C_Company": consignee.company,
+                "C_Address1": consignee.address1,
+                "C_City": consignee.city,
                 "ExternPOKey": order.customer_po,
                 "OrderDate": wall,
                 "DeliveryDate": tx.at.local(site).replace(hour=0, minute=0, second=0)

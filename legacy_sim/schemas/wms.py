@@ -128,6 +128,11 @@ class Orders(WmsBase):
     Facility: Mapped[str] = wchar(5)
     Type: Mapped[str] = wchar(10, default="0")
     ConsigneeKey: Mapped[str] = wchar(15)  # ERP ship-to (an8)
+    # The consignee's name and address, copied onto every order (personal data: the connector
+    # hashes them, see connectors/specs/wms.yaml ``pii``).
+    C_Company: Mapped[str] = wchar(45)
+    C_Address1: Mapped[str] = wchar(45)
+    C_City: Mapped[str] = wchar(45)
     ExternPOKey: Mapped[str] = wchar(20)  # customer PO
     OrderDate: Mapped[datetime] = _when()
     DeliveryDate: Mapped[datetime] = _when(sentinel=True)

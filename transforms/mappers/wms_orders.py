@@ -26,6 +26,11 @@ COLUMNS = WMS_HOUSEKEEPING | set(
         "Facility",
         "Type",
         "ConsigneeKey",
+        # The consignee's name and address arrive hashed (connector spec ``pii``); no canonical
+        # event carries them, so the mapper knows them only so they are not schema drift.
+        "C_Company",
+        "C_Address1",
+        "C_City",
         "ExternPOKey",
         "OrderDate",
         "DeliveryDate",

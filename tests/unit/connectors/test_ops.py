@@ -6,7 +6,6 @@ import pytest
 from connectors.client import ConnectClient
 from connectors.errors import NotRunning
 from connectors.ops import diff, plan, trace_of, wait_running
-from connectors.render import bind_secrets
 from connectors.settings import ConnectorsSettings
 from connectors.specs import load_specs
 
@@ -23,18 +22,22 @@ def test_diff_reports_created_changed_and_removed_keys() -> None:
 
 
 def test_plan_masks_the_deployed_secrets_and_sees_no_change() -> None:
-    settings = ConnectorsSettings(secrets={"SCV_PII_HASH_SALT": "s3cr3t-salt"})
-    spec = load_specs()["erp"]
+    salt = "s3cr3t-salt-0123456789"
+    settings = ConnectorsSettings(secrets={"SCV_PII_HASH_SALT": salt})
+    spec = load_specs()["wms"]
     from connectors.ops import desired
 
-    deployed = bind_secrets(desired(spec, settings), settings.secret_values())
-    deployed["database.password"] = "${env:SCV_ERP_CDC_PASSWORD}"
+    # A config deployed by hand with the salt inline: plan compares it masked, shows no value.
+    deployed = {**desired(spec, settings), "transforms.pii.secret": salt}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={**deployed, "name": "erp"})
+        return httpx.Response(200, json={**deployed, "name": "wms"})
 
     client = ConnectClient("http://c", transport=httpx.MockTransport(handler))
     assert plan(spec, client, settings).action == "none"
+    unmasked = ConnectorsSettings()
+    changes = plan(spec, client, unmasked).changes
+    assert [c.key for c in changes] == ["transforms.pii.secret"]
 
 
 def _status(connector: str, tasks: list[tuple[str, str | None]]) -> dict[str, object]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import orjson
@@ -9,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.errors import RenderError
-from connectors.render import RenderContext, bind_secrets, mask_secrets, render, to_json
+from connectors.render import RenderContext, mask_secrets, render, to_json
 from connectors.specs import DEFAULT_SPECS, load_specs, parse_spec
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -31,32 +32,51 @@ def test_rendered_config_matches_golden_file(name: str) -> None:
     assert rendered == golden.read_text()
 
 
-def _pii_spec() -> object:
-    text = (DEFAULT_SPECS / "wms.yaml").read_text() + (
-        "pii:\n  salt_env: SCV_PII_HASH_SALT\n"
-        "  columns: [ORDERS.ConsigneeKey, ORDERS.ExternPOKey]\n"
+def test_pii_hashing_is_the_hash_transform_with_the_salt_as_a_reference_value() -> None:
+    config = render(load_specs()["wms"], CONTEXT)
+    assert config["transforms"] == "pii"
+    assert config["transforms.pii.type"] == "dev.scv.connect.transforms.HashPii"
+    assert config["transforms.pii.secret"] == "${env:SCV_PII_HASH_SALT}"
+    assert config["transforms.pii.fields"] == (
+        "wmwhse1.ORDERS.C_Company,wmwhse1.ORDERS.C_Address1,wmwhse1.ORDERS.C_City"
     )
-    return parse_spec(text, "specs/wms.yaml")
+    # Debezium's own hashing would carry the salt in a property name: never rendered.
+    assert not [k for k in config if k.startswith("column.mask.hash")]
 
 
-def test_pii_hashing_renders_a_salt_reference_not_a_salt() -> None:
-    config = render(_pii_spec(), CONTEXT)  # type: ignore[arg-type]
-    key = "column.mask.hash.v2.SHA-256.with.salt.${env:SCV_PII_HASH_SALT}"
-    assert config[key] == r"wmwhse1\.ORDERS\.ConsigneeKey,wmwhse1\.ORDERS\.ExternPOKey"
+def test_a_postgres_spec_renders_the_same_transform_qualified_by_schema() -> None:
+    text = (DEFAULT_SPECS / "erp.yaml").read_text() + (
+        "pii:\n  salt_env: SCV_PII_HASH_SALT\n  columns: [f4211.sdvr01]\n"
+    )
+    config = render(parse_spec(text, "specs/erp.yaml"), CONTEXT)
+    assert config["transforms.pii.fields"] == "proddta.f4211.sdvr01"
+    assert config["transforms.pii.secret"] == "${env:SCV_PII_HASH_SALT}"
 
 
-def test_bind_puts_the_salt_in_the_key_and_mask_takes_it_out() -> None:
-    config = render(_pii_spec(), CONTEXT)  # type: ignore[arg-type]
-    bound = bind_secrets(config, SECRETS)
-    assert "column.mask.hash.v2.SHA-256.with.salt.salt-secret-5a1t" in bound
-    assert bound["database.password"] == "${env:SCV_WMS_CDC_PASSWORD}"  # values stay references
-    assert mask_secrets(bound, SECRETS) == config
+def test_a_secret_reference_in_a_key_is_refused() -> None:
+    text = (
+        (DEFAULT_SPECS / "wms.yaml")
+        .read_text()
+        .replace("extra:\n", 'extra:\n  "x.${env:SCV_OTHER}": "1"\n')
+    )
+    with pytest.raises(RenderError, match="secret reference in a key"):
+        render(parse_spec(text, "specs/wms.yaml"), CONTEXT)
 
 
-def test_bind_without_the_secret_fails_clearly() -> None:
-    config = render(_pii_spec(), CONTEXT)  # type: ignore[arg-type]
-    with pytest.raises(RenderError, match="needs secret SCV_PII_HASH_SALT"):
-        bind_secrets(config, {})
+def test_mask_replaces_a_deployed_secret_value_by_its_reference() -> None:
+    config = render(load_specs()["wms"], CONTEXT)
+    leaked = {**config, "transforms.pii.secret": SECRETS["SCV_PII_HASH_SALT"]}
+    assert mask_secrets(leaked, SECRETS) == config
+
+
+def test_every_secret_goes_under_a_name_debezium_masks_in_its_task_log() -> None:
+    # Debezium prints every property when a task starts and masks only these names
+    # (io.debezium.config.Configuration.PASSWORD_PATTERN); the values are resolved by then.
+    masked = re.compile(r".*secret$|.*password$|.*sasl\.jaas\.config$")
+    for spec in load_specs().values():
+        for key, value in render(spec, CONTEXT).items():
+            if "${env:" in value:
+                assert masked.fullmatch(key), f"{spec.name}: {key} would be logged in clear"
 
 
 def test_every_value_is_a_string_and_passwords_are_references() -> None:
@@ -80,6 +100,7 @@ def test_render_command_and_logs_never_contain_a_secret(
     result = CliRunner().invoke(cli, ["connectors", "render"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert '"topic.prefix": "erp"' in result.output
+    assert '"transforms.pii.secret": "${env:SCV_PII_HASH_SALT}"' in result.output
     text = result.output + caplog.text
     for value in SECRETS.values():
         assert value not in text

@@ -35,13 +35,14 @@ import org.slf4j.LoggerFactory;
  * <p>Why not Debezium's {@code column.mask.hash.v2.<alg>.with.salt.<salt>}: the salt is part of
  * the property <em>name</em>, config providers ({@code ${env:NAME}}) resolve values only, and
  * Connect logs every property when a task starts. Here the salt is a {@link ConfigDef.Type#PASSWORD
- * PASSWORD} value, {@code transforms.pii.salt=${env:SCV_PII_HASH_SALT}}: the worker resolves it
- * from its environment and prints {@code [hidden]}.
+ * PASSWORD} value, {@code transforms.pii.secret=${env:SCV_PII_HASH_SALT}}: the worker resolves
+ * it from its environment and prints {@code [hidden]} (Debezium's task log prints {@code ********}).
  *
  * <p>Configuration:
  *
  * <ul>
- *   <li>{@code salt} (password, required): the HMAC key, UTF-8, at least 16 characters.
+ *   <li>{@code secret} (password, required): the salt, used as the HMAC key (UTF-8), at least 16
+ *       characters. A property named {@code salt} is refused: Debezium would log it in clear.
  *   <li>{@code fields} (list, required): {@code <schema>.<table>.<column>} entries, where schema is
  *       the captured PostgreSQL schema or MariaDB database as Debezium's {@code source} block
  *       names it ({@code source.schema}, else {@code source.db}).
@@ -58,7 +59,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class HashPii<R extends ConnectRecord<R>> implements Transformation<R>, Versioned {
 
-  public static final String SALT = "salt";
+  /**
+   * The salt's config name. It ends in {@code secret} because Debezium logs every property of
+   * its task at start-up and masks only names ending in {@code secret} or {@code password}
+   * ({@code io.debezium.config.Configuration.PASSWORD_PATTERN}); Connect itself masks it as a
+   * PASSWORD either way.
+   */
+  public static final String SALT = "secret";
+  /** A name Debezium's start-up log would print in clear: refused. */
+  static final String LEAKY_SALT = "salt";
   public static final String FIELDS = "fields";
   public static final int MIN_SALT_LENGTH = 16;
   /** Bumped with every change of the output: a new version hashes to different values. */
@@ -112,6 +121,13 @@ public final class HashPii<R extends ConnectRecord<R>> implements Transformation
 
   @Override
   public void configure(Map<String, ?> props) {
+    if (props.containsKey(LEAKY_SALT)) {
+      throw new ConfigException(
+          LEAKY_SALT,
+          "[hidden]",
+          "give the salt as '" + SALT + "': Debezium logs a property named '" + LEAKY_SALT
+              + "' in clear text when its task starts");
+    }
     Config config = new Config(props);
     String salt = config.salt() == null ? null : config.salt().value();
     if (salt == null || salt.isBlank()) {

@@ -118,7 +118,7 @@ class HashPiiTest {
 
   static HashPii<SourceRecord> transform(String fields) {
     Map<String, Object> props = new HashMap<>();
-    props.put("salt", SALT);
+    props.put("secret", SALT);
     props.put("fields", fields);
     HashPii<SourceRecord> smt = new HashPii<>();
     smt.configure(props);
@@ -280,25 +280,25 @@ class HashPiiTest {
   @Test
   void aMissingSaltIsAClearConfigError() {
     ConfigException error = configError(Map.of("fields", ORDERS_FIELDS));
-    assertTrue(error.getMessage().contains("\"salt\""), error.getMessage());
+    assertTrue(error.getMessage().contains("\"secret\""), error.getMessage());
   }
 
   @Test
   void anUnresolvedEmptyOrShortSaltIsAConfigErrorThatDoesNotEchoIt() {
     ConfigException unresolved =
-        configError(Map.of("salt", "${env:SCV_PII_HASH_SALT}", "fields", ORDERS_FIELDS));
+        configError(Map.of("secret", "${env:SCV_PII_HASH_SALT}", "fields", ORDERS_FIELDS));
     assertTrue(unresolved.getMessage().contains("unresolved"), unresolved.getMessage());
-    assertTrue(configError(Map.of("salt", "  ", "fields", ORDERS_FIELDS)).getMessage().contains("empty"));
-    ConfigException shortSalt = configError(Map.of("salt", "s3cr3t-short", "fields", ORDERS_FIELDS));
+    assertTrue(configError(Map.of("secret", "  ", "fields", ORDERS_FIELDS)).getMessage().contains("empty"));
+    ConfigException shortSalt = configError(Map.of("secret", "s3cr3t-short", "fields", ORDERS_FIELDS));
     assertTrue(shortSalt.getMessage().contains("shorter than 16"), shortSalt.getMessage());
     assertFalse(shortSalt.getMessage().contains("s3cr3t-short"), shortSalt.getMessage());
   }
 
   @Test
   void fieldsMustBeSchemaTableColumn() {
-    assertTrue(configError(Map.of("salt", SALT)).getMessage().contains("\"fields\""));
-    assertTrue(configError(Map.of("salt", SALT, "fields", "")).getMessage().contains("at least one"));
-    ConfigException bad = configError(Map.of("salt", SALT, "fields", "ORDERS.C_Company"));
+    assertTrue(configError(Map.of("secret", SALT)).getMessage().contains("\"fields\""));
+    assertTrue(configError(Map.of("secret", SALT, "fields", "")).getMessage().contains("at least one"));
+    ConfigException bad = configError(Map.of("secret", SALT, "fields", "ORDERS.C_Company"));
     assertTrue(bad.getMessage().contains("ORDERS.C_Company"), bad.getMessage());
     assertFalse(bad.getMessage().contains(SALT), bad.getMessage());
   }
@@ -313,7 +313,7 @@ class HashPiiTest {
   @Test
   void theSaltNeverAppearsInToStringOrTheLoggedConfig() {
     HashPii<SourceRecord> smt = transform(ORDERS_FIELDS);
-    HashPii.Config config = new HashPii.Config(Map.of("salt", SALT, "fields", ORDERS_FIELDS));
+    HashPii.Config config = new HashPii.Config(Map.of("secret", SALT, "fields", ORDERS_FIELDS));
     for (String text :
         List.of(
             smt.toString(),
@@ -321,8 +321,20 @@ class HashPiiTest {
             HashPii.CONFIG_DEF.toRst())) {
       assertFalse(text.contains(SALT), text);
     }
-    assertEquals("[hidden]", config.values().get("salt").toString());
+    assertEquals("[hidden]", config.values().get("secret").toString());
     // Connect prints a config's values this way (AbstractConfig.logAll) when a task starts.
-    assertTrue(config.values().toString().contains("salt=[hidden]"), config.values().toString());
+    assertTrue(config.values().toString().contains("secret=[hidden]"), config.values().toString());
+  }
+
+  @Test
+  void aSaltNamedSaltIsRefusedWithoutEchoingIt() {
+    // Debezium's "Starting ...Task with configuration" log masks only *secret / *password names.
+    ConfigException error = configError(Map.of("salt", SALT, "fields", ORDERS_FIELDS));
+    assertTrue(error.getMessage().contains("'secret'"), error.getMessage());
+    assertFalse(error.getMessage().contains(SALT), error.getMessage());
+    assertTrue(
+        java.util.regex.Pattern.compile(".*secret$|.*password$")
+            .matcher("transforms.pii." + HashPii.SALT)
+            .matches());
   }
 }
