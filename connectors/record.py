@@ -9,6 +9,14 @@ DELETE. It consumes the connector's topics meanwhile and keeps the first record 
     <out>/<topic_prefix>/_heartbeat/heartbeat.json
     <out>/<topic_prefix>/_schema_change/ddl.json          (MariaDB)
 
+After a schema change at the source (``scv sim drift``: a column added to a captured table),
+``record_drift`` keeps the envelopes of the changed table that carry the new column, and the DDL
+event of the change:
+
+    <out>/<topic_prefix>/_drift/<table>/blank.json        first one with the column null/blank
+    <out>/<topic_prefix>/_drift/<table>/value.json        first one with a value in the column
+    <out>/<topic_prefix>/_schema_change/alter.json        the ALTER TABLE event (MariaDB)
+
 Each file keeps the record exactly: topic, partition, offset, timestamp, key and value as the
 UTF-8 text of their bytes (the worker's JsonConverter writes UTF-8 JSON), and the headers.
 """
@@ -20,13 +28,13 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.errors import SourceError
 from connectors.ops import _owner, send_snapshot_signal
@@ -173,6 +181,149 @@ def record(
     return result
 
 
+# -- after a schema change ----------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def drift_kind(value: bytes | None, column: str) -> str | None:
+    """``blank``/``value`` for an envelope that carries ``column``; None if it does not."""
+    if value is None:
+        return None
+    envelope = orjson.loads(value)
+    images = [i for i in (envelope.get("after"), envelope.get("before")) if isinstance(i, dict)]
+    if not images or not all(column in image for image in images):
+        return None
+    return "blank" if all(_blank(image[column]) for image in images) else "value"
+
+
+def is_alter(value: bytes | None, table: str, column: str) -> bool:
+    """Whether a schema-change record is the ``ALTER TABLE`` that added ``column``."""
+    if value is None:
+        return False
+    ddl = str(orjson.loads(value).get("ddl") or "")
+    words = ddl.replace("`", " ").split()
+    upper = [w.upper() for w in words]
+    return upper[:2] == ["ALTER", "TABLE"] and table in words and column in words
+
+
+def _source_has_column(spec: Spec, settings: ConnectorsSettings, table: str, column: str) -> bool:
+    from connectors.ops import cdc_connection
+
+    with cdc_connection(spec, settings) as conn:
+        cur: Any = conn.cursor()
+        cur.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s"
+            " AND table_name = %s AND lower(column_name) = lower(%s)",
+            (spec.schema_name, table, column),
+        )
+        return cur.fetchone() is not None
+
+
+def _assign_at_end(consumer: Consumer, topics: list[str]) -> None:
+    """Read ``topics`` from their current ends: whatever arrives was written after the drift."""
+    assigned = []
+    for topic in topics:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        for p in meta.partitions:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            assigned.append(TopicPartition(topic, p, high))
+    consumer.assign(assigned)
+
+
+def record_drift(
+    spec: Spec,
+    settings: ConnectorsSettings,
+    out: Path,
+    table: str,
+    column: str,
+    timeout: float,
+    drive: bool,
+    progress: Callable[[str], None],
+) -> RecordResult:
+    """Envelopes of ``table`` carrying the added ``column`` (blank and with a value) and, for
+    MariaDB, the ``ALTER TABLE`` schema-change event.
+
+    The column must exist at the source (run the schema change first). The table's topic is read
+    from its current end, so every envelope is from after the change: the simulator's traffic if
+    it runs, else the sample row this drives (insert: the column takes its default; then an
+    update that puts a value in it; then delete). The DDL topic is small and read from the start
+    for the latest ``ALTER TABLE`` that added the column.
+    """
+    if table not in spec.tables:
+        raise SourceError(f"{spec.name}: {table} is not a captured table")
+    if not _source_has_column(spec, settings, table, column):
+        raise SourceError(
+            f"{spec.name}: {spec.schema_name}.{table} has no column {column}: apply the schema "
+            "change first (scv sim drift)"
+        )
+    todo = {"blank", "value"}
+    result = RecordResult()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"scv-record-{random.getrandbits(32):08x}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+
+    def write(kind: tuple[str, ...], msg: Message) -> None:
+        path = out.joinpath(spec.topic_prefix, *kind[:-1], f"{kind[-1]}.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(fixture(msg), option=orjson.OPT_INDENT_2) + b"\n")
+        result.written.append(path)
+
+    try:
+        if isinstance(spec, MariaDbSpec) and spec.include_schema_changes:
+            topic = spec.schema_change_topic
+            parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            consumer.assign([TopicPartition(topic, p, 0) for p in parts])
+            pending, alter = set(parts), None
+            while pending:
+                for msg in consumer.consume(1000, 1.0):
+                    if msg.error() is not None:
+                        pending.discard(msg.partition())
+                    elif is_alter(msg.value(), table, column):
+                        alter = msg  # the latest wins: the change of the current world
+            if alter is None:
+                result.missing.append(f"_schema_change/alter ({table}.{column})")
+            else:
+                write(("_schema_change", "alter"), alter)
+            consumer.unassign()
+
+        _assign_at_end(consumer, [spec.topic(table)])
+
+        def pump(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while todo and time.monotonic() < deadline:
+                for msg in consumer.consume(500, 0.5):
+                    if msg.error() is not None:
+                        continue
+                    kind = drift_kind(msg.value(), column)
+                    if kind in todo:
+                        write(("_drift", table, kind), msg)
+                        todo.discard(kind)
+
+        pump(3.0)
+        if drive and todo:
+            progress(f"{spec.name}: driving {table} with {column}")
+            with _driver(spec, settings, table, set_column=column) as step:
+                step("insert")
+                pump(5.0)
+                step("set")
+                pump(5.0)
+                step("delete")
+        pump(timeout)
+    finally:
+        consumer.close()
+    result.missing += sorted(f"_drift/{table}/{kind}" for kind in todo)
+    return result
+
+
 # -- driving sample rows through the source -----------------------------------------------------
 
 
@@ -236,9 +387,12 @@ def _columns_sql(spec: Spec) -> str:
 
 
 @contextmanager
-def _driver(spec: Spec, settings: ConnectorsSettings, table: str) -> Iterator[Callable[[str], str]]:
+def _driver(
+    spec: Spec, settings: ConnectorsSettings, table: str, set_column: str | None = None
+) -> Iterator[Callable[[str], str]]:
     """``step(name)`` runs insert / update / delete of one sample row; ``filter`` returns the
-    SQL condition that selects exactly that row (for the snapshot signal)."""
+    SQL condition that selects exactly that row (for the snapshot signal); ``set`` puts a
+    value in ``set_column``."""
     owner = _owner(spec, settings)
     rng = random.Random()
     pg = isinstance(spec, PostgresSpec)
@@ -284,6 +438,15 @@ def _driver(spec: Spec, settings: ConnectorsSettings, table: str) -> Iterator[Ca
                 value = "Y" if is_text else 1
                 cur.execute(
                     f"UPDATE {qualified} SET {q(target.name)} = %s WHERE {where}",
+                    (value, *keys.values()),
+                )
+            elif name == "set":
+                if set_column is None:
+                    raise SourceError("step 'set' needs a set_column")
+                column = next(c for c in columns if c.name.lower() == set_column.lower())
+                value = _sample(replace(column, pk=True), rng)  # a non-blank sample
+                cur.execute(
+                    f"UPDATE {qualified} SET {q(column.name)} = %s WHERE {where}",
                     (value, *keys.values()),
                 )
             elif name == "delete":

@@ -395,16 +395,34 @@ def _wait_state(client: ConnectClient, name: str, state: str, timeout: float) ->
 )
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for events.")
 @click.option("--drive/--no-drive", default=True, help="Write sample changes to the sources.")
+@click.option(
+    "--after-drift",
+    is_flag=True,
+    help="After `scv sim drift`: the envelopes carrying the added column and the ALTER event.",
+)
 @pass_ctx
-def record(c: _Ctx, name: str | None, out: Path, timeout: float, drive: bool) -> int:
+def record(
+    c: _Ctx, name: str | None, out: Path, timeout: float, drive: bool, after_drift: bool
+) -> int:
     """Record real Debezium envelopes (every table and op) as test fixtures."""
     from connectors.record import record as do_record
+    from connectors.record import record_drift
 
     console = _console()
     missing_total = 0
     for spec in c.specs(name):
         with console.status(f"{spec.name}: recording"):
-            result = do_record(spec, c.settings, out, timeout, drive, _progress(console))
+            if after_drift:
+                # The simulator's schema change per source: which table, which new column.
+                from legacy_sim.runner import DRIFTS
+
+                drift = DRIFTS[spec.name]
+                table = drift.table.split(".")[-1]
+                result = record_drift(
+                    spec, c.settings, out, table, drift.column, timeout, drive, _progress(console)
+                )
+            else:
+                result = do_record(spec, c.settings, out, timeout, drive, _progress(console))
         click.echo(
             f"{spec.name}: wrote {len(result.written)} envelopes under {out / spec.topic_prefix}"
         )
