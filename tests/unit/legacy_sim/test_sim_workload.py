@@ -87,3 +87,25 @@ def test_every_business_transaction_names_its_events_or_none() -> None:
         for event in p.events:
             assert event["type"]
             assert event["key"]
+
+
+def test_released_orders_carry_their_customers_name_and_address() -> None:
+    workload, plans = _plans(5, 400)
+    customers = {str(p.an8): p for p in workload.w.customers}
+    inserted = [
+        row
+        for plan in plans
+        for op in plan.wms.ops
+        if op.table == "wms.wmwhse1.ORDERS" and op.kind == "c"
+        for row in op.params
+    ]
+    assert inserted
+    for row in inserted:
+        customer = customers[row["ConsigneeKey"]]
+        assert (row["C_Company"], row["C_Address1"], row["C_City"]) == (
+            customer.company,
+            customer.address1,
+            customer.city,
+        )
+        assert all(row[c].strip() for c in ("C_Company", "C_Address1", "C_City"))
+    assert len({row["C_Company"] for row in inserted}) > 1
