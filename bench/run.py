@@ -90,6 +90,7 @@ class Bench:
             "settings": {
                 "instances": s.instances,
                 "backlog_tx": s.backlog_tx,
+                "b1_runs": s.b1_runs,
                 "rates": list(s.rates),
                 "step_s": s.step_s,
             },

@@ -36,6 +36,9 @@ def test_quick_bench_writes_every_section(
     assert result["machine"]["nproc"] >= 1
     assert result["b1"]["messages"] > 0
     assert result["b1"]["messages_per_s"] > 0
+    runs = result["b1"]["runs_messages_per_s"]
+    assert len(runs) == result["settings"]["b1_runs"] == 3
+    assert result["b1"]["messages_per_s"] == sorted(runs)[1]  # the median drain
     b2 = result["b2"]
     assert b2["messages"] == result["b1"]["messages"]  # the same backlog
     assert b2["events"] > 0
