@@ -56,7 +56,7 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
                 producer.produce(
                     out_topic, value=message.value(), key=message.key(), headers=headers or None
                 )
-                producer.poll(0)
+            producer.poll(0)  # once per batch, as the runner does
             producer.send_offsets_to_transaction(
                 consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
             )
