@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pymysql
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.ops import send_snapshot_signal
@@ -39,7 +38,8 @@ from connectors.specs import load_specs
 from legacy_sim.profiles import PROFILES
 from legacy_sim.seed import build_world
 from scv.commands.connectors import build_settings
-from stack.credentials import WMS_DATABASE, WMS_OWNER, load_or_create
+from stack.credentials import WMS_DATABASE, load_or_create
+from stack.endpoints import wms_owner_connection
 from stack.settings import StackSettings
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "debezium" / "wms" / "ORDERS"
@@ -102,14 +102,7 @@ def main() -> int:
     creds = load_or_create(stack.state_dir)
     settings = build_settings()
     consignees = _consignees()
-    conn = pymysql.connect(
-        host=stack.host,
-        port=stack.mariadb_port,
-        user=WMS_OWNER,
-        password=creds["SCV_WMS_OWNER_PASSWORD"],
-        database=WMS_DATABASE,
-        autocommit=True,
-    )
+    conn = wms_owner_connection(stack, creds)
     consumer = Consumer(
         {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "reenact-orders"}
     )

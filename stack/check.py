@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-import pymysql
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from stack.credentials import (
@@ -26,9 +25,9 @@ from stack.credentials import (
     ERP_DATABASE,
     ERP_OWNER,
     WMS_DATABASE,
-    WMS_OWNER,
     Credentials,
 )
+from stack.endpoints import wms_owner_connection
 from stack.errors import StackError
 from stack.settings import StackSettings
 
@@ -211,14 +210,7 @@ def check_mariadb_cdc(
 ) -> CheckResult:
     tag = uuid.uuid4().hex[:8]
     table, prefix = f"scv_check_{tag}", f"scvcheck{tag}"
-    owner = pymysql.connect(
-        host=settings.host,
-        port=settings.mariadb_port,
-        user=WMS_OWNER,
-        password=credentials["SCV_WMS_OWNER_PASSWORD"],
-        database=WMS_DATABASE,
-        autocommit=True,
-    )
+    owner = wms_owner_connection(settings, credentials)
     with owner, owner.cursor() as cur:
         cur.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY, note VARCHAR(40))")
         config = {

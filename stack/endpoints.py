@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pymysql
+
 from stack.credentials import (
     ERP_DATABASE,
     ERP_OWNER,
@@ -35,3 +39,17 @@ def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]
             f"postgresql+psycopg://{ERP_OWNER}:{erp_pw}@{host}:{settings.postgres_port}/scv"
         ),
     }
+
+
+def wms_owner_connection(
+    settings: StackSettings, credentials: Credentials
+) -> pymysql.connections.Connection[Any]:
+    """An autocommit connection to the WMS database as its owner (checks, tests, scripts)."""
+    return pymysql.connect(
+        host=settings.host,
+        port=settings.mariadb_port,
+        user=WMS_OWNER,
+        password=credentials["SCV_WMS_OWNER_PASSWORD"],
+        database=WMS_DATABASE,
+        autocommit=True,
+    )

@@ -24,7 +24,8 @@ import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.specs import load_specs
-from stack.credentials import WMS_DATABASE, WMS_OWNER, Credentials
+from stack.credentials import WMS_DATABASE, Credentials
+from stack.endpoints import wms_owner_connection
 from stack.settings import StackSettings
 
 pytestmark = pytest.mark.usefixtures("connectors_applied")
@@ -41,14 +42,7 @@ def _hash(salt: str, value: str) -> str:
 def wms_owner(
     stack_settings: StackSettings, credentials: Credentials
 ) -> Iterator[pymysql.connections.Connection[Any]]:
-    conn = pymysql.connect(
-        host=stack_settings.host,
-        port=stack_settings.mariadb_port,
-        user=WMS_OWNER,
-        password=credentials["SCV_WMS_OWNER_PASSWORD"],
-        database=WMS_DATABASE,
-        autocommit=True,
-    )
+    conn = wms_owner_connection(stack_settings, credentials)
     try:
         with conn.cursor() as cur:
             cur.execute(

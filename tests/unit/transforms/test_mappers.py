@@ -46,7 +46,8 @@ SYNTHETIC = frozenset({"c", "u", "r", "d", "tombstone"})
 REGISTRY = default_registry()
 
 
-def _raw(path: Path) -> RawMessage:
+def raw_fixture(path: Path) -> RawMessage:
+    """A recorded envelope file as the runner would have read it from its topic."""
     record = orjson.loads(path.read_bytes())
     key, value = record["key"], record["value"]
     return RawMessage(
@@ -83,7 +84,7 @@ def reference(leave_out: Path | None = None) -> Reference:
     store = StateStore()
     ref = Reference(store, SITE_ZONES)
     for path in _reference_fixtures(leave_out):
-        outcome = process(_raw(path), REGISTRY, ref)
+        outcome = process(raw_fixture(path), REGISTRY, ref)
         assert isinstance(outcome, Emit), f"{path.name}: {outcome}"
         for update in outcome.state:
             store.apply(update)
@@ -92,7 +93,7 @@ def reference(leave_out: Path | None = None) -> Reference:
 
 
 def run(path: Path) -> Outcome:
-    return process(_raw(path), REGISTRY, reference(leave_out=path))
+    return process(raw_fixture(path), REGISTRY, reference(leave_out=path))
 
 
 def _golden(outcome: Outcome) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def _events(system: str, table: str, case: str) -> list[CanonicalEvent]:
 
 
 def _after(system: str, table: str, case: str) -> dict[str, Any]:
-    change = parse_change_event(_raw(FIXTURES / system / table / f"{case}.json").value)
+    change = parse_change_event(raw_fixture(FIXTURES / system / table / f"{case}.json").value)
     assert change is not None
     return dict(change.row)
 

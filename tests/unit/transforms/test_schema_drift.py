@@ -11,7 +11,6 @@ mapper, as if the column were not there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -19,29 +18,17 @@ import pytest
 from transforms.envelope import ChangeEvent, parse_change_event
 from transforms.pipeline import Emit, Quarantine, RawMessage, process
 from transforms.reference import Reference, StateStore, StateUpdate
-from transforms.registry import MapperRegistry, Output, default_registry, mapper
+from transforms.registry import MapperRegistry, Output, mapper
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "debezium"
+from .test_mappers import FIXTURES, REGISTRY, raw_fixture
+
 #: (system, table, the column ``scv sim drift`` adds): legacy_sim.runner.DRIFTS.
 DRIFTS = [("erp", "f4211", "sdurrf"), ("wms", "ORDERS", "UserDefine03")]
-REGISTRY = default_registry()
 REF = Reference(StateStore(), {})
 
 
-def _raw(path: Path) -> RawMessage:
-    record = orjson.loads(path.read_bytes())
-    key, value = record["key"], record["value"]
-    return RawMessage(
-        topic=record["topic"],
-        partition=record["partition"],
-        offset=record["offset"],
-        key=None if key is None else key.encode(),
-        value=None if value is None else value.encode(),
-    )
-
-
 def _drifted(system: str, table: str, kind: str) -> RawMessage:
-    return _raw(FIXTURES / system / "_drift" / table / f"{kind}.json")
+    return raw_fixture(FIXTURES / system / "_drift" / table / f"{kind}.json")
 
 
 def _without(raw: RawMessage, column: str) -> RawMessage:
@@ -116,6 +103,8 @@ def test_the_recorded_alter_event_describes_the_new_column() -> None:
 
 
 def test_a_schema_change_event_on_a_change_topic_is_quarantined_not_dropped() -> None:
-    outcome = process(_raw(FIXTURES / "wms" / "_schema_change" / "alter.json"), REGISTRY, REF)
+    outcome = process(
+        raw_fixture(FIXTURES / "wms" / "_schema_change" / "alter.json"), REGISTRY, REF
+    )
     assert isinstance(outcome, Quarantine)
     assert (outcome.stage, outcome.reason) == ("decode", "missing_field")
