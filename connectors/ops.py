@@ -215,9 +215,19 @@ def apply(
     else:
         progress(f"{spec.name}: no change")
     status = wait_running(
-        spec.name, client, settings.wait_timeout, progress, settle=the_plan.pending
+        spec.name,
+        client,
+        settings.wait_timeout,
+        progress,
+        settle=the_plan.pending,
+        failure_grace=AFTER_ACTION_GRACE_S if the_plan.pending else 0.0,
     )
     return ApplyResult(spec.name, the_plan, prepared, status)
+
+
+#: How long a FAILED state read right after a config change, restart or resume is not taken as
+#: the answer (it can be the state from before; see ``wait_running``).
+AFTER_ACTION_GRACE_S = 5.0
 
 
 def wait_running(
@@ -227,11 +237,19 @@ def wait_running(
     progress: Progress = _quiet,
     *,
     settle: bool = True,
+    failure_grace: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ConnectorStatus:
-    """Until the connector and every task are RUNNING (twice in a row if ``settle``)."""
-    deadline = clock() + timeout
+    """Until the connector and every task are RUNNING (twice in a row if ``settle``).
+
+    A FAILED state read within ``failure_grace`` seconds may be the state from before the
+    action that preceded the wait: Connect applies a new config, a restart or a resume
+    asynchronously, and a connector that had failed reports FAILED until its new instance
+    reports. Such a failure is final once it is still there after the grace.
+    """
+    started = clock()
+    deadline = started + timeout
     streak, needed = 0, 2 if settle else 1
     last: ConnectorStatus | None = None
     while True:
@@ -243,7 +261,10 @@ def wait_running(
             last = None
         if last is not None:
             trace = last.failed_trace
-            if trace is not None:
+            if trace is not None and clock() - started < failure_grace:
+                streak = 0
+                progress(f"{name}: FAILED, possibly from before the change; looking again")
+            elif trace is not None:
                 raise NotRunning(
                     f"{name}: {'connector' if last.state == 'FAILED' else 'task'} FAILED: "
                     f"{trace.strip().splitlines()[0]}",

@@ -262,7 +262,7 @@ def status(c: _Ctx, name: str | None, as_json: bool) -> int:
 @pass_ctx
 def restart(c: _Ctx, name: str | None, failed_only: bool, no_wait: bool) -> None:
     """Restart connectors and their tasks."""
-    from connectors.ops import wait_running
+    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
 
     console = _console()
     with c.client() as client:
@@ -270,7 +270,13 @@ def restart(c: _Ctx, name: str | None, failed_only: bool, no_wait: bool) -> None
             client.restart(spec.name, include_tasks=True, only_failed=failed_only)
             if not no_wait:
                 with console.status(f"{spec.name}: restarting"):
-                    wait_running(spec.name, client, c.settings.wait_timeout, _progress(console))
+                    wait_running(
+                        spec.name,
+                        client,
+                        c.settings.wait_timeout,
+                        _progress(console),
+                        failure_grace=AFTER_ACTION_GRACE_S,
+                    )
             click.echo(f"{spec.name}: restarted")
 
 
@@ -290,14 +296,20 @@ def pause(c: _Ctx, name: str | None) -> None:
 @pass_ctx
 def resume(c: _Ctx, name: str | None) -> None:
     """Resume paused connectors and wait for RUNNING."""
-    from connectors.ops import wait_running
+    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
 
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
             client.resume(spec.name)
             with console.status(f"{spec.name}: resuming"):
-                wait_running(spec.name, client, c.settings.wait_timeout, _progress(console))
+                wait_running(
+                    spec.name,
+                    client,
+                    c.settings.wait_timeout,
+                    _progress(console),
+                    failure_grace=AFTER_ACTION_GRACE_S,
+                )
             click.echo(f"{spec.name}: resumed, RUNNING")
 
 
@@ -353,7 +365,7 @@ def offsets(c: _Ctx, name: str, action: str, yes: bool) -> None:
     """Show or reset a connector's source offsets (Connect's offsets API: stop, reset, resume)."""
     import orjson
 
-    from connectors.ops import wait_running
+    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
 
     (spec,) = c.specs(name)
     with c.client() as client:
@@ -369,7 +381,13 @@ def offsets(c: _Ctx, name: str, action: str, yes: bool) -> None:
         click.echo(f"{spec.name}: {client.reset_offsets(spec.name) or 'offsets reset'}")
         client.resume(spec.name)
         with console.status(f"{spec.name}: resuming"):
-            wait_running(spec.name, client, c.settings.wait_timeout, _progress(console))
+            wait_running(
+                spec.name,
+                client,
+                c.settings.wait_timeout,
+                _progress(console),
+                failure_grace=AFTER_ACTION_GRACE_S,
+            )
         click.echo(f"{spec.name}: resumed, RUNNING")
 
 

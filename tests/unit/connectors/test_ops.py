@@ -62,6 +62,42 @@ def test_wait_running_fails_with_the_task_trace() -> None:
     assert "\tat ..." in (trace_of(info.value) or "")
 
 
+def _client(bodies: list[dict[str, object]]) -> ConnectClient:
+    return ConnectClient(
+        "http://c", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=bodies.pop(0)))
+    )
+
+
+FAILED = _status("FAILED", [("FAILED", "org.apache.kafka.common.config.ConfigException: bad")])
+RUNNING = _status("RUNNING", [("RUNNING", None)])
+
+
+def test_a_failure_read_right_after_a_change_is_looked_at_again() -> None:
+    # Connect still reports the failure of the config before the PUT, then the new instance.
+    bodies = [FAILED, FAILED, RUNNING, RUNNING]
+    clock = iter([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    status = wait_running(
+        "erp", _client(bodies), 60, failure_grace=5, sleep=lambda s: None, clock=lambda: next(clock)
+    )
+    assert status.running
+    assert bodies == []
+
+
+def test_a_failure_that_outlasts_the_grace_is_final() -> None:
+    bodies = [FAILED] * 10
+    clock = iter(float(t) for t in range(100))
+    with pytest.raises(NotRunning, match=r"erp: connector FAILED: .*ConfigException: bad"):
+        wait_running(
+            "erp",
+            _client(bodies),
+            60,
+            failure_grace=3,
+            sleep=lambda s: None,
+            clock=lambda: next(clock),
+        )
+    assert len(bodies) <= 10 - 2  # looked again within the grace, then gave the trace
+
+
 def test_wait_running_needs_two_running_polls_after_a_change() -> None:
     bodies = [
         _status("RUNNING", [("RUNNING", None)]),
