@@ -1,9 +1,12 @@
 """Bounded ``read_committed`` reads of the pipeline's output topics (quarantine, canonical,
-replay markers) for the quarantine workflow and the quality report.
+replay markers) for the quarantine workflow, the quality report and ``scv sim verify``.
 
 A read starts at ``since`` (the first offset at or after that time, per partition) or at the
 beginning, and ends at each partition's end as it was when the read began, so a topic that
-keeps growing still gives a bounded answer.
+keeps growing still gives a bounded answer. A ``read_committed`` reader stops at the last
+stable offset: an open transaction (a writer that crashed mid-batch, until the broker aborts
+it after its transaction timeout) holds back everything committed after it. The read waits
+for it rather than ending early and missing those records.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ def read_committed(
     topics: Sequence[str],
     *,
     since: datetime | None = None,
-    timeout_s: float = 60.0,
+    timeout_s: float = 120.0,
 ) -> Iterator[Message]:
-    """Every committed record of ``topics`` (missing topics are skipped) up to their ends."""
+    """Every committed record of ``topics`` (missing topics are skipped) up to their ends.
+
+    The default timeout outlasts the runner's transaction timeout (60 s) and the broker's
+    check for timed-out transactions (every 10 s)."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -74,14 +80,19 @@ def read_committed(
         while pending:
             if time.monotonic() > deadline:
                 raise QuarantineReadError(
-                    f"topics not read to their end in {timeout_s:.0f}s: {sorted(pending)[:5]}"
+                    f"topics not read to their end in {timeout_s:.0f}s: {sorted(pending)[:5]} "
+                    "(an open transaction holds them back?)"
                 )
             for message in consumer.consume(num_messages=10_000, timeout=0.5):
                 where = (message.topic() or "", message.partition() or 0)
                 error = message.error()
                 if error is not None:
                     if error.code() == RdKafkaError._PARTITION_EOF:
-                        pending.pop(where, None)
+                        # At the end only if past the end: else at the last stable offset, in
+                        # front of an open transaction (aborted records and markers are never
+                        # delivered, so the position tells, not the last offset seen).
+                        if where in pending and _position(consumer, where) >= pending[where]:
+                            pending.pop(where, None)
                         continue
                     raise QuarantineReadError(f"reading {where[0]}: {error.str()}")
                 if where not in pending:
@@ -95,6 +106,11 @@ def read_committed(
                     pending.pop(where, None)
     finally:
         consumer.close()
+
+
+def _position(consumer: Consumer, where: tuple[str, int]) -> int:
+    (tp,) = consumer.position([TopicPartition(*where)])
+    return int(tp.offset)
 
 
 def quarantine_record(message: Message) -> QuarantineRecord:

@@ -7,7 +7,6 @@ unexpected. Registered on the ``scv sim`` group by ``scv.cli``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -68,46 +67,14 @@ def _ledger(
     return transactions, since, until if runs else None
 
 
-def read_committed(bootstrap: str, topics: list[str], timeout: float = 60.0) -> Iterator[Message]:
-    """Every committed record of ``topics`` from the beginning up to the current end."""
-    from confluent_kafka import Consumer, TopicPartition
-    from confluent_kafka import KafkaError as RdKafkaError
+def _read(bootstrap: str, topics: list[str]) -> Iterator[Message]:
+    from expectations.errors import QuarantineReadError
+    from expectations.topics import read_committed
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"scv-sim-verify-{time.time_ns()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
     try:
-        metadata = consumer.list_topics(timeout=10).topics
-        partitions = [
-            TopicPartition(t, p, 0) for t in topics if t in metadata for p in metadata[t].partitions
-        ]
-        if not partitions:
-            return
-        consumer.assign(partitions)
-        pending = {(tp.topic, tp.partition) for tp in partitions}
-        deadline = time.monotonic() + timeout
-        while pending:
-            if time.monotonic() > deadline:
-                raise click.ClickException(
-                    f"topics not read to their end in {timeout:.0f}s: {sorted(pending)[:5]}"
-                )
-            for message in consumer.consume(num_messages=10_000, timeout=0.5):
-                error = message.error()
-                if error is not None:
-                    if error.code() == RdKafkaError._PARTITION_EOF:
-                        pending.discard((message.topic() or "", message.partition() or 0))
-                        continue
-                    raise click.ClickException(f"reading {message.topic()}: {error.str()}")
-                yield message
-    finally:
-        consumer.close()
+        yield from read_committed(bootstrap, topics)
+    except QuarantineReadError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _quarantined_row(
@@ -167,13 +134,12 @@ def check(
     expected = facts.expected_from_ledger(transactions)
     canonical = [settings.topic(t) for t in CANONICAL_TOPICS]
     events = (
-        orjson.loads(m.value() or b"null")
-        for m in read_committed(settings.kafka_bootstrap, canonical)
+        orjson.loads(m.value() or b"null") for m in _read(settings.kafka_bootstrap, canonical)
     )
     quarantine_topic = settings.topic(settings.quarantine_topic)
     quarantined = (
         fact
-        for m in read_committed(settings.kafka_bootstrap, [quarantine_topic])
+        for m in _read(settings.kafka_bootstrap, [quarantine_topic])
         if (fact := _quarantined_row(m, since, until)) is not None
     )
     found = facts.found_from_stream(
