@@ -492,8 +492,12 @@ class Runner:
         resume = []
         for key, hold in due:
             if not hold.settled:
+                # Not the held partition itself: it is committed up to the held row, never to
+                # its end, and a row never waits for its own table (an order line's item, a
+                # WMS order's location); counting it would hold a reference row until
+                # ``reference_wait_s``.
                 hold.settled = all(
-                    committed.get(k, -1) >= end for k, end in hold.ends.get().items()
+                    committed.get(k, -1) >= end for k, end in hold.ends.get().items() if k != key
                 )
             hold.paused_at = 0.0
             resume.append(TopicPartition(key[0], key[1]))
