@@ -39,20 +39,30 @@ def partitions(bootstrap: str, pattern: str | Callable[[str], bool]) -> list[Par
     )
 
 
-def end_offsets(bootstrap: str, parts: Iterable[Partition]) -> Offsets:
-    """High watermarks in one ``ListOffsets`` round trip."""
+#: Answers of a partition that has no leader yet (a topic created a moment ago): ask again.
+_LEADERLESS = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+
+
+def end_offsets(bootstrap: str, parts: Iterable[Partition], wait_s: float = 30.0) -> Offsets:
+    """High watermarks in one ``ListOffsets`` round trip (again while a partition is leaderless,
+    for up to ``wait_s``)."""
     latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
     wanted = {TopicPartition(t, p): latest for t, p in parts}
     if not wanted:
         return {}
-    try:
-        # Keep the client referenced until the futures resolve (a collected client never
-        # completes them).
-        client = admin(bootstrap)
-        futures = client.list_offsets(wanted, request_timeout=10)
-        return {(tp.topic, tp.partition): f.result(30).offset for tp, f in futures.items()}
-    except KafkaException as exc:
-        raise BenchError(f"cannot list offsets: {exc.args[0].str()}") from None
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            # Keep the client referenced until the futures resolve (a collected client never
+            # completes them).
+            client = admin(bootstrap)
+            futures = client.list_offsets(wanted, request_timeout=10)
+            return {(tp.topic, tp.partition): f.result(30).offset for tp, f in futures.items()}
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() not in _LEADERLESS or time.monotonic() > deadline:
+                raise BenchError(f"cannot list offsets: {error.str()}") from None
+            time.sleep(0.5)
 
 
 def commit_group(bootstrap: str, group: str, offsets: Mapping[Partition, int]) -> None:
