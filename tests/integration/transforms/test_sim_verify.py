@@ -223,7 +223,9 @@ class Pipeline:
             consumer.close()
 
     def wait_progress(self, proc: subprocess.Popen[bytes], at_least: int) -> int:
-        deadline = time.monotonic() + 300
+        # Long enough for a held row to reach ``reference_wait_s`` (120 s) more than once: after
+        # a kill the survivor re-reads the victim's rows, and twice (CI) it took over 300 s.
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
             done = self.progress()
             if done >= at_least:
