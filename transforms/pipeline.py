@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import orjson
@@ -31,10 +31,6 @@ AWAITED_REFERENCES = frozenset(
 )
 
 
-#: A record's headers as read: any sequence of (name, value) pairs.
-RawHeaders = Sequence[tuple[str, str | bytes | None]]
-
-
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One consumed record, exactly as it was read (quarantine keeps these bytes)."""
@@ -44,7 +40,7 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: RawHeaders = ()
+    headers: Headers = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
