@@ -346,10 +346,13 @@ class Runner:
         self._assigned_at = time.monotonic()
         self.log(f"assigned {len(partitions)} partitions")
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # The next owner starts at the committed offset, i.e. at the held row.
-        for tp in partitions:
-            self._holds.pop((tp.topic, tp.partition), None)
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The next owner starts at the committed offset, i.e. at the held row. A held partition
+        # is paused, and the client keeps it paused if it comes back to this instance: resume
+        # it now, or with its hold gone nothing would ever resume it (the group would stall).
+        held = [tp for tp in partitions if self._holds.pop((tp.topic, tp.partition), None)]
+        if held:
+            consumer.resume(held)
 
     def _caught_up(self, consumer: Consumer) -> bool:
         """Every assigned partition is read up to its end (``--until-idle``)."""

@@ -56,5 +56,15 @@ def test_a_held_reference_row_does_not_wait_for_its_own_partition() -> None:
     assert _review(WMS_ORDERS, 40, {ITEMS: 50, WMS_ORDERS: 40}).settled
 
 
+def test_a_revoked_held_partition_is_resumed_before_it_goes() -> None:
+    runner = Runner(TransformsSettings(), default_registry())
+    runner._holds[WMS_ORDERS] = _Hold(40, "unknown_location", since=0.0, ends=KnownEnds({}))
+    consumer: Any = FakeConsumer({})
+    revoked = [TopicPartition(*WMS_ORDERS), TopicPartition(*ITEMS)]
+    runner._on_revoke(consumer, revoked)
+    assert consumer.resumed == [WMS_ORDERS]  # only the paused (held) one
+    assert runner._holds == {}
+
+
 def test_a_hold_waits_while_another_reference_partition_is_behind() -> None:
     assert not _review(WMS_ORDERS, 40, {ITEMS: 49, WMS_ORDERS: 40}).settled
