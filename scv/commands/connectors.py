@@ -92,6 +92,19 @@ def _progress(console: Console) -> Callable[[str], None]:
     return lambda line: console.print(f"  {line}", style="dim")
 
 
+def _wait_after(client: ConnectClient, c: _Ctx, name: str, console: Console) -> None:
+    """Wait for RUNNING after a restart or resume (a FAILED read right after may be stale)."""
+    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
+
+    wait_running(
+        name,
+        client,
+        c.settings.wait_timeout,
+        _progress(console),
+        failure_grace=AFTER_ACTION_GRACE_S,
+    )
+
+
 name_arg = click.argument("name", required=False)
 
 
@@ -262,21 +275,13 @@ def status(c: _Ctx, name: str | None, as_json: bool) -> int:
 @pass_ctx
 def restart(c: _Ctx, name: str | None, failed_only: bool, no_wait: bool) -> None:
     """Restart connectors and their tasks."""
-    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
-
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
             client.restart(spec.name, include_tasks=True, only_failed=failed_only)
             if not no_wait:
                 with console.status(f"{spec.name}: restarting"):
-                    wait_running(
-                        spec.name,
-                        client,
-                        c.settings.wait_timeout,
-                        _progress(console),
-                        failure_grace=AFTER_ACTION_GRACE_S,
-                    )
+                    _wait_after(client, c, spec.name, console)
             click.echo(f"{spec.name}: restarted")
 
 
@@ -296,20 +301,12 @@ def pause(c: _Ctx, name: str | None) -> None:
 @pass_ctx
 def resume(c: _Ctx, name: str | None) -> None:
     """Resume paused connectors and wait for RUNNING."""
-    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
-
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
             client.resume(spec.name)
             with console.status(f"{spec.name}: resuming"):
-                wait_running(
-                    spec.name,
-                    client,
-                    c.settings.wait_timeout,
-                    _progress(console),
-                    failure_grace=AFTER_ACTION_GRACE_S,
-                )
+                _wait_after(client, c, spec.name, console)
             click.echo(f"{spec.name}: resumed, RUNNING")
 
 
@@ -365,8 +362,6 @@ def offsets(c: _Ctx, name: str, action: str, yes: bool) -> None:
     """Show or reset a connector's source offsets (Connect's offsets API: stop, reset, resume)."""
     import orjson
 
-    from connectors.ops import AFTER_ACTION_GRACE_S, wait_running
-
     (spec,) = c.specs(name)
     with c.client() as client:
         if action == "show":
@@ -381,13 +376,7 @@ def offsets(c: _Ctx, name: str, action: str, yes: bool) -> None:
         click.echo(f"{spec.name}: {client.reset_offsets(spec.name) or 'offsets reset'}")
         client.resume(spec.name)
         with console.status(f"{spec.name}: resuming"):
-            wait_running(
-                spec.name,
-                client,
-                c.settings.wait_timeout,
-                _progress(console),
-                failure_grace=AFTER_ACTION_GRACE_S,
-            )
+            _wait_after(client, c, spec.name, console)
         click.echo(f"{spec.name}: resumed, RUNNING")
 
 
