@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import orjson
@@ -31,6 +31,10 @@ AWAITED_REFERENCES = frozenset(
 )
 
 
+#: A record's headers as read: any sequence of (name, value) pairs.
+RawHeaders = Sequence[tuple[str, str | bytes | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One consumed record, exactly as it was read (quarantine keeps these bytes)."""
@@ -40,7 +44,7 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: Headers = field(default_factory=list)
+    headers: RawHeaders = ()
 
 
 @dataclass(frozen=True, slots=True)
