@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import orjson
 
@@ -35,9 +35,12 @@ AWAITED_REFERENCES = frozenset(
 RawHeaders = Sequence[tuple[str, str | bytes | None]]
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    """One consumed record, exactly as it was read (quarantine keeps these bytes)."""
+class RawMessage(NamedTuple):
+    """One consumed record, exactly as it was read (quarantine keeps these bytes).
+
+    A ``NamedTuple`` rather than a frozen dataclass: one is built per consumed record, and a
+    frozen dataclass sets each field through ``object.__setattr__`` (1 µs against 0.25 µs).
+    """
 
     topic: str
     partition: int
@@ -72,6 +75,10 @@ class Skip:
 
 Outcome = Emit | Quarantine | Skip
 
+# The two skips of nearly every message, made once (an outcome is immutable).
+TOMBSTONE = Skip("tombstone")
+NO_BUSINESS_CHANGE = Skip("no business change")
+
 
 def _empty(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -99,7 +106,7 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
     try:
         change = parse_change_event(raw.value)
         if change is None:
-            return Skip("tombstone")
+            return TOMBSTONE
         if change.op is Op.TRUNCATE:
             raise InvalidChangeEvent("truncate", f"{change.table} was truncated at the source")
         entry = registry.lookup(change.table)
@@ -114,7 +121,7 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
     except DataError as exc:
         return Quarantine(stage=exc.stage, reason=exc.reason, detail=exc.detail)
     if not events and not state:
-        return Skip("no business change")
+        return NO_BUSINESS_CHANGE
     return Emit(tuple(events), tuple(state))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,28 +99,53 @@ def _canonical(value: object) -> str | None:
 
 
 @cache
-def _in_order(columns: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(columns))
+def _in_order(columns: frozenset[str]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The columns sorted, and a C-level getter of all their values as one tuple."""
+    ordered = tuple(sorted(columns))
+    if len(ordered) == 1:
+        only = ordered[0]
+        return ordered, lambda data: (data[only],)  # itemgetter of one key is no tuple
+    return ordered, itemgetter(*ordered)
+
+
+def changed_columns(change: ChangeEvent, columns: frozenset[str]) -> tuple[str, ...]:
+    """The ``columns`` whose value differs between the before- and after-image, sorted.
+
+    An update that only touched audit or housekeeping columns (or rewrote a value with the
+    same padded text) changes none: the no-op update is suppressed. A column missing from an
+    image counts as null.
+    """
+    before, after = change.before, change.after
+    if before is None or after is None:
+        return ()
+    ordered, values_of = _in_order(columns)
+    try:
+        old, new = before.pick(values_of), after.pick(values_of)
+    except KeyError:
+        old, new = tuple(map(before.get, ordered)), tuple(map(after.get, ordered))
+    if old == new:
+        return ()  # most updates: decided in C, without a look at any single column
+    return tuple(
+        column
+        for column, was, now in zip(ordered, old, new, strict=True)
+        if was != now and _canonical(was) != _canonical(now)
+    )
+
+
+def field_changes(change: ChangeEvent, columns: Iterable[str]) -> tuple[FieldChange, ...]:
+    """``columns`` (from ``changed_columns``) as canonical before/after strings."""
+    before, after = change.before, change.after
+    if before is None or after is None:
+        return ()
+    return tuple(
+        FieldChange(field=c, before=_canonical(before.get(c)), after=_canonical(after.get(c)))
+        for c in columns
+    )
 
 
 def business_changes(change: ChangeEvent, columns: frozenset[str]) -> tuple[FieldChange, ...]:
-    """Business columns whose value differs between the before- and after-image.
-
-    An update that only touched audit or housekeeping columns (or rewrote a value with the
-    same padded text) yields nothing: the no-op update is suppressed.
-    """
-    if change.before is None or change.after is None:
-        return ()
-    before_of, after_of = change.before.get, change.after.get
-    changes = []
-    for column in _in_order(columns):
-        before, after = before_of(column), after_of(column)
-        if before == after:
-            continue  # the common case, decided without canonicalising either value
-        before, after = _canonical(before), _canonical(after)
-        if before != after:
-            changes.append(FieldChange(field=column, before=before, after=after))
-    return tuple(changes)
+    """Business columns whose value differs between the before- and after-image."""
+    return field_changes(change, changed_columns(change, columns))
 
 
 def erp_occurred(row: Row, prefix: str, zone: ZoneInfo) -> tuple[datetime, str] | None:

@@ -12,7 +12,7 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MissingReference
 from transforms.events import UomConversion
-from transforms.mappers._common import business_changes, jde_business, jde_columns
+from transforms.mappers._common import changed_columns, jde_business, jde_columns
 from transforms.mappers.erp_f4101 import item_event
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import Output, mapper
@@ -29,7 +29,7 @@ def uom_conversions(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     from_uom = row.required_text("umum")
     to_uom = row.required_text("umrum")
     key = f"uom|{itm}|{branch}|{from_uom}|{to_uom}"
-    if change.op is Op.UPDATE and not business_changes(change, BUSINESS):
+    if change.op is Op.UPDATE and not changed_columns(change, BUSINESS):
         return
     this = (branch, from_uom, to_uom)
     conversions = [

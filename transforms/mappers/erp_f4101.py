@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import ItemUpserted
-from transforms.mappers._common import business_changes, header, jde_business, jde_columns
+from transforms.mappers._common import changed_columns, header, jde_business, jde_columns
 from transforms.reference import Reference, StateUpdate, StateValue
 from transforms.registry import Output, mapper
 
@@ -75,7 +75,7 @@ def items(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         if record is not None:
             yield StateUpdate(f"sku|{record['item_id']}", None)
         return
-    if change.op is Op.UPDATE and not business_changes(change, BUSINESS):
+    if change.op is Op.UPDATE and not changed_columns(change, BUSINESS):
         return
     record = item_record(row)
     if change.before is not None:

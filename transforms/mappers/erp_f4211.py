@@ -20,9 +20,10 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import OrderCancelled, OrderLineChanged, OrderPlaced
 from transforms.mappers._common import (
-    business_changes,
+    changed_columns,
     erp_occurred,
     erp_quantity,
+    field_changes,
     header,
     jde_business,
     jde_columns,
@@ -110,11 +111,23 @@ def _entered_before(
     return False, StateUpdate(key, {"lines": [*lines, [line_no, *signature]]})
 
 
+def _cancels(change: ChangeEvent) -> bool:
+    """Whether an update moved the line to status 980 (cancelled) from a status that was not."""
+    before, after = change.before, change.after
+    if before is None or after is None:
+        return False
+    was_cancelled = CANCELLED in (before.text("sdlttr"), before.text("sdnxtr"))
+    return after.text("sdlttr") == CANCELLED and not was_cancelled
+
+
 @mapper("erp", "f4211", columns=COLUMNS)
 def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
-    changes = business_changes(change, BUSINESS)  # () unless an update
-    if change.op is Op.UPDATE and not changes:
-        return  # audit-only touch (a batch program rewrote user/pid/date): most updates
+    changed = changed_columns(change, BUSINESS)  # () unless an update
+    if change.op is Op.UPDATE:
+        if not changed:
+            return  # audit-only touch (a batch program rewrote user/pid/date): most updates
+        if PROGRESS.issuperset(changed) and not _cancels(change):
+            return  # status progress (release, ship confirm, sales update): other events say it
     row = change.row
     pk = pk_of(row, PK)
     site = quirks.business_unit(row.raw_text("sdmcu"))
@@ -180,9 +193,7 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         )
         return
 
-    assert change.before is not None
-    was_cancelled = CANCELLED in (change.before.text("sdlttr"), change.before.text("sdnxtr"))
-    if row.text("sdlttr") == CANCELLED and not was_cancelled:
+    if _cancels(change):
         cancelled = row.decimal("sdsocn") or row.decimal("sduorg")
         item_id, quantity, base_uom, _ = erp_quantity(
             ref, row, itm_column="sditm", qty_column="sduorg", uom_column="sduom", branch=site
@@ -196,8 +207,6 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             reason="cancelled",
         )
         return
-    if not any(c.field in LINE_FIELDS for c in changes):
-        return  # status progress (release, ship confirm, sales update): other events say it
     _, quantity, base_uom, _ = erp_quantity(
         ref, row, itm_column="sditm", qty_column="sduorg", uom_column="sduom", branch=site
     )
@@ -205,7 +214,7 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         **header(change, pk=pk, event_type="order.line_changed", occurred=occurred, site_id=site),
         order_id=order_id,
         line_id=line_id,
-        changes=changes,
+        changes=field_changes(change, changed),
         status=row.text("sdlttr"),
         quantity=quantity,
         base_uom=base_uom,

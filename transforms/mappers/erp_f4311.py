@@ -14,9 +14,10 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import PoChanged, PoIssued
 from transforms.mappers._common import (
-    business_changes,
+    changed_columns,
     erp_occurred,
     erp_quantity,
+    field_changes,
     header,
     jde_business,
     jde_columns,
@@ -62,9 +63,9 @@ PK = ("pdkcoo", "pddoco", "pddcto", "pdsfxo", "pdlnid")
 
 @mapper("erp", "f4311", columns=COLUMNS)
 def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
-    changes = business_changes(change, BUSINESS)  # () unless an update
-    if change.op is Op.UPDATE and not changes:
-        return  # audit-only touch
+    changed = changed_columns(change, BUSINESS)  # () unless an update
+    if change.op is Op.UPDATE and PROGRESS.issuperset(changed):
+        return  # audit-only, or status progress reported by the inbound events
     row = change.row
     pk = pk_of(row, PK)
     site = quirks.business_unit(row.raw_text("pdmcu"))
@@ -102,13 +103,11 @@ def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output
             status=row.text("pdlttr"),
         )
         return
-    if all(c.field in PROGRESS for c in changes):
-        return  # audit-only, or status progress reported by the inbound events
     yield PoChanged(
         **header(change, pk=pk, event_type="po.changed", occurred=occurred, site_id=site),
         po_id=po_id,
         line_id=line_id,
-        changes=changes,
+        changes=field_changes(change, changed),
         status=row.text("pdlttr"),
         promised_date=quirks.julian_date(row.integer("pdpddj")),
     )
