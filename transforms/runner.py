@@ -159,20 +159,20 @@ class _Headers(Sequence[tuple[str, str | bytes | None]]):
     message on a backlog, while only a quarantined record needs them.
     """
 
-    __slots__ = ("_items", "_message")
+    # One slot: the record until it is read, then the list (one store per consumed record).
+    __slots__ = ("_source",)
 
     def __init__(self, message: Message) -> None:
-        self._message: Message | None = message
-        self._items: list[tuple[str, str | bytes | None]] = []
+        self._source: Message | list[tuple[str, str | bytes | None]] = message
 
     def _loaded(self) -> list[tuple[str, str | bytes | None]]:
-        if self._message is not None:
-            headers = self._message.headers()
-            self._items = (
-                list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-            )
-            self._message = None
-        return self._items
+        source = self._source
+        if isinstance(source, list):
+            return source
+        headers = source.headers()
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        self._source = items
+        return items
 
     @overload
     def __getitem__(self, index: int) -> tuple[str, str | bytes | None]: ...
@@ -610,9 +610,12 @@ class Runner:
             "quarantined": Counter(),
             "skipped": Counter(),
         }
+        self.limit.record_all(outcome for _, outcome in routed)
+        skipped: list[str] = []
         for raw, outcome in routed:
-            self.limit.record(outcome)
-            if isinstance(outcome, Emit):
+            if isinstance(outcome, Skip):  # most messages: counted in one go below
+                skipped.append(outcome.reason)
+            elif isinstance(outcome, Emit):
                 for event in outcome.events:
                     record = to_kafka(event, topic_prefix=prefix)
                     producer.produce(
@@ -633,8 +636,7 @@ class Runner:
                     headers=quarantine_headers(raw, outcome, instance=settings.transactional_id),
                 )
                 counts["quarantined"][outcome.reason] += 1
-            elif isinstance(outcome, Skip):
-                counts["skipped"][outcome.reason] += 1
+        counts["skipped"].update(skipped)
         # Serve delivery reports once per batch: a batch (``batch_size`` raw messages, a few
         # records each) is far below the producer's local queue, and the commit flushes it.
         producer.poll(0)

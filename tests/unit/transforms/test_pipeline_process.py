@@ -15,6 +15,7 @@ from transforms.mappers._common import header
 from transforms.mappers.erp_f4101 import COLUMNS as F4101_COLUMNS
 from transforms.pipeline import (
     Emit,
+    Outcome,
     Quarantine,
     QuarantineLimit,
     RawMessage,
@@ -182,3 +183,32 @@ def test_quarantine_limit_stops_on_ratio() -> None:
         limit.record(outcome)
     with pytest.raises(QuarantineLimitExceeded, match="3 of the last 4"):
         limit.record(bad)
+
+
+def _stops_at(outcomes: list[Outcome], chunk: int | None) -> tuple[int, str]:
+    """Where (message index) and why a limit stops, fed one by one or ``chunk`` at a time."""
+    limit = QuarantineLimit(max_consecutive=5, max_ratio=0.3, window=10)
+    step = chunk or 1
+    for start in range(0, len(outcomes), step):
+        part = outcomes[start : start + step]
+        try:
+            if chunk is None:
+                limit.record(part[0])
+            else:
+                limit.record_all(part)
+        except QuarantineLimitExceeded as exc:
+            return start + step - 1, str(exc)
+    return -1, ""
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 25])
+def test_quarantine_limit_by_batch_stops_where_one_by_one_does(chunk: int) -> None:
+    ok, bad = Skip("no business change"), Quarantine("map", "x", "")
+    # Clean batches (the fast path), a window with bad ones, clean again, then too many.
+    outcomes = [ok] * 30 + [bad, ok, bad, ok] + [ok] * 20 + [bad, ok] * 3 + [bad] * 4
+    where, why = _stops_at(outcomes, None)
+    assert why
+    batched_where, batched_why = _stops_at(outcomes, chunk)
+    assert batched_why == why
+    # A batch stops at its end at the latest; never before the message that broke the limit.
+    assert where <= batched_where < where + chunk
