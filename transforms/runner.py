@@ -16,7 +16,8 @@ Reference data arrives on other topics than the rows that need it (an order line
 before its item). A row whose mapping misses reference data that may still come (item, UoM
 conversion, WMS order, location: ``AWAITED_REFERENCES``) is *held*: its partition's offset is
 committed up to the row, not past it, and the partition pauses and is re-read after
-``reference_retry_s``. The hold ends when the row maps, or it is quarantined once every
+``reference_retry_s`` (sooner, at the next batch, once reference rows were committed after it
+paused). The hold ends when the row maps, or it is quarantined once every
 reference partition has been committed up to where it ended when the hold began (whatever
 instance owns it) and the state topic has been read again, or after ``reference_wait_s`` at
 most. Nothing is skipped, so nothing is lost or produced twice.
@@ -266,6 +267,9 @@ class Runner:
         self._batch_ends: _Ends | None = None
         self._admin: AdminClient | None = None
         self._reference_cache: tuple[float, list[TopicPartition]] = (-METADATA_REFRESH_S, [])
+        #: When reference facts last reached the store (a committed batch with reference rows,
+        #: or state another instance committed).
+        self._reference_news_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -368,6 +372,7 @@ class Runner:
             for message in messages:
                 if not message.error():
                     self._load_state_record(message)
+            self._reference_news_at = time.monotonic()
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -480,10 +485,15 @@ class Runner:
         paused partitions that waited ``reference_retry_s``. Runs before the state catch-up,
         so a settled hold is re-tried against every reference fact committed so far."""
         now = time.monotonic()
+        retry_s = self.settings.reference_retry_s
+        # A held row is tried again at the next batch once reference facts arrived after it
+        # paused (on a backlog, its item or order is usually a batch or two behind it), and
+        # after ``reference_retry_s`` at the latest.
+        news = self._reference_news_at
         due = [
             (key, hold)
             for key, hold in self._holds.items()
-            if hold.paused_at and now - hold.paused_at >= self.settings.reference_retry_s
+            if hold.paused_at and (news > hold.paused_at or now - hold.paused_at >= retry_s)
         ]
         if not due:
             return
@@ -592,6 +602,8 @@ class Runner:
             _abort_quietly(producer)
             raise
         self.store.commit()
+        if raws and self._is_reference(raws[0].topic):  # sorted: reference rows come first
+            self._reference_news_at = time.monotonic()
         self._pause_held(consumer, held)
         self.stats.batches += 1
         self.stats.messages += len(raws) - sum(1 for r in raws if (r.topic, r.partition) in held)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from confluent_kafka import TopicPartition
@@ -68,3 +69,22 @@ def test_a_revoked_held_partition_is_resumed_before_it_goes() -> None:
 
 def test_a_hold_waits_while_another_reference_partition_is_behind() -> None:
     assert not _review(WMS_ORDERS, 40, {ITEMS: 49, WMS_ORDERS: 40}).settled
+
+
+def _paused_just_now(news_at: float) -> list[TopicKey]:
+    runner = Runner(TransformsSettings(reference_retry_s=3600), default_registry())
+    hold = _Hold(40, "unknown_order", since=0.0, ends=KnownEnds({ITEMS: 50}))
+    hold.paused_at = time.monotonic()
+    runner._holds[WMS_ORDERS] = hold
+    runner._reference_news_at = hold.paused_at + news_at
+    consumer: Any = FakeConsumer({ITEMS: 10})
+    runner._review_holds(consumer)
+    return consumer.resumed
+
+
+def test_a_held_row_is_tried_again_once_reference_rows_arrived_after_it_paused() -> None:
+    assert _paused_just_now(news_at=0.001) == [WMS_ORDERS]
+
+
+def test_a_held_row_waits_without_news_until_its_retry_time() -> None:
+    assert _paused_just_now(news_at=-0.001) == []
