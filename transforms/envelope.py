@@ -105,16 +105,25 @@ class Row(Mapping[str, Scalar]):
             "mistyped_field", f"{self._where}: {column}={value!r} is not {expected}"
         )
 
+    # The accessors below are the mappers' hot path: each first tries the common case (a
+    # string or an integer is there) in one dict lookup, and only then the checked path.
+
     def raw_text(self, column: str) -> str | None:
         """The string exactly as stored (padding kept)."""
-        value = self._get(column)
+        value = self._data.get(column)
+        if type(value) is str:
+            return value
+        value = self._get(column)  # null, missing or mistyped
         if value is None or isinstance(value, str):
             return value
         raise self._mistyped(column, value, "a string")
 
     def text(self, column: str) -> str | None:
         """Trailing padding removed; an empty or blank string means None."""
-        value = self.raw_text(column)
+        value = self._data.get(column)
+        if type(value) is str:
+            return value.rstrip() or None
+        value = self.raw_text(column)  # null, missing or mistyped
         if value is None:
             return None
         return value.rstrip() or None
@@ -150,12 +159,12 @@ class Row(Mapping[str, Scalar]):
         return value
 
     def integer(self, column: str) -> int | None:
-        cell = self._get(column)
+        cell = self._data.get(column)  # missing: the exact path below names it
         # The common cases: a JSON number (integer column) or a whole NUMERIC as a string
         # (``int`` accepts a subset of what ``Decimal`` does, with the same value).
         if type(cell) is int:
             return cell
-        if type(cell) is str and _WHOLE.fullmatch(cell):
+        if type(cell) is str and (cell.isdecimal() or _WHOLE.fullmatch(cell)):
             return int(cell)
         value = self.decimal(column)  # "12.00", "1.5", garbage: the exact path decides
         if value is None:
@@ -239,21 +248,26 @@ class _Transaction(msgspec.Struct):
     id: str | None = None
 
 
+#: A row image that is absent (the JSON ``null`` of a create's ``before``).
+_NO_IMAGE = msgspec.Raw(b"null")
+
+
 class _Envelope(msgspec.Struct):
     """A Debezium change-event value (JSON converter without schemas)."""
 
     op: str
     source: _Source
-    #: A row image: every cell a JSON scalar (a nested value means a converter with schemas,
-    #: or a column type scv does not read; the decoder refuses it).
-    before: dict[str, Scalar] | None = None
-    after: dict[str, Scalar] | None = None
+    #: The row images, kept as their JSON text: decoding them is most of the cost of a
+    #: message, and a change a mapper ignores by its operation never needs them.
+    before: msgspec.Raw = _NO_IMAGE
+    after: msgspec.Raw = _NO_IMAGE
     transaction: _Transaction | None = None
 
 
-# The envelope is decoded and type-checked in one C pass (msgspec): the decoder builds only the
-# row images as dicts, refuses nested cells and wrong types, and names the path of a bad value.
+# Decoded and type-checked in C (msgspec). A row image must be an object of JSON scalars: a
+# nested value means a converter with schemas, or a column type scv does not read.
 _DECODER = msgspec.json.Decoder(_Envelope)
+_IMAGE = msgspec.json.Decoder(dict[str, Scalar] | None)
 _OPS = {op.value: op for op in Op}
 
 
@@ -262,17 +276,8 @@ def _invalid(value: bytes, exc: msgspec.ValidationError) -> InvalidChangeEvent:
     message = str(exc)
     if message.startswith("Expected `object`") and " - at `" not in message:
         return InvalidChangeEvent("malformed_envelope", "value is not a JSON object")
-    document = orjson.loads(value)  # valid JSON (the decoder got as far as the types)
-    for image in ("before", "after"):
-        if message.endswith(f"at `$.{image}[...]`") and isinstance(document.get(image), dict):
-            # msgspec names no dict key in its path: name the first nested column.
-            column = next(
-                (c for c, cell in document[image].items() if isinstance(cell, dict | list)), "?"
-            )
-            return InvalidChangeEvent(
-                "mistyped_field", f"{image}.{column} is a nested value (converter with schemas?)"
-            )
     if message.startswith("Object missing required field"):
+        document = orjson.loads(value)  # valid JSON (the decoder got as far as the fields)
         if "schema" in document and "payload" in document:
             return InvalidChangeEvent(
                 "malformed_envelope",
@@ -280,6 +285,54 @@ def _invalid(value: bytes, exc: msgspec.ValidationError) -> InvalidChangeEvent:
             )
         return InvalidChangeEvent("missing_field", message)
     return InvalidChangeEvent("mistyped_field", message)
+
+
+def _image(raw: msgspec.Raw, where: str) -> Row | None:
+    if raw == _NO_IMAGE:
+        return None
+    try:
+        data = _IMAGE.decode(raw)
+    except msgspec.ValidationError as exc:
+        document = msgspec.json.decode(raw)
+        if not isinstance(document, dict):
+            raise InvalidChangeEvent("mistyped_field", f"{where} is not an object") from None
+        # msgspec names no dict key in its path: name the first nested column.
+        column = next((c for c, v in document.items() if isinstance(v, dict | list)), "?")
+        raise InvalidChangeEvent(
+            "mistyped_field", f"{where}.{column} is a nested value (converter with schemas?)"
+        ) from exc
+    return None if data is None else Row(data, where)
+
+
+class Envelope(NamedTuple):
+    """A change's envelope read, its row images not yet: enough to route it (table, op)."""
+
+    op: Op
+    labels: _Labels
+    source_ts_ms: int
+    position: str
+    snapshot: bool
+    tx_id: str | None
+    before: msgspec.Raw
+    after: msgspec.Raw
+
+    @property
+    def table(self) -> TableRef:
+        return self.labels.table
+
+    def change(self) -> ChangeEvent:
+        """The full ``ChangeEvent``: the row images decoded and checked."""
+        labels = self.labels
+        return ChangeEvent(
+            self.op,
+            labels.table,
+            _image(self.before, labels.before),
+            _image(self.after, labels.after),
+            self.source_ts_ms,
+            self.position,
+            self.snapshot,
+            self.tx_id,
+        )
 
 
 def _position(source: _Source, where: str) -> str:
@@ -294,10 +347,10 @@ def _position(source: _Source, where: str) -> str:
     raise InvalidChangeEvent("missing_field", f"{where}: no lsn nor binlog file/pos")
 
 
-def parse_change_event(value: bytes | None) -> ChangeEvent | None:
-    """Bytes of a Debezium record value → ``ChangeEvent``; ``None`` for a tombstone.
+def parse_envelope(value: bytes | None) -> Envelope | None:
+    """Bytes of a Debezium record value → ``Envelope``; ``None`` for a tombstone.
 
-    >>> parse_change_event(None) is None
+    >>> parse_envelope(None) is None
     True
     """
     if value is None:
@@ -316,11 +369,9 @@ def parse_change_event(value: bytes | None) -> ChangeEvent | None:
     op = _OPS.get(envelope.op)
     if op is None:
         raise InvalidChangeEvent("mistyped_field", f"{labels.where}: op={envelope.op!r}")
-    before = None if envelope.before is None else Row(envelope.before, labels.before)
-    after = None if envelope.after is None else Row(envelope.after, labels.after)
-    if after is None and (op is Op.CREATE or op is Op.READ or op is Op.UPDATE):
+    if envelope.after == _NO_IMAGE and (op is Op.CREATE or op is Op.READ or op is Op.UPDATE):
         raise InvalidChangeEvent("missing_field", f"{labels.where}: op {op} without after-image")
-    if before is None and op is Op.DELETE:
+    if envelope.before == _NO_IMAGE and op is Op.DELETE:
         raise InvalidChangeEvent("missing_field", f"{labels.where}: delete without before-image")
     transaction = envelope.transaction
     tx_id: str | None = None
@@ -328,15 +379,25 @@ def parse_change_event(value: bytes | None) -> ChangeEvent | None:
         tx_id = transaction.id
     elif source.txId is not None:
         tx_id = str(source.txId)
-    return ChangeEvent(
+    return Envelope(
         op,
-        labels.table,
-        before,
-        after,
+        labels,
         source.ts_ms,
         _position(source, labels.source),
         # "true", "first", "last", "first_in_data_collection", "incremental"…: anything but
         # "false"/absent means the row was read by a snapshot, not streamed.
         source.snapshot not in (None, False, "false"),
         tx_id,
+        envelope.before,
+        envelope.after,
     )
+
+
+def parse_change_event(value: bytes | None) -> ChangeEvent | None:
+    """Bytes of a Debezium record value → ``ChangeEvent``; ``None`` for a tombstone.
+
+    >>> parse_change_event(None) is None
+    True
+    """
+    envelope = parse_envelope(value)
+    return None if envelope is None else envelope.change()

@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import orjson
 
-from transforms.envelope import ChangeEvent, Op, parse_change_event
+from transforms.envelope import ChangeEvent, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
 from transforms.events import CanonicalEvent, Headers
 from transforms.reference import Reference, StateUpdate
@@ -103,12 +103,15 @@ def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
 def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcome:
     """Map one raw message. Pure apart from reading ``ref``."""
     try:
-        change = parse_change_event(raw.value)
-        if change is None:
+        envelope = parse_envelope(raw.value)
+        if envelope is None:
             return TOMBSTONE
-        if change.op is Op.TRUNCATE:
-            raise InvalidChangeEvent("truncate", f"{change.table} was truncated at the source")
-        entry = registry.lookup(change.table)
+        if envelope.op is Op.TRUNCATE:
+            raise InvalidChangeEvent("truncate", f"{envelope.table} was truncated at the source")
+        entry = registry.lookup(envelope.table)
+        if envelope.op in entry.ignored_ops:
+            return NO_BUSINESS_CHANGE  # the row images are never decoded (see ``Mapper``)
+        change = envelope.change()
         _check_columns(change, entry.columns)
         events: list[CanonicalEvent] = []
         state: list[StateUpdate] = []

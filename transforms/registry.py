@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from transforms.envelope import ChangeEvent, TableRef
+from transforms.envelope import ChangeEvent, Op, TableRef
 from transforms.errors import DuplicateMapper, UnmappedTable
 from transforms.events import CanonicalEvent
 from transforms.reference import Reference, StateUpdate
@@ -35,6 +35,11 @@ class Mapper:
     fn: MapperFn
     #: Reference tables are mapped first within a batch (they feed other mappers' lookups).
     reference: bool = False
+    #: Operations whose changes map to nothing, whatever their rows hold (the balance updates
+    #: that documents already report): skipped before their row images are decoded, which is
+    #: most of a message's cost. Their rows are discarded whole, so the column check has
+    #: nothing to protect in them; the table's other operations still show schema drift.
+    ignored_ops: frozenset[Op] = frozenset()
 
     @property
     def name(self) -> str:
@@ -82,13 +87,15 @@ def mapper(
     *,
     columns: Iterable[str],
     reference: bool = False,
+    ignores: Iterable[Op] = (),
     registry: MapperRegistry | None = None,
 ) -> Callable[[MapperFn], MapperFn]:
     """Register the decorated function as the mapper of ``system``.``table``."""
 
     def decorate(fn: MapperFn) -> MapperFn:
         target = DEFAULT_REGISTRY if registry is None else registry
-        target.register(Mapper(system, table, frozenset(columns), fn, reference))
+        entry = Mapper(system, table, frozenset(columns), fn, reference, frozenset(ignores))
+        target.register(entry)
         return fn
 
     return decorate

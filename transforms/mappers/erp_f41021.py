@@ -45,7 +45,8 @@ COLUMNS = jde_columns(
 PK = ("liitm", "limcu", "lilocn", "lilotn")
 
 
-@mapper("erp", "f41021", columns=COLUMNS)
+# Updates and deletes are skipped before their rows are decoded (most of this table's traffic).
+@mapper("erp", "f41021", columns=COLUMNS, ignores=(Op.UPDATE, Op.DELETE))
 def item_balances(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     row = change.row
     itm = str(row.required_integer("liitm"))

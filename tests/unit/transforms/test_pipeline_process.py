@@ -212,3 +212,33 @@ def test_quarantine_limit_by_batch_stops_where_one_by_one_does(chunk: int) -> No
     assert batched_why == why
     # A batch stops at its end at the latest; never before the message that broke the limit.
     assert where <= batched_where < where + chunk
+
+
+def _ignoring_updates() -> MapperRegistry:
+    registry = MapperRegistry()
+
+    @mapper("erp", "f4101", columns=F4101_COLUMNS, ignores=(Op.UPDATE,), registry=registry)
+    def created_only(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
+        change.row.required_text("imlitm")  # the captured create has it blank: quarantine
+        return iter(())
+
+    return registry
+
+
+def test_an_ignored_operation_is_skipped_before_its_rows_are_read() -> None:
+    # A drifted column and a nested cell: neither is looked at, the rows are discarded whole.
+    assert _raw("u").value is not None
+    payload = orjson.loads(_raw("u").value or b"")
+    payload["after"].update(imnewcol="X", imsld={"scale": 0})
+    raw = RawMessage("erp.proddta.f4101", 0, 7, b"k", orjson.dumps(payload))
+    outcome = process(raw, _ignoring_updates(), REF)
+    assert outcome == Skip("no business change")
+
+
+def test_the_other_operations_of_a_table_with_ignored_ones_are_still_checked() -> None:
+    created = process(_raw("c"), _ignoring_updates(), REF)
+    assert isinstance(created, Quarantine)
+    assert created.reason == "missing_value"
+    drifted = process(_with_after(_raw("c"), imnewcol="X"), _ignoring_updates(), REF)
+    assert isinstance(drifted, Quarantine)
+    assert drifted.reason == "unexpected_column"
