@@ -61,12 +61,13 @@ def warehouse_orders(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     if order_id is None:
         raise MappingError("missing_value", f"WMS order {order_key} has no ExternOrderKey")
     site = row.text("Facility")
-    state = {"order_id": order_id, "site_id": site, "shipment_id": shipment_id(row)}
+    shipment = shipment_id(row)
+    state = {"order_id": order_id, "site_id": site, "shipment_id": shipment}
     if ref.state(f"wmsorder|{order_key}") != state:
         yield StateUpdate(f"wmsorder|{order_key}", state)
     before = change.before
     common = {
-        "shipment_id": shipment_id(row),
+        "shipment_id": shipment,
         "order_id": order_id,
         "wms_order_key": order_key,
     }
@@ -83,6 +84,8 @@ def warehouse_orders(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             load_id=row.text("LoadKey"),
             tracking_no=row.text("TrackingNo"),
         )
+    if before is not None and before.get("PODArrive") == row.get("PODArrive"):
+        return  # the proof of delivery is as it was (most updates: no time to place)
     delivered = wms_when(row, "PODArrive", ref, site)
     was_delivered = before is not None and wms_when(before, "PODArrive", ref, site) is not None
     if delivered is not None and not was_delivered:
