@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 import click
@@ -85,6 +86,11 @@ def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     from transforms.runner import Runner
 
     settings = build_settings(instance_id, erp_dsn)
+    # The runner's garbage is acyclic (freed by reference counting) while its reference state
+    # grows for hours; with the default thresholds the cyclic collector kept re-scanning that
+    # state, 7% of a backlog drain (0.9 s of full collections in 12 s, gc.callbacks). A first
+    # generation of 100,000 net allocations still collects real cycles when they pile up.
+    gc.set_threshold(100_000, 50, 100)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     runner = Runner(settings, default_registry(), gate=QualityGate.load(), log=log)
     click.echo(
