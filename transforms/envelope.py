@@ -5,8 +5,10 @@ The connectors use the JSON converter without schemas, so a value is::
     {"before": {...} | null, "after": {...} | null, "source": {...}, "op": "c|u|d|r|t",
      "ts_ms": 1700000000000, "transaction": {"id": ..., "total_order": ...} | null}
 
-``parse_change_event`` turns those bytes into a ``ChangeEvent`` whose row images are ``Row``
-objects with typed accessors; no other module indexes ``payload["after"]``. A tombstone (null
+``parse_envelope`` reads the routing part (table, op, position, transaction) and keeps the row
+images as JSON text; ``Envelope.change()`` decodes them into a ``ChangeEvent`` whose images are
+``Row`` objects with typed accessors (``parse_change_event`` does both); no other module
+indexes ``payload["after"]``. A tombstone (null
 value, written after a delete for log compaction) parses to ``None``. Anything malformed raises
 ``InvalidChangeEvent`` and is quarantined by the pipeline.
 """

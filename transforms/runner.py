@@ -267,8 +267,8 @@ class Runner:
         self._batch_ends: _Ends | None = None
         self._admin: AdminClient | None = None
         self._reference_cache: tuple[float, list[TopicPartition]] = (-METADATA_REFRESH_S, [])
-        #: When reference facts last reached the store (a committed batch with reference rows,
-        #: or state another instance committed).
+        #: When reference facts last reached the store: a committed batch with reference rows,
+        #: or records read from the state topic (other instances', and this one's read back).
         self._reference_news_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------

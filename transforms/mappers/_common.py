@@ -143,11 +143,6 @@ def field_changes(change: ChangeEvent, columns: Iterable[str]) -> tuple[FieldCha
     )
 
 
-def business_changes(change: ChangeEvent, columns: frozenset[str]) -> tuple[FieldChange, ...]:
-    """Business columns whose value differs between the before- and after-image."""
-    return field_changes(change, changed_columns(change, columns))
-
-
 def erp_occurred(row: Row, prefix: str, zone: ZoneInfo) -> tuple[datetime, str] | None:
     """When the ERP last touched the row: ``<prefix>upmj`` + ``<prefix>tday`` in site time."""
     return quirks.erp_datetime(row.integer(f"{prefix}upmj"), row.integer(f"{prefix}tday"), zone)

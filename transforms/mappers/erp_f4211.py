@@ -73,7 +73,6 @@ BUSINESS = jde_business("sd", COLUMNS)
 #: Those steps are reported by their own events (the WMS allocation, pick and dispatch), so an
 #: update touching only these is no ``order.line_changed``.
 PROGRESS = frozenset({"sdlttr", "sdnxtr", "sdsoqs", "sdsocn", "sdaddj", "sdivd"})
-LINE_FIELDS = BUSINESS - PROGRESS
 PK = ("sdkcoo", "sddoco", "sddcto", "sdlnid")
 CANCELLED = "980"
 CLOSED = "999"
@@ -123,10 +122,12 @@ def _cancels(change: ChangeEvent) -> bool:
 @mapper("erp", "f4211", columns=COLUMNS)
 def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     changed = changed_columns(change, BUSINESS)  # () unless an update
+    cancels = False
     if change.op is Op.UPDATE:
         if not changed:
             return  # audit-only touch (a batch program rewrote user/pid/date): most updates
-        if PROGRESS.issuperset(changed) and not _cancels(change):
+        cancels = _cancels(change)
+        if not cancels and PROGRESS.issuperset(changed):
             return  # status progress (release, ship confirm, sales update): other events say it
     row = change.row
     pk = pk_of(row, PK)
@@ -193,7 +194,7 @@ def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         )
         return
 
-    if _cancels(change):
+    if cancels:
         cancelled = row.decimal("sdsocn") or row.decimal("sduorg")
         item_id, quantity, base_uom, _ = erp_quantity(
             ref, row, itm_column="sditm", qty_column="sduorg", uom_column="sduom", branch=site
