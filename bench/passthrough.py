@@ -4,8 +4,9 @@ It runs as its own process (``python -m bench.passthrough SETTINGS_JSON OUT_TOPI
 runner's own client configs (``transforms.runner.consumer_config``/``producer_config``) and the
 runner's loop shape: ``consume(batch_size)`` → one transaction per batch → produce every raw
 record byte for byte (key, value, headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
-commit. No parsing, mapping or gating. SIGTERM finishes the open batch; the totals go to stdout
-as one JSON line.
+commit on a thread while the next batch is consumed, and the next transaction begun once that
+commit is done. No parsing, mapping or gating. SIGTERM finishes the open batch; the totals go to
+stdout as one JSON line.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from transforms.runner import consumer_config, producer_config
+from transforms.runner import COMMIT_SWITCH_INTERVAL_S, consumer_config, producer_config
 from transforms.settings import TransformsSettings
 
 
@@ -32,8 +34,15 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
     signal.signal(signal.SIGINT, handler)
     producer = Producer(producer_config(settings))
     consumer = Consumer(consumer_config(settings))
+    committer = ThreadPoolExecutor(1, thread_name_prefix="passthrough-commit")
+    in_flight: Future[None] | None = None
     messages = batches = 0
     started = time.monotonic()
+
+    def commit(offsets: list[TopicPartition], group: object) -> None:
+        producer.send_offsets_to_transaction(offsets, group, 30)
+        producer.commit_transaction(60)
+
     try:
         producer.init_transactions(30)
         consumer.subscribe([settings.source_pattern])
@@ -48,6 +57,9 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
                     batch.append(message)
                 elif error.fatal():
                     raise KafkaException(error)
+            if in_flight is not None:
+                in_flight.result()
+                in_flight = None
             if not batch:
                 continue
             producer.begin_transaction()
@@ -57,13 +69,14 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
                     out_topic, value=message.value(), key=message.key(), headers=headers or None
                 )
             producer.poll(0)  # once per batch, as the runner does
-            producer.send_offsets_to_transaction(
-                consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
-            )
-            producer.commit_transaction(60)
+            offsets = consumer.position(consumer.assignment())
+            in_flight = committer.submit(commit, offsets, consumer.consumer_group_metadata())
             messages += len(batch)
             batches += 1
+        if in_flight is not None:
+            in_flight.result()
     finally:
+        committer.shutdown()
         consumer.close()
         producer.flush(5)
     return {"messages": messages, "batches": batches, "seconds": time.monotonic() - started}
@@ -71,6 +84,7 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     settings = TransformsSettings.model_validate_json(argv[1])
+    sys.setswitchinterval(COMMIT_SWITCH_INTERVAL_S)  # as `scv pipeline run` does
     try:
         totals = run(settings, argv[2])
     except KafkaException as exc:

@@ -58,13 +58,20 @@ class WmsOrderInfo:
 
 
 class StateStore:
-    """The in-memory replica with an undo log, so an aborted transaction leaves no trace."""
+    """The in-memory replica with an undo log, so an aborted transaction leaves no trace.
+
+    Up to two batches are open at once (the runner maps the next batch while the previous
+    one commits): ``savepoint`` marks where a batch ends, ``commit(savepoint)`` makes the
+    updates up to it final, and ``abort`` rolls back every open update.
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, StateValue] = {}
         # itm → {uom key: factor}: conversions of one item without scanning every key.
         self._uoms: dict[str, dict[str, StateValue]] = {}
         self._undo: list[tuple[str, StateValue | None]] = []
+        #: Committed records loaded while a batch was open: an abort restores them on top.
+        self._loaded: list[tuple[str, StateValue | None]] = []
 
     def __len__(self) -> int:
         return len(self._data)
@@ -93,14 +100,29 @@ class StateStore:
     def load(self, key: str, value: StateValue | None) -> None:
         """Apply a committed record read back from the state topic."""
         self._set(key, value)
+        if self._undo:
+            self._loaded.append((key, value))
 
-    def commit(self) -> None:
-        self._undo.clear()
+    def savepoint(self) -> int:
+        """Where the updates applied so far end (for ``commit``)."""
+        return len(self._undo)
+
+    def commit(self, savepoint: int | None = None) -> None:
+        """Make the updates up to ``savepoint`` (all by default) final."""
+        if savepoint is None or savepoint >= len(self._undo):
+            self._undo.clear()
+            self._loaded.clear()
+        else:
+            del self._undo[:savepoint]
 
     def abort(self) -> None:
+        """Undo every update not committed; records loaded meanwhile stay (they are final)."""
         for key, previous in reversed(self._undo):
             self._set(key, previous)
+        for key, value in self._loaded:
+            self._set(key, value)
         self._undo.clear()
+        self._loaded.clear()
 
     def uoms(self, itm: str) -> list[tuple[str, StateValue]]:
         return sorted(self._uoms.get(itm, {}).items())

@@ -2,15 +2,21 @@
 
 One Kafka transaction per batch::
 
-    consume(num_messages=N) → process each (parse, map) → gate → produce canonical events,
-    quarantine records and reference-state updates → send_offsets_to_transaction → commit
+    consume(num_messages=N) → process each (parse, map) → gate → serialize → produce canonical
+    events, quarantine records and reference-state updates → send_offsets_to_transaction →
+    commit
 
 so the outputs of a batch and the consumer offsets that produced them become visible to
-``read_committed`` readers together, or not at all. Several instances share the raw partitions
-through one consumer group; each has its own ``transactional.id`` (``<prefix>-<instance>``),
-and KIP-447 (``consumer_group_metadata``) fences a zombie after a rebalance. Rebalance callbacks
-only run inside ``consume``, when no transaction is open. SIGTERM/SIGINT finish the open batch
-(commit) and stop; an error aborts it and nothing of it is visible.
+``read_committed`` readers together, or not at all. The offsets and the commit of a batch
+travel on a thread of their own while the next batch is consumed, mapped and gated (a third of
+a backlog drain was spent waiting on those round trips); the next batch is produced once that
+commit succeeded, and if it failed both batches are rolled back and read again.
+
+Several instances share the raw partitions through one consumer group; each has its own
+``transactional.id`` (``<prefix>-<instance>``), and KIP-447 (``consumer_group_metadata``)
+fences a zombie after a rebalance. Rebalance callbacks only run inside ``consume``; a
+revocation first waits for the commit in flight. SIGTERM/SIGINT finish the open batch (commit)
+and stop; an error aborts it and nothing of it is visible.
 
 Reference data arrives on other topics than the rows that need it (an order line can be read
 before its item). A row whose mapping misses reference data that may still come (item, UoM
@@ -30,6 +36,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -152,6 +159,35 @@ class _Ends:
         return self._ends
 
 
+Record = tuple[str, bytes | None, bytes | None, Any]  # topic, key, value, headers
+
+
+@dataclass
+class _Mapped:
+    """A batch mapped, gated and serialized; nothing of it is on Kafka yet."""
+
+    records: list[Record]
+    counts: dict[str, Counter[str]]
+    #: Where the consumer goes on from (a held partition: the held row) and the group
+    #: generation the offsets belong to (KIP-447).
+    positions: list[TopicPartition]
+    group: Any
+    #: Consumed messages that are not held (they are done once the batch commits).
+    messages: int
+    #: The batch had reference rows (items, conversions, WMS orders).
+    reference: bool
+
+
+@dataclass
+class _InFlight:
+    """A produced batch whose offsets and commit are on their way (the commit thread)."""
+
+    future: Future[None]
+    #: The batch's reference-state updates end here in the store's undo log.
+    savepoint: int
+    mapped: _Mapped
+
+
 class _Headers(Sequence[tuple[str, str | bytes | None]]):
     """A consumed record's headers, read from the client on first use.
 
@@ -201,6 +237,12 @@ def raw_message(message: Message) -> RawMessage:
 #: How often the consumer, and the runner's list of reference partitions, see new topics.
 METADATA_REFRESH_S = 10.0
 
+#: The interpreter's thread switch interval for a runner process (``sys.setswitchinterval``).
+#: The commit thread needs the GIL back after each client call, and at the default 5 ms it
+#: waited behind the mapping thread for most of it: send_offsets_to_transaction took 6 ms at
+#: the median instead of 1 ms.
+COMMIT_SWITCH_INTERVAL_S = 0.0005
+
 
 def _common(settings: TransformsSettings) -> dict[str, Any]:
     return {"bootstrap.servers": settings.kafka_bootstrap, "client.id": settings.transactional_id}
@@ -214,6 +256,11 @@ def producer_config(settings: TransformsSettings) -> dict[str, Any]:
         "transaction.timeout.ms": settings.transaction_timeout_ms,
         "linger.ms": 5,
         "compression.type": "lz4",
+        # A transaction begun right after the previous commit often finds the coordinator
+        # still writing that commit's markers (CONCURRENT_TRANSACTIONS) and is retried after
+        # this back-off: at the default 100 ms, one batch in thirty stalled 100-300 ms in
+        # send_offsets_to_transaction. Repeated failures still back off exponentially.
+        "retry.backoff.ms": 10,
     }
 
 
@@ -270,6 +317,13 @@ class Runner:
         #: When reference facts last reached the store: a committed batch with reference rows,
         #: or records read from the state topic (other instances', and this one's read back).
         self._reference_news_at = 0.0
+        #: The header of this instance's state records (its catch-up skips them).
+        self._writer: list[tuple[str, bytes]] = [("scv_writer", settings.transactional_id.encode())]
+        #: The batch being committed on ``_committer`` while the next one is mapped.
+        self._in_flight: _InFlight | None = None
+        self._committer: ThreadPoolExecutor | None = None
+        #: A commit that failed while a rebalance waited for it (handled after ``consume``).
+        self._aborted: KafkaTransientError | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -309,6 +363,7 @@ class Runner:
         )
         started = time.monotonic()
         context = self._signals() if install_signals else _nothing()
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="scv-commit")
         try:
             with context:
                 producer.init_transactions(30)
@@ -321,6 +376,8 @@ class Runner:
                 )
                 self._loop(consumer, producer, state_consumer, until_idle=until_idle)
         finally:
+            self._settle_quietly()
+            self._committer.shutdown()
             self.stats.seconds = time.monotonic() - started
             consumer.close()
             state_consumer.close()
@@ -364,15 +421,23 @@ class Runner:
         self.store.load(key.decode(), None if value is None else orjson.loads(value))
 
     def _catch_up_state(self, state_consumer: Consumer) -> None:
-        """Apply what other instances committed since the last batch (never blocks)."""
+        """Apply what other instances committed since the last batch (never blocks).
+
+        This instance's own records are skipped: the store had them when they were written,
+        and read back late they would put back a value a newer batch has changed.
+        """
+        writer = self._writer
         while True:
             messages = state_consumer.consume(num_messages=10_000, timeout=0)
             if not messages:
                 return
+            news = False
             for message in messages:
-                if not message.error():
+                if not message.error() and message.headers() != writer:
                     self._load_state_record(message)
-            self._reference_news_at = time.monotonic()
+                    news = True
+            if news:
+                self._reference_news_at = time.monotonic()
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -381,6 +446,12 @@ class Runner:
         self.log(f"assigned {len(partitions)} partitions")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The next owner starts at the committed offsets: the batch in flight is committed
+        # (or aborted) before the partitions go.
+        try:
+            self._await_commit()
+        except KafkaTransientError as exc:
+            self._aborted = exc
         # The next owner starts at the committed offset, i.e. at the held row. A held partition
         # is paused, and the client keeps it paused if it comes back to this instance: resume
         # it now, or with its hold gone nothing would ever resume it (the group would stall).
@@ -434,20 +505,33 @@ class Runner:
                 num_messages=settings.batch_size, timeout=settings.batch_timeout_s
             )
             batch = [m for m in messages if self._usable(m)]
-            if not batch:
-                quiet_since = max(last_message, self._assigned_at)
-                idle = time.monotonic() - quiet_since >= settings.idle_s
-                if until_idle and idle and self._caught_up(consumer):
-                    self.stop("idle")
-                continue
-            last_message = time.monotonic()
-            self._catch_up_state(state_consumer)
             try:
-                self._transaction(consumer, producer, batch)
+                if self._aborted is not None:  # during a rebalance in ``consume``
+                    raise self._aborted
+                if not batch:
+                    self._await_commit()  # nothing to map meanwhile
+                    quiet_since = max(last_message, self._assigned_at)
+                    idle = time.monotonic() - quiet_since >= settings.idle_s
+                    if until_idle and idle and self._caught_up(consumer):
+                        self.stop("idle")
+                    continue
+                last_message = time.monotonic()
+                self._catch_up_state(state_consumer)
+                mapped = self._map(consumer, batch)
+                self._await_commit()
+                self._send(producer, mapped)
             except KafkaTransientError as exc:
+                self._aborted = None
                 self.log(f"batch aborted, re-reading it: {exc}")
                 self.stats.aborted_batches += 1
+                self.store.abort()
                 self._rewind(consumer)
+        try:
+            self._await_commit()
+        except KafkaTransientError as exc:
+            self.log(f"last batch aborted (it is read again at the next start): {exc}")
+            self.stats.aborted_batches += 1
+            self.store.abort()
         self.log(f"stopping: {self._stop_reason}")
 
     # -- holding rows back for reference data ------------------------------------------------
@@ -550,69 +634,107 @@ class Runner:
         self.log(f"consumer: {error.str()}")
         return False
 
-    def _transaction(
-        self, consumer: Consumer, producer: Producer, messages: Sequence[Message]
-    ) -> None:
+    def _map(self, consumer: Consumer, messages: Sequence[Message]) -> _Mapped:
+        """Map, gate and serialize a batch; pause its held partitions at the held rows.
+
+        Runs while the previous batch commits: its reference-state updates are already in the
+        store (uncommitted), and if that commit fails this batch is rolled back with it.
+        """
         raws = [raw_message(m) for m in messages]
         # Reference tables (items, conversions, WMS orders) first: their state feeds the other
         # mappers of the same batch. Per-partition order is kept (the sort is stable).
         raws.sort(key=lambda r: not self._is_reference(r.topic))
         held: dict[TopicKey, int] = {}
         self._batch_ends = None
+        outcomes: list[tuple[RawMessage, Outcome]] = []
+        for raw in raws:
+            key = (raw.topic, raw.partition)
+            if key in held:
+                continue  # behind a held row of its partition: re-read with it
+            outcome = process(raw, self.registry, self.reference)
+            if (
+                isinstance(outcome, Quarantine)
+                and outcome.reason in AWAITED_REFERENCES
+                and self._hold(consumer, raw, outcome.reason)
+            ):
+                held[key] = raw.offset
+                self.stats.held[outcome.reason] += 1
+                continue
+            self._holds.pop(key, None)
+            if isinstance(outcome, Emit):
+                for update in outcome.state:
+                    self.store.apply(update)
+            outcomes.append((raw, outcome))
+        records, counts = self._records(route(outcomes, self.gate))
+        positions = consumer.position(consumer.assignment())
+        for tp in positions:
+            offset = held.get((tp.topic, tp.partition))
+            if offset is not None:
+                tp.offset = offset
+        # Paused and sought now, before the next ``consume``: the rows after a held one are
+        # read again with it, never in the next batch.
+        self._pause_held(consumer, held)
+        return _Mapped(
+            records,
+            counts,
+            positions,
+            consumer.consumer_group_metadata(),
+            messages=len(outcomes),
+            reference=bool(raws) and self._is_reference(raws[0].topic),  # sorted: first
+        )
+
+    def _send(self, producer: Producer, mapped: _Mapped) -> None:
+        """Produce a mapped batch in a new transaction; its commit goes to the commit thread
+        (no other transaction may be open: ``_await_commit`` first)."""
+        if self._committer is None:
+            raise KafkaError("the runner is not running")
+        savepoint = self.store.savepoint()
         try:
             producer.begin_transaction()
-            outcomes: list[tuple[RawMessage, Outcome]] = []
-            for raw in raws:
-                key = (raw.topic, raw.partition)
-                if key in held:
-                    continue  # behind a held row of its partition: re-read with it
-                outcome = process(raw, self.registry, self.reference)
-                if (
-                    isinstance(outcome, Quarantine)
-                    and outcome.reason in AWAITED_REFERENCES
-                    and self._hold(consumer, raw, outcome.reason)
-                ):
-                    held[key] = raw.offset
-                    self.stats.held[outcome.reason] += 1
-                    continue
-                self._holds.pop(key, None)
-                if isinstance(outcome, Emit):
-                    for update in outcome.state:
-                        self.store.apply(update)
-                outcomes.append((raw, outcome))
-            routed = route(outcomes, self.gate)
-            counts = self._produce(producer, routed)
-            positions = consumer.position(consumer.assignment())
-            for tp in positions:
-                offset = held.get((tp.topic, tp.partition))
-                if offset is not None:
-                    tp.offset = offset
-            producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), 30)
-            producer.commit_transaction(60)
+            for topic, key, value, headers in mapped.records:
+                producer.produce(topic, value=value, key=key, headers=headers)
+            # Serve delivery reports once per batch: a batch (``batch_size`` raw messages, a
+            # few records each) is far below the producer's local queue; the commit flushes it.
+            producer.poll(0)
         except KafkaException as exc:
-            self.store.abort()
-            error: RdKafkaError = exc.args[0]
-            if error.txn_requires_abort():
-                producer.abort_transaction(60)
-                raise KafkaTransientError(f"transaction aborted: {error.str()}") from None
-            raise KafkaError(f"transaction failed: {error.str()}") from None
+            raise _transaction_failed(producer, exc) from None
         except BaseException:
-            # A bug, the quarantine limit or a stop: nothing of this batch may be visible.
-            self.store.abort()
             _abort_quietly(producer)
             raise
-        self.store.commit()
-        if raws and self._is_reference(raws[0].topic):  # sorted: reference rows come first
+        future = self._committer.submit(_commit, producer, mapped.positions, mapped.group)
+        self._in_flight = _InFlight(future, savepoint, mapped)
+
+    def _await_commit(self) -> None:
+        """Wait for the batch in flight; once committed, its state updates are final.
+
+        Raises ``KafkaTransientError`` if it was aborted: the caller rolls back the store
+        (this batch and any mapped since) and rewinds the consumer.
+        """
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
+        flight.future.result()
+        self.store.commit(flight.savepoint)
+        mapped = flight.mapped
+        if mapped.reference:
             self._reference_news_at = time.monotonic()
-        self._pause_held(consumer, held)
         self.stats.batches += 1
-        self.stats.messages += len(raws) - sum(1 for r in raws if (r.topic, r.partition) in held)
-        for kind, counter in counts.items():
+        self.stats.messages += mapped.messages
+        for kind, counter in mapped.counts.items():
             getattr(self.stats, kind).update(counter)
 
-    def _produce(
-        self, producer: Producer, routed: Sequence[tuple[RawMessage, Outcome]]
-    ) -> dict[str, Counter[str]]:
+    def _settle_quietly(self) -> None:
+        """On the way out after an error: let the batch in flight finish either way."""
+        try:
+            self._await_commit()
+        except KafkaError as exc:
+            self.log(f"last batch not committed: {exc}")
+
+    def _records(
+        self, routed: Sequence[tuple[RawMessage, Outcome]]
+    ) -> tuple[list[Record], dict[str, Counter[str]]]:
+        """What a batch writes: canonical events, reference-state updates and quarantined
+        originals, serialized; and the counts of each outcome."""
         settings = self.settings
         prefix = settings.topic_prefix
         quarantine_topic = settings.topic(settings.quarantine_topic)
@@ -623,6 +745,7 @@ class Runner:
             "skipped": Counter(),
         }
         self.limit.record_all(outcome for _, outcome in routed)
+        records: list[Record] = []
         skipped: list[str] = []
         for raw, outcome in routed:
             if isinstance(outcome, Skip):  # most messages: counted in one go below
@@ -630,29 +753,17 @@ class Runner:
             elif isinstance(outcome, Emit):
                 for event in outcome.events:
                     record = to_kafka(event, topic_prefix=prefix)
-                    producer.produce(
-                        record.topic, value=record.value, key=record.key, headers=record.headers
-                    )
+                    records.append((record.topic, record.key, record.value, record.headers))
                     counts["events"][event.event_type] += 1
                 for update in outcome.state:
-                    producer.produce(
-                        state_topic,
-                        key=update.key.encode(),
-                        value=None if update.value is None else orjson.dumps(update.value),
-                    )
+                    value = None if update.value is None else orjson.dumps(update.value)
+                    records.append((state_topic, update.key.encode(), value, self._writer))
             elif isinstance(outcome, Quarantine):
-                producer.produce(
-                    quarantine_topic,
-                    key=raw.key,
-                    value=raw.value,
-                    headers=quarantine_headers(raw, outcome, instance=settings.transactional_id),
-                )
+                headers = quarantine_headers(raw, outcome, instance=settings.transactional_id)
+                records.append((quarantine_topic, raw.key, raw.value, headers))
                 counts["quarantined"][outcome.reason] += 1
         counts["skipped"].update(skipped)
-        # Serve delivery reports once per batch: a batch (``batch_size`` raw messages, a few
-        # records each) is far below the producer's local queue, and the commit flushes it.
-        producer.poll(0)
-        return counts
+        return records, counts
 
     def _rewind(self, consumer: Consumer) -> None:
         """After an abort, read the batch again from the last committed offsets."""
@@ -677,6 +788,24 @@ def _high_watermark(consumer: Consumer, tp: TopicPartition, wait_s: float = 30.0
             if code not in leaderless or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _commit(producer: Producer, positions: list[TopicPartition], group: Any) -> None:
+    """The commit thread's half of a transaction (the client releases the GIL meanwhile)."""
+    try:
+        producer.send_offsets_to_transaction(positions, group, 30)
+        producer.commit_transaction(60)
+    except KafkaException as exc:
+        raise _transaction_failed(producer, exc) from None
+
+
+def _transaction_failed(producer: Producer, exc: KafkaException) -> KafkaError:
+    """The error to raise for a failed transaction, aborting it where the client requires."""
+    error: RdKafkaError = exc.args[0]
+    if error.txn_requires_abort():
+        producer.abort_transaction(60)
+        return KafkaTransientError(f"transaction aborted: {error.str()}")
+    return KafkaError(f"transaction failed: {error.str()}")
 
 
 def _abort_quietly(producer: Producer) -> None:
