@@ -35,7 +35,7 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
     producer = Producer(producer_config(settings))
     consumer = Consumer(consumer_config(settings))
     committer = ThreadPoolExecutor(1, thread_name_prefix="passthrough-commit")
-    in_flight: Future[None] | None = None
+    in_flight: list[Future[None]] = []  # the batch being committed, at most one
     messages = batches = 0
     started = time.monotonic()
 
@@ -43,9 +43,15 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
         producer.send_offsets_to_transaction(offsets, group, 30)
         producer.commit_transaction(60)
 
+    def await_commit(*_rebalance: object) -> None:
+        # Also before a revocation, as the runner does: offsets of an old generation would
+        # be refused once the group has moved on.
+        while in_flight:
+            in_flight.pop().result()
+
     try:
         producer.init_transactions(30)
-        consumer.subscribe([settings.source_pattern])
+        consumer.subscribe([settings.source_pattern], on_revoke=await_commit)
         while not stop:
             found = consumer.consume(
                 num_messages=settings.batch_size, timeout=settings.batch_timeout_s
@@ -57,9 +63,7 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
                     batch.append(message)
                 elif error.fatal():
                     raise KafkaException(error)
-            if in_flight is not None:
-                in_flight.result()
-                in_flight = None
+            await_commit()
             if not batch:
                 continue
             producer.begin_transaction()
@@ -70,11 +74,10 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
                 )
             producer.poll(0)  # once per batch, as the runner does
             offsets = consumer.position(consumer.assignment())
-            in_flight = committer.submit(commit, offsets, consumer.consumer_group_metadata())
+            in_flight.append(committer.submit(commit, offsets, consumer.consumer_group_metadata()))
             messages += len(batch)
             batches += 1
-        if in_flight is not None:
-            in_flight.result()
+        await_commit()
     finally:
         committer.shutdown()
         consumer.close()
