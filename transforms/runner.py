@@ -315,7 +315,7 @@ class Runner:
         self._admin: AdminClient | None = None
         self._reference_cache: tuple[float, list[TopicPartition]] = (-METADATA_REFRESH_S, [])
         #: When reference facts last reached the store: a committed batch with reference rows,
-        #: or records read from the state topic (other instances', and this one's read back).
+        #: or other instances' records read from the state topic.
         self._reference_news_at = 0.0
         #: The header of this instance's state records (its catch-up skips them).
         self._writer: list[tuple[str, bytes]] = [("scv_writer", settings.transactional_id.encode())]
@@ -377,6 +377,8 @@ class Runner:
                 self._loop(consumer, producer, state_consumer, until_idle=until_idle)
         finally:
             self._settle_quietly()
+            # A batch mapped but never produced (an error in it) leaves no state behind.
+            self.store.abort()
             self._committer.shutdown()
             self.stats.seconds = time.monotonic() - started
             consumer.close()
@@ -446,15 +448,15 @@ class Runner:
         self.log(f"assigned {len(partitions)} partitions")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # The next owner starts at the committed offsets: the batch in flight is committed
-        # (or aborted) before the partitions go.
+        # The next owner starts at the committed offsets, so the batch in flight is committed
+        # (or aborted) before the partitions go; for a held partition that is the held row.
         try:
             self._await_commit()
         except KafkaTransientError as exc:
             self._aborted = exc
-        # The next owner starts at the committed offset, i.e. at the held row. A held partition
-        # is paused, and the client keeps it paused if it comes back to this instance: resume
-        # it now, or with its hold gone nothing would ever resume it (the group would stall).
+        # A held partition is paused, and the client keeps it paused if it comes back to this
+        # instance: resume it now, or with its hold gone nothing would ever resume it (the
+        # group would stall).
         held = [tp for tp in partitions if self._holds.pop((tp.topic, tp.partition), None)]
         if held:
             consumer.resume(held)
