@@ -244,6 +244,7 @@ class _Source(msgspec.Struct):
     row: int | None = None
     txId: int | str | None = None
     sequence: str | None = None
+    gtid: str | None = None
 
 
 class _Transaction(msgspec.Struct):
@@ -317,6 +318,9 @@ class Envelope(NamedTuple):
     tx_id: str | None
     before: msgspec.Raw
     after: msgspec.Raw
+    #: Where the change stands in its source's commit order (``stream_order``); ``None`` for
+    #: a snapshot read.
+    order: StreamOrder | None = None
 
     @property
     def table(self) -> TableRef:
@@ -347,6 +351,48 @@ def _position(source: _Source, where: str) -> str:
         # log (``sequence``) plus the read time identify it; with the row key it is unique.
         return f"snapshot:{source.sequence}:{source.ts_ms}"
     raise InvalidChangeEvent("missing_field", f"{where}: no lsn nor binlog file/pos")
+
+
+#: A streamed change's place in its source's log, comparable within one connector's topics:
+#: PostgreSQL ``(last commit LSN, LSN)``, MariaDB ``(GTID sequence, binlog position, row)``.
+StreamOrder = tuple[int, ...]
+
+
+def stream_order(source: _Source) -> StreamOrder | None:
+    """The change's place in the commit order of its source, or ``None`` for a snapshot read.
+
+    Debezium streams a source's changes in commit order, and after a crash replays them with
+    the very same ``source`` block, so a change at or before the last one a partition handed on
+    is a replay (``transforms.replays``). PostgreSQL: ``sequence`` is ``[last commit LSN,
+    LSN]``; a transaction's events come after the previous commit and rise in LSN. MariaDB: the
+    GTID's sequence number rises per transaction, and within one the event's binlog position
+    and its row number in the event.
+    """
+    if source.snapshot not in (None, False, "false"):
+        return None
+    if source.lsn is not None:
+        commit = 0
+        if source.sequence is not None:
+            try:
+                last_commit = orjson.loads(source.sequence)[0]
+                commit = int(last_commit) if last_commit is not None else 0
+            except (orjson.JSONDecodeError, IndexError, KeyError, TypeError, ValueError):
+                raise InvalidChangeEvent(
+                    "mistyped_field", f"source.sequence={source.sequence!r} is not [lsn, lsn]"
+                ) from None
+        return (commit, source.lsn)
+    if source.pos is None:
+        return None
+    row = source.row or 0
+    if source.gtid is not None:
+        sequence = source.gtid.rpartition("-")[2]
+        if sequence.isdigit():
+            return (int(sequence), source.pos, row)
+    if source.file is not None:
+        number = source.file.rpartition(".")[2]
+        if number.isdigit():
+            return (int(number), source.pos, row)
+    return None
 
 
 def parse_envelope(value: bytes | None) -> Envelope | None:
@@ -392,6 +438,7 @@ def parse_envelope(value: bytes | None) -> Envelope | None:
         tx_id,
         envelope.before,
         envelope.after,
+        stream_order(source),
     )
 
 

@@ -21,6 +21,7 @@ from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExce
 from transforms.events import CanonicalEvent, Headers
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import MapperRegistry
+from transforms.replays import ReplayGuard
 
 Stage = Literal["decode", "map", "gate"]
 
@@ -78,6 +79,8 @@ Outcome = Emit | Quarantine | Skip
 # The two skips of nearly every message, made once (an outcome is immutable).
 TOMBSTONE = Skip("tombstone")
 NO_BUSINESS_CHANGE = Skip("no business change")
+#: A change Debezium wrote again after a restart (``transforms.replays``).
+REPLAYED = Skip("replayed")
 
 
 def _empty(value: object) -> bool:
@@ -100,12 +103,20 @@ def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
                 )
 
 
-def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcome:
-    """Map one raw message. Pure apart from reading ``ref``."""
+def process(
+    raw: RawMessage,
+    registry: MapperRegistry,
+    ref: Reference,
+    replays: ReplayGuard | None = None,
+) -> Outcome:
+    """Map one raw message. Pure apart from reading ``ref`` and, when given, recognising a
+    replay in ``replays`` (which then counts the message as handed on)."""
     try:
         envelope = parse_envelope(raw.value)
         if envelope is None:
             return TOMBSTONE
+        if replays is not None and not replays.admit(raw.topic, raw.partition, raw.key, envelope):
+            return REPLAYED
         if envelope.op is Op.TRUNCATE:
             raise InvalidChangeEvent("truncate", f"{envelope.table} was truncated at the source")
         entry = registry.lookup(envelope.table)

@@ -76,6 +76,7 @@ from transforms.pipeline import (
 )
 from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
+from transforms.replays import ReplayGuard
 from transforms.settings import TransformsSettings
 
 Log = Callable[[str], None]
@@ -297,6 +298,8 @@ class Runner:
         self.log = log
         self.store = StateStore()
         self.reference = Reference(self.store, settings.site_zones)
+        #: Debezium's replays after a Connect restart, recognised per raw partition.
+        self.replays = ReplayGuard()
         self.limit = QuarantineLimit(
             settings.quarantine_max_consecutive,
             settings.quarantine_max_ratio,
@@ -443,8 +446,10 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned_at = time.monotonic()
+        # Each partition's replay mark was committed with its offset (by whichever instance).
+        self.replays.restore(_committed(consumer, partitions))
         self.log(f"assigned {len(partitions)} partitions")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -460,6 +465,7 @@ class Runner:
         held = [tp for tp in partitions if self._holds.pop((tp.topic, tp.partition), None)]
         if held:
             consumer.resume(held)
+        self.replays.forget(partitions)
 
     def _caught_up(self, consumer: Consumer) -> bool:
         """Every assigned partition is read up to its end (``--until-idle``)."""
@@ -653,13 +659,14 @@ class Runner:
             key = (raw.topic, raw.partition)
             if key in held:
                 continue  # behind a held row of its partition: re-read with it
-            outcome = process(raw, self.registry, self.reference)
+            outcome = process(raw, self.registry, self.reference, self.replays)
             if (
                 isinstance(outcome, Quarantine)
                 and outcome.reason in AWAITED_REFERENCES
                 and self._hold(consumer, raw, outcome.reason)
             ):
                 held[key] = raw.offset
+                self.replays.undo(raw.topic, raw.partition)  # it is read again
                 self.stats.held[outcome.reason] += 1
                 continue
             self._holds.pop(key, None)
@@ -673,6 +680,7 @@ class Runner:
             offset = held.get((tp.topic, tp.partition))
             if offset is not None:
                 tp.offset = offset
+        positions = self.replays.stamp(positions)
         # Paused and sought now, before the next ``consume``: the rows after a held one are
         # read again with it, never in the next batch.
         self._pause_held(consumer, held)
@@ -772,7 +780,9 @@ class Runner:
         assignment = consumer.assignment()
         if not assignment:
             return
-        for tp in consumer.committed(assignment, timeout=30):
+        committed = _committed(consumer, assignment)
+        self.replays.restore(committed)
+        for tp in committed:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
 
@@ -790,6 +800,15 @@ def _high_watermark(consumer: Consumer, tp: TopicPartition, wait_s: float = 30.0
             if code not in leaderless or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
+    """The group's committed offsets (with their replay marks) for ``partitions``."""
+    try:
+        return list(consumer.committed(partitions, timeout=30))
+    except KafkaException as exc:
+        error = exc.args[0].str()
+        raise KafkaTransientError(f"cannot read the committed offsets: {error}") from None
 
 
 def _commit(producer: Producer, positions: list[TopicPartition], group: Any) -> None:
