@@ -11,7 +11,9 @@
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
     └── KafkaError                  the broker refused or failed an operation
-        └── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
+        ├── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
+        └── RunnerStalled           a commit outlived its deadline or the producer failed
+                                    fatally: the runner starts over in a fresh process (exit 75)
 
 Only ``DataError`` subclasses are turned into quarantine records; every other exception is a
 bug or an outage and crashes the runner before it commits offsets.
@@ -68,4 +70,16 @@ class KafkaError(TransformsError):
 
 
 class KafkaTransientError(KafkaError):
+    retryable = True
+
+
+class RunnerStalled(KafkaError):
+    """The broker did not let a batch finish (outage, fenced or fatally failed producer).
+
+    Nothing of the batch is visible. A librdkafka call stuck past its timeout cannot be
+    interrupted, so the runner process is replaced (``scv pipeline run`` restarts itself in
+    place) and reads on from the committed offsets; exit code 75 (EX_TEMPFAIL) otherwise.
+    """
+
+    exit_code = 75
     retryable = True

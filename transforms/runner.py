@@ -34,9 +34,10 @@ from __future__ import annotations
 import re
 import signal
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -58,7 +59,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     OffsetSpec,
 )
 
-from transforms.errors import KafkaError, KafkaTransientError
+from transforms.errors import KafkaError, KafkaTransientError, RunnerStalled
 from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS, to_kafka
 from transforms.pipeline import (
     AWAITED_REFERENCES,
@@ -78,6 +79,14 @@ from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
 from transforms.settings import TransformsSettings
+from transforms.transactions import (
+    CommitThread,
+    abort_quietly,
+    client_logger,
+    commit,
+    transaction_failed,
+    wait,
+)
 
 Log = Callable[[str], None]
 
@@ -246,7 +255,12 @@ COMMIT_SWITCH_INTERVAL_S = 0.0005
 
 
 def _common(settings: TransformsSettings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.kafka_bootstrap, "client.id": settings.transactional_id}
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "client.id": settings.transactional_id,
+        # A broker outage is one line per state change, not one per reconnect attempt.
+        "logger": client_logger(settings.transactional_id),
+    }
 
 
 def producer_config(settings: TransformsSettings) -> dict[str, Any]:
@@ -320,11 +334,18 @@ class Runner:
         #: When reference facts last reached the store: a committed batch with reference rows,
         #: or other instances' records read from the state topic.
         self._reference_news_at = 0.0
-        #: The header of this instance's state records (its catch-up skips them).
-        self._writer: list[tuple[str, bytes]] = [("scv_writer", settings.transactional_id.encode())]
+        #: The header of this process's state records (its catch-up skips them). Unique per
+        #: process: a restarted instance must read back what its predecessor wrote.
+        writer = f"{settings.transactional_id}:{uuid.uuid4().hex[:12]}"
+        self._writer: list[tuple[str, bytes]] = [("scv_writer", writer.encode())]
         #: The batch being committed on ``_committer`` while the next one is mapped.
         self._in_flight: _InFlight | None = None
-        self._committer: ThreadPoolExecutor | None = None
+        self._committer: CommitThread | None = None
+        #: A batch failed and the consumer must go back to the committed offsets first.
+        self._rewind_due = False
+        #: When the broker stopped answering (an outage longer than ``outage_deadline_s``
+        #: ends the runner).
+        self._failing_since: float | None = None
         #: A commit that failed while a rebalance waited for it (handled after ``consume``).
         self._aborted: KafkaTransientError | None = None
 
@@ -333,6 +354,10 @@ class Runner:
     def stop(self, reason: str) -> None:
         """Ask the loop to stop after the open batch (safe from a signal handler)."""
         self._stop_reason = reason
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_reason is not None
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -351,7 +376,11 @@ class Runner:
 
     def run(self, *, until_idle: bool = False, install_signals: bool = True) -> RunStats:
         settings = self.settings
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        admin_config: dict[str, Any] = {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "logger": client_logger(settings.transactional_id),
+        }
+        admin = AdminClient(admin_config)
         ensure_topics(settings, admin)
         self._admin = admin
         producer = Producer(producer_config(settings))
@@ -366,10 +395,11 @@ class Runner:
         )
         started = time.monotonic()
         context = self._signals() if install_signals else _nothing()
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix="scv-commit")
+        self._committer = CommitThread()
+        stalled = False
         try:
             with context:
-                producer.init_transactions(30)
+                self._init_transactions(producer)
                 self._load_state(state_consumer)
                 consumer.subscribe(
                     [settings.source_pattern],
@@ -378,16 +408,38 @@ class Runner:
                     on_lost=self._on_revoke,
                 )
                 self._loop(consumer, producer, state_consumer, until_idle=until_idle)
+        except RunnerStalled:
+            stalled = True
+            raise
         finally:
-            self._settle_quietly()
+            if not stalled:
+                self._settle_quietly()
             # A batch mapped but never produced (an error in it) leaves no state behind.
             self.store.abort()
-            self._committer.shutdown()
+            self._committer.close()
             self.stats.seconds = time.monotonic() - started
-            consumer.close()
-            state_consumer.close()
-            producer.flush(5)
+            if not stalled:  # a stalled client's close can block as long as its stuck call
+                consumer.close()
+                state_consumer.close()
+                producer.flush(5)
         return self.stats
+
+    def _init_transactions(self, producer: Producer) -> None:
+        """Register the transactional id (fencing a predecessor and aborting what it left
+        open); a broker that is not there yet is waited for, up to ``outage_deadline_s``."""
+        deadline = time.monotonic() + self.settings.outage_deadline_s
+        while True:
+            try:
+                producer.init_transactions(30)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.retriable() or time.monotonic() >= deadline or self.stopping:
+                    raise RunnerStalled(
+                        f"cannot register the transactional id with the broker: {error.str()}"
+                    ) from None
+                self.log(f"waiting for the broker: {error.str()}")
+                time.sleep(1)
 
     # -- reference state -------------------------------------------------------------------
 
@@ -507,13 +559,15 @@ class Runner:
         last_message = time.monotonic()
         self._assigned_at = 0.0
         while self._stop_reason is None:
-            if self._holds:
-                self._review_holds(consumer)
-            messages = consumer.consume(
-                num_messages=settings.batch_size, timeout=settings.batch_timeout_s
-            )
-            batch = [m for m in messages if self._usable(m)]
             try:
+                if self._rewind_due:
+                    self._rewind(consumer)
+                if self._holds:
+                    self._review_holds(consumer)
+                messages = consumer.consume(
+                    num_messages=settings.batch_size, timeout=settings.batch_timeout_s
+                )
+                batch = [m for m in messages if self._usable(m)]
                 if self._aborted is not None:  # during a rebalance in ``consume``
                     raise self._aborted
                 if not batch:
@@ -528,12 +582,14 @@ class Runner:
                 mapped = self._map(consumer, batch)
                 self._await_commit()
                 self._send(producer, mapped)
+                self._failing_since = None
             except KafkaTransientError as exc:
-                self._aborted = None
-                self.log(f"batch aborted, re-reading it: {exc}")
-                self.stats.aborted_batches += 1
-                self.store.abort()
-                self._rewind(consumer)
+                self._redo(str(exc))
+            except KafkaException as exc:  # a consumer call failed (broker unreachable)
+                error = exc.args[0]
+                if error.fatal():
+                    raise KafkaError(f"consumer: {error.str()}") from None
+                self._redo(error.str())
         try:
             self._await_commit()
         except KafkaTransientError as exc:
@@ -541,6 +597,30 @@ class Runner:
             self.stats.aborted_batches += 1
             self.store.abort()
         self.log(f"stopping: {self._stop_reason}")
+
+    def _redo(self, why: str) -> None:
+        """After a failed batch: settle the commit in flight, roll back what is not committed
+        and read on from the committed offsets (``_rewind``, at the top of the loop, until it
+        succeeds). The broker gone for longer than ``outage_deadline_s`` ends the runner."""
+        self._aborted = None
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+            self.log(f"batch aborted, re-reading it: {why}")
+        elif now - self._failing_since >= self.settings.outage_deadline_s:
+            raise RunnerStalled(
+                f"no batch committed for {now - self._failing_since:.0f}s "
+                f"(outage_deadline_s): {why}"
+            )
+        else:
+            time.sleep(min(1.0, self.settings.batch_timeout_s * 5))  # a back-off while it lasts
+        self.stats.aborted_batches += 1
+        try:
+            self._await_commit()
+        except KafkaTransientError as settled:
+            self.log(f"the batch before it was aborted too: {settled}")
+        self.store.abort()
+        self._rewind_due = True
 
     # -- holding rows back for reference data ------------------------------------------------
 
@@ -707,11 +787,12 @@ class Runner:
             # few records each) is far below the producer's local queue; the commit flushes it.
             producer.poll(0)
         except KafkaException as exc:
-            raise _transaction_failed(producer, exc) from None
+            raise transaction_failed(producer, exc) from None
         except BaseException:
-            _abort_quietly(producer)
+            abort_quietly(producer)
             raise
-        future = self._committer.submit(_commit, producer, mapped.positions, mapped.group)
+        positions, group = mapped.positions, mapped.group
+        future = self._committer.submit(lambda: commit(producer, positions, group))
         self._in_flight = _InFlight(future, savepoint, mapped)
 
     def _await_commit(self) -> None:
@@ -723,7 +804,13 @@ class Runner:
         flight, self._in_flight = self._in_flight, None
         if flight is None:
             return
-        flight.future.result()
+        settings = self.settings
+        wait(
+            flight.future,
+            deadline_s=settings.commit_deadline,
+            stopping=lambda: self.stopping,
+            grace_s=settings.stop_grace_s,
+        )
         self.store.commit(flight.savepoint)
         mapped = flight.mapped
         if mapped.reference:
@@ -778,13 +865,16 @@ class Runner:
     def _rewind(self, consumer: Consumer) -> None:
         """After an abort, read the batch again from the last committed offsets."""
         assignment = consumer.assignment()
+        self._rewind_due = False
         if not assignment:
-            return
+            return  # the next assignment starts at the committed offsets anyway
+        self._rewind_due = True  # until the seeks below are done
         committed = _committed(consumer, assignment)
         self.replays.restore(committed)
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+        self._rewind_due = False
 
 
 def _high_watermark(consumer: Consumer, tp: TopicPartition, wait_s: float = 30.0) -> int:
@@ -809,34 +899,6 @@ def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[Top
     except KafkaException as exc:
         error = exc.args[0].str()
         raise KafkaTransientError(f"cannot read the committed offsets: {error}") from None
-
-
-def _commit(producer: Producer, positions: list[TopicPartition], group: Any) -> None:
-    """The commit thread's half of a transaction (the client releases the GIL meanwhile)."""
-    try:
-        producer.send_offsets_to_transaction(positions, group, 30)
-        producer.commit_transaction(60)
-    except KafkaException as exc:
-        raise _transaction_failed(producer, exc) from None
-
-
-def _transaction_failed(producer: Producer, exc: KafkaException) -> KafkaError:
-    """The error to raise for a failed transaction, aborting it where the client requires."""
-    error: RdKafkaError = exc.args[0]
-    if error.txn_requires_abort():
-        producer.abort_transaction(60)
-        return KafkaTransientError(f"transaction aborted: {error.str()}")
-    return KafkaError(f"transaction failed: {error.str()}")
-
-
-def _abort_quietly(producer: Producer) -> None:
-    try:
-        producer.abort_transaction(30)
-    except KafkaException as exc:
-        # No open transaction (the failure came before begin) or the producer is fenced:
-        # either way nothing of the batch is committed; the original error is what matters.
-        if exc.args[0].code() not in (RdKafkaError._STATE, RdKafkaError._FENCED):
-            raise
 
 
 @contextmanager

@@ -35,6 +35,15 @@ class TransformsSettings(BaseSettings):
     #: How long one ``consume`` waits for a batch to fill.
     batch_timeout_s: float = Field(default=0.2, gt=0)
     transaction_timeout_ms: int = 60_000
+    #: A batch's commit still unfinished after this long (default: the transaction timeout
+    #: plus 30 s, when the broker has long aborted it) means a stuck client: the runner
+    #: starts over in a fresh process.
+    commit_deadline_s: float | None = Field(default=None, gt=0)
+    #: How long the broker may be unreachable (no batch can commit, no transactional id can
+    #: be registered) before the runner gives up with exit code 75.
+    outage_deadline_s: float = Field(default=300.0, gt=0)
+    #: After SIGTERM/SIGINT, how long the commit in flight may still take.
+    stop_grace_s: float = Field(default=10.0, gt=0)
     #: How soon the group notices a dead instance and moves its partitions.
     session_timeout_ms: int = 10_000
     #: Stop after this many quarantined messages in a row...
@@ -58,6 +67,13 @@ class TransformsSettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    @property
+    def commit_deadline(self) -> float:
+        """Seconds a batch's commit may take (``commit_deadline_s`` or its default)."""
+        if self.commit_deadline_s is not None:
+            return self.commit_deadline_s
+        return self.transaction_timeout_ms / 1000 + 30
 
     @property
     def transactional_id(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -100,7 +101,32 @@ def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
         f"{len(settings.site_zones)} site zones",
         err=True,
     )
-    _report(runner.run(until_idle=until_idle))
+    from transforms.errors import RunnerStalled
+
+    try:
+        stats = runner.run(until_idle=until_idle)
+    except RunnerStalled as exc:
+        _start_over(str(exc), stopping=runner.stopping)
+    _report(stats)
+
+
+def _start_over(why: str, *, stopping: bool) -> NoReturn:
+    """A stalled runner is replaced by a fresh process (same pid, same arguments).
+
+    A librdkafka call stuck past its timeout cannot be interrupted and its client cannot be
+    closed, so neither can the process exit normally (closing would block): the new process
+    image reads on from the committed offsets, and a stop (SIGTERM) exits with 75 instead.
+    """
+    sys.stderr.write(f"scv: pipeline stalled: {why}\n")
+    if stopping:
+        sys.stderr.write("scv: pipeline stopped without committing its last batch (exit 75)\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(75)
+    sys.stderr.write("scv: pipeline starting over from the committed offsets\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "scv", *sys.argv[1:]])
 
 
 @pipeline.command()

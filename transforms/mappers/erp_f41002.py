@@ -50,5 +50,8 @@ def uom_conversions(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         # The item master row has not been seen yet: its own item.upserted will carry this
         # conversion, read from the state this update writes.
         return
-    event = item_event(change, ref, itm, dict(record))
+    # Keyed by the conversion row: a snapshot reads every row at one log position, and an
+    # item with two conversions would otherwise get one event id twice (the gate refuses
+    # that, and with it the conversions' state: every order in that unit was quarantined).
+    event = item_event(change, ref, itm, dict(record), pk=key.removeprefix("uom|"))
     yield event.model_copy(update={"conversions": tuple(conversions)})

@@ -55,10 +55,18 @@ def item_record(row: Row) -> StateValue:
 
 
 def item_event(
-    change: ChangeEvent, ref: Reference, itm: str, record: StateValue, ordinal: int = 0
+    change: ChangeEvent,
+    ref: Reference,
+    itm: str,
+    record: StateValue,
+    ordinal: int = 0,
+    *,
+    pk: str | None = None,
 ) -> ItemUpserted:
+    """The item's current master data; ``pk`` is the source row's key when the row is not
+    the item master's (a conversion), so that two rows of one snapshot give two events."""
     return ItemUpserted(
-        **header(change, pk=itm, event_type="item.upserted", ordinal=ordinal),
+        **header(change, pk=pk or itm, event_type="item.upserted", ordinal=ordinal),
         item_short=itm,
         conversions=ref.conversions(itm),
         **record,

@@ -264,3 +264,22 @@ def test_quirk_wms_order_line_correlates_with_the_erp_line() -> None:
 @pytest.mark.parametrize(("system", "table"), sorted({(m.system, m.table) for m in REGISTRY}))
 def test_quirk_tombstone_maps_to_nothing(system: str, table: str) -> None:
     assert _skipped(system, table, "tombstone") == "tombstone"
+
+
+def test_two_conversions_of_one_item_read_by_one_snapshot_are_two_events() -> None:
+    """An initial snapshot reads every row at one log position (the ``_snapshot`` fixtures:
+    an item and its two conversions, recorded from a fresh stack's first ``connectors apply``).
+    The item.upserted of each conversion row must still have an id of its own: the gate
+    refuses a repeated id, and with it the conversion's state, which left every order in that
+    unit without its factor."""
+    snapshot = FIXTURES / "erp" / "_snapshot"
+    store = StateStore()
+    ref = Reference(store, SITE_ZONES)
+    ids = []
+    for name in ("f4101-60001", "f41002-60001-CA-EA", "f41002-60001-PL-CA"):
+        outcome = process(raw_fixture(snapshot / f"{name}.json"), REGISTRY, ref)
+        assert isinstance(outcome, Emit)
+        for update in outcome.state:
+            store.apply(update)
+        ids.extend(str(e.event_id) for e in outcome.events)
+    assert len(ids) == len(set(ids)) == 3

@@ -3,28 +3,36 @@ maps; a failed commit rolls back both (the runner's Kafka clients are faked)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Message, TopicPartition
 
-from transforms.errors import KafkaTransientError
+from transforms.errors import KafkaTransientError, RunnerStalled
 from transforms.reference import StateUpdate
 from transforms.registry import default_registry
 from transforms.runner import Runner, _Mapped
 from transforms.settings import TransformsSettings
+from transforms.transactions import CommitThread, client_logger
 
 
 class FakeProducer:
     """Records the transactional calls; ``commit_transaction`` fails if told to."""
 
-    def __init__(self, commit_error: RdKafkaError | None = None) -> None:
+    def __init__(
+        self, commit_error: RdKafkaError | None = None, stuck: threading.Event | None = None
+    ) -> None:
         self.calls: list[str] = []
         self._commit_error = commit_error
+        #: ``send_offsets_to_transaction`` blocks until this is set (librdkafka was seen
+        #: blocked there for minutes past its timeout during a broker outage).
+        self._stuck = stuck
 
     def begin_transaction(self) -> None:
         self.calls.append("begin")
@@ -36,6 +44,8 @@ class FakeProducer:
         return 0
 
     def send_offsets_to_transaction(self, offsets: Any, group: Any, timeout: float) -> None:
+        if self._stuck is not None:
+            self._stuck.wait()
         self.calls.append("send_offsets")
 
     def commit_transaction(self, timeout: float) -> None:
@@ -49,10 +59,11 @@ class FakeProducer:
 
 @pytest.fixture
 def runner() -> Iterator[Runner]:
-    runner = Runner(TransformsSettings(instance_id="7"), default_registry())
-    runner._committer = ThreadPoolExecutor(1)
+    settings = TransformsSettings(instance_id="7", commit_deadline_s=1.0, stop_grace_s=0.2)
+    runner = Runner(settings, default_registry())
+    runner._committer = CommitThread()
     yield runner
-    runner._committer.shutdown()
+    runner._committer.close()
 
 
 def _mapped(messages: int) -> _Mapped:
@@ -129,8 +140,60 @@ def test_the_catch_up_skips_this_instances_own_records(runner: Runner) -> None:
     # Batch N-1 wrote v=1, batch N (in flight) v=2; N-1's record read back late must not put
     # v=1 back under the batch mapped next.
     runner.store.apply(StateUpdate("item|1", {"v": 2}))
-    own = Message(key=b"item|1", value=b'{"v": 1}', headers=[("scv_writer", b"scv-transforms-7")])
-    other = Message(key=b"item|2", value=b'{"v": 5}', headers=[("scv_writer", b"scv-transforms-8")])
+    own = Message(key=b"item|1", value=b'{"v": 1}', headers=runner._writer)
+    # A predecessor with the same transactional id (a restart) is another writer.
+    other = Message(key=b"item|2", value=b'{"v": 5}', headers=[("scv_writer", b"scv-transforms-7")])
     runner._catch_up_state(FakeStateConsumer([own, other]))  # type: ignore[arg-type]
     assert runner.store.get("item|1") == {"v": 2}
     assert runner.store.get("item|2") == {"v": 5}
+
+
+def test_a_stuck_commit_stalls_the_runner_past_its_deadline(runner: Runner) -> None:
+    stuck = threading.Event()
+    runner._send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
+    started = time.monotonic()
+    with pytest.raises(RunnerStalled, match="did not finish within 1s"):
+        runner._await_commit()
+    assert 1.0 <= time.monotonic() - started < 3
+    stuck.set()
+
+
+def test_a_stop_ends_the_wait_for_a_stuck_commit_after_the_grace(runner: Runner) -> None:
+    stuck = threading.Event()
+    runner._send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
+    runner.stop("SIGTERM")
+    started = time.monotonic()
+    with pytest.raises(RunnerStalled, match=r"^stopping"):
+        runner._await_commit()
+    assert time.monotonic() - started < 0.8  # the grace (0.2 s), not the deadline (1 s)
+    stuck.set()
+
+
+def test_a_fatal_producer_error_stalls_the_runner(runner: Runner) -> None:
+    error = RdKafkaError(RdKafkaError._FENCED, "epoch bumped", fatal=True)
+    runner._send(FakeProducer(commit_error=error), _mapped(messages=1))  # type: ignore[arg-type]
+    with pytest.raises(RunnerStalled, match="epoch bumped"):
+        runner._await_commit()
+
+
+def test_a_timed_out_commit_is_aborted_and_redone(runner: Runner) -> None:
+    error = RdKafkaError(RdKafkaError._TIMED_OUT, "broker gone", retriable=True)
+    producer: Any = FakeProducer(commit_error=error)
+    runner._send(producer, _mapped(messages=1))
+    with pytest.raises(KafkaTransientError, match="broker gone"):
+        runner._await_commit()
+    assert producer.calls[-1] == "abort"
+
+
+def test_client_logs_are_one_line_per_state_change(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = client_logger("unit-test")
+    refused = (
+        "FAIL [rdkafka#producer-1] [thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: "
+        "Connect to ipv4#127.0.0.1:19092 failed: Connection refused (after {}ms in state CONNECT)"
+    )
+    for attempt in range(20):
+        logger.log(logging.ERROR, "%s", refused.format(attempt % 3))
+    logger.log(logging.INFO, "%s", "FAIL [rdkafka#producer-1] [thrd:127.0.0.1:19092/bootstrap]: up")
+    logger.log(logging.ERROR, "%s", refused.format(0))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3
