@@ -128,7 +128,7 @@ def abort_quietly(producer: Producer) -> None:
 
 
 #: The parts of a librdkafka log line that change on every retry of the same failure.
-_VOLATILE = re.compile(r"\d+(\.\d+)?\s*ms|after \d+ms|\d{3,}")
+_VOLATILE = re.compile(r"\d+")
 
 
 class _OncePerState(logging.Filter):

@@ -1,0 +1,221 @@
+"""The whole chain as a user drives it, shared by the end-to-end integration tests.
+
+Imported as ``chain`` (``tests/integration`` is on pytest's ``pythonpath``); not a test file.
+``scv`` runs a CLI command in a subprocess; ``seed_world`` is ``scv sim init`` + ``connectors
+apply`` + the item snapshots; ``Pipeline`` is one test's pipeline (its own group, transactional
+ids and output topics) and asks ``scv sim verify``'s check whether every committed business
+fact of the ledger is in its topics exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from rawtopics import Offsets, count_ops
+from sqlalchemy import create_engine, text
+
+from scv.commands.sim_verify import check
+from scv.verify import render
+from stack import launcher
+from stack.settings import StackSettings
+from transforms.settings import TransformsSettings
+
+
+def scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """``scv ARGS`` in a subprocess; its output (it must exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scv", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def sim_run(env: dict[str, str], *args: str) -> int:
+    """``scv sim run`` → its run id in the ledger."""
+    return run_id(scv(env, "sim", "run", *args))
+
+
+def run_id(output: str) -> int:
+    found = re.search(r"sim: run (\d+) ", output)
+    assert found, output
+    return int(found.group(1))
+
+
+def seed_world(env: dict[str, str], seed: int) -> None:
+    """``scv sim init``, ``scv connectors apply`` and an incremental snapshot of the ERP item
+    tables (a re-created PostgreSQL table is re-added to the publication, so its seed rows
+    only reach Kafka by a snapshot), waited for until every seed row is on its raw topic."""
+    bootstrap = env["SCV_KAFKA_BOOTSTRAP"]
+    from rawtopics import raw_ends
+
+    start = raw_ends(bootstrap)
+    scv(env, "sim", "init", "--seed", str(seed))
+    scv(env, "connectors", "apply")
+    for table in ("f4101", "f41002"):
+        scv(env, "connectors", "snapshot", "erp", "--table", table)
+    engine = create_engine(env["SCV_ERP_DSN"])
+    with engine.connect() as conn:
+        want = {
+            t: conn.execute(text(f"SELECT count(*) FROM proddta.{t}")).scalar_one()
+            for t in ("f4101", "f41002")
+        }
+    engine.dispose()
+    deadline = time.monotonic() + 180
+    for table, rows in want.items():
+        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
+            assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
+            time.sleep(1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The ledger runs a pipeline is checked against (``scv sim verify``'s check)."""
+
+    #: The ledger's transactions of the runs, as they were when the runs ended: another user
+    #: may re-initialise the shared simulator meanwhile.
+    ledger: list[dict[str, Any]]
+    #: When the first of the runs started and the last finished: source changes recorded
+    #: outside that window are not the runs' business transactions.
+    since: datetime | None
+    until: datetime | None
+    runs: tuple[int, ...]
+
+
+@dataclass
+class Pipeline:
+    """One test's pipeline: its own group, transactional ids and output topics."""
+
+    base_env: dict[str, str]
+    #: Where the group starts (the raw topics' ends before the world was seeded).
+    start: Offsets
+    run: str
+    logs: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **self.base_env,
+            "SCV_TRANSFORMS_TOPIC_PREFIX": f"{self.run}.",
+            "SCV_TRANSFORMS_GROUP_ID": f"{self.run}-group",
+            "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{self.run}-tx",
+            "SCV_TRANSFORMS_BATCH_SIZE": "100",
+            "SCV_TRANSFORMS_IDLE_S": "4",
+            # A killed instance's open transaction blocks its partitions' committed offsets
+            # (KIP-447) until the broker aborts it: keep that wait short in tests.
+            "SCV_TRANSFORMS_TRANSACTION_TIMEOUT_MS": "15000",
+        }
+
+    def start_group(self) -> None:
+        """The group starts at ``start`` (partitions not in it: at their beginning)."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.env["SCV_KAFKA_BOOTSTRAP"],
+                "group.id": f"{self.run}-group",
+                "enable.auto.commit": False,
+            }
+        )
+        try:
+            offsets = [TopicPartition(t, p, o) for (t, p), o in self.start.items()]
+            if offsets:
+                consumer.commit(offsets=offsets, asynchronous=False)
+        finally:
+            consumer.close()
+
+    def runner(self, instance: str, *, until_idle: bool) -> subprocess.Popen[bytes]:
+        args = [sys.executable, "-m", "scv", "pipeline", "run", "--instance-id", instance]
+        with (self.logs / f"runner-{instance}.log").open("ab") as out:
+            return subprocess.Popen(
+                [*args, "--until-idle"] if until_idle else args,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.logs.glob("runner-*.log")))
+
+    def progress(self, end: Offsets) -> int:
+        """Raw records up to ``end`` the group has committed past."""
+        consumer = Consumer(
+            {"bootstrap.servers": self.env["SCV_KAFKA_BOOTSTRAP"], "group.id": f"{self.run}-group"}
+        )
+        try:
+            parts = [TopicPartition(t, p) for t, p in end]
+            done = 0
+            # Right after a kill the broker withholds the group's offsets until the zombie's open
+            # transaction is aborted (KIP-447; transaction timeout 15 s): wait longer than that.
+            for tp in consumer.committed(parts, timeout=60):
+                begin = self.start.get((tp.topic, tp.partition), 0)
+                stop = end[(tp.topic, tp.partition)]
+                done += max(0, min(max(tp.offset, begin), stop) - begin)
+            return done
+        finally:
+            consumer.close()
+
+    def size(self, end: Offsets) -> int:
+        return sum(o - self.start.get(k, 0) for k, o in end.items())
+
+    def wait_progress(
+        self, proc: subprocess.Popen[bytes], end: Offsets, at_least: int, timeout: float = 600
+    ) -> int:
+        # Long enough for a held row to reach ``reference_wait_s`` (120 s) more than once: after
+        # a kill the survivor re-reads the victim's rows, and twice (CI) it took over 300 s.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            done = self.progress(end)
+            if done >= at_least:
+                return done
+            time.sleep(0.05)
+        raise AssertionError(f"runner made no progress (rc {proc.poll()}):\n{self.log()}")
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGTERM, as a supervisor stops it: it commits what it has and exits 0."""
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, self.log()
+
+    def verify(self, scope: Scope) -> None:
+        """The ledger of ``scope`` against this pipeline's topics."""
+        settings = TransformsSettings(
+            kafka_bootstrap=self.env["SCV_KAFKA_BOOTSTRAP"], topic_prefix=f"{self.run}."
+        )
+        report = check(scope.ledger, scope.since, settings, until=scope.until)
+        lines = "\n".join(render(report))
+        assert report.ok, f"{lines}\n--- runners:\n{self.log()}"
+
+    def verify_cli(self, scope: Scope) -> str:
+        """``scv sim verify`` itself, scoped to the runs of the ledger."""
+        runs = [arg for run in scope.runs for arg in ("--run", str(run))]
+        done = subprocess.run(
+            [sys.executable, "-m", "scv", "sim", "verify", "--topic-prefix", f"{self.run}.", *runs],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n--- runners:\n{self.log()}"
+        return done.stdout
+
+
+def component_pid(settings: StackSettings, name: str) -> int:
+    """The pid of the stack's running ``name`` component (``kafka``, ``connect``, ...)."""
+    for component in launcher.components(settings):
+        if component.name == name:
+            running = component.pid_file.running()
+            assert running is not None, f"{name} is not running"
+            return running.pid
+    raise AssertionError(f"no stack component {name}")

@@ -1,0 +1,224 @@
+"""Exactly once through faults of the CDC chain itself: the Connect worker and the broker.
+
+The simulator writes business traffic while a pipeline runs; mid-stream the test kills what
+a data engineer fears: the Kafka Connect worker (``kill -9``, three times, once while it lags
+a backlog; a graceful restart; ``scv connectors restart``) and the broker (``kill -9`` for 10 s
+and for 60 s). ``scv stack up`` brings the killed component back, as an operator or a
+supervisor would; nothing else is done by hand: connectors and runner recover by themselves.
+Then ``scv sim verify``'s check: every committed business fact of the ledger is in the
+canonical topics exactly once.
+
+Debezium is at least once: after a Connect crash it writes the changes since its last
+flushed offset again. The raw duplicates are counted, and the runner must have skipped
+exactly that many as ``replayed``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from chain import Pipeline, Scope, component_pid, run_id, scv, seed_world
+from confluent_kafka import Consumer, TopicPartition
+from rawtopics import Offsets, raw_ends, wait_quiet
+
+from scv.commands.sim_verify import ledger
+from stack.settings import StackSettings
+
+SEED = 23
+
+
+@dataclass(frozen=True)
+class World:
+    env: dict[str, str]
+    #: The raw topics' ends before the world was seeded: pipelines start there.
+    start: Offsets
+
+
+@pytest.fixture(scope="module")
+def world(endpoints: dict[str, str]) -> World:
+    env = {**os.environ, **endpoints}
+    start = raw_ends(endpoints["SCV_KAFKA_BOOTSTRAP"])
+    seed_world(env, SEED)
+    return World(env, start)
+
+
+@pytest.fixture
+def pipeline(world: World, tmp_path: Path) -> Pipeline:
+    made = Pipeline(world.env, world.start, f"it{uuid.uuid4().hex[:8]}", tmp_path)
+    made.start_group()
+    return made
+
+
+class Traffic:
+    """``scv sim run`` in the background, and what happens at which second of it."""
+
+    def __init__(self, env: dict[str, str], seconds: int, seed: int, log: Path) -> None:
+        self.log = log
+        self._out = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scv", "sim", "run", "--rate", "50", "--seed", str(seed),
+             "--duration", str(seconds)],  # fmt: skip
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        self.started = time.monotonic()
+
+    def at(self, second: float) -> None:
+        """Sleep until ``second`` of the run (the simulator must still be writing)."""
+        time.sleep(max(0.0, self.started + second - time.monotonic()))
+        assert self.proc.poll() is None, f"the simulator ended early:\n{self.log.read_text()}"
+
+    def finish(self) -> int:
+        assert self.proc.wait(600) == 0, self.log.read_text()
+        self._out.close()
+        return run_id(self.log.read_text())
+
+
+def _stack_up(env: dict[str, str]) -> None:
+    scv(env, "stack", "up", timeout=180)
+
+
+def _kill(settings: StackSettings, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+    pid = component_pid(settings, name)
+    os.kill(pid, sig)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} (pid {pid}) did not end after {sig.name}")
+
+
+def _raw_duplicates(bootstrap: str, start: Offsets, end: Offsets) -> int:
+    """Streamed changes written more than once to the raw topics between ``start`` and
+    ``end`` (the same key, operation, row images and source position)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"dups-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
+    seen: Counter[tuple[str, bytes | None, bytes]] = Counter()
+    try:
+        parts = [
+            TopicPartition(t, p, start.get((t, p), 0))
+            for (t, p), o in end.items()
+            if o > start.get((t, p), 0)
+        ]
+        consumer.assign(parts)
+        pending = {(tp.topic, tp.partition) for tp in parts}
+        deadline = time.monotonic() + 120
+        while pending and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, timeout=1):
+                if message.error() is not None:
+                    continue
+                where = (message.topic() or "", message.partition() or 0)
+                offset = message.offset() or 0
+                if offset + 1 >= end[where]:
+                    pending.discard(where)
+                if offset >= end[where] or message.value() is None:
+                    continue
+                document = orjson.loads(message.value() or b"{}")
+                source = document.get("source", {})
+                if source.get("snapshot") not in (None, False, "false"):
+                    continue
+                change = {k: document.get(k) for k in ("op", "before", "after", "source")}
+                seen[(where[0], message.key(), orjson.dumps(change))] += 1
+        assert not pending, f"raw partitions not read to their end: {sorted(pending)[:5]}"
+    finally:
+        consumer.close()
+    return sum(n - 1 for n in seen.values())
+
+
+def _replayed(log: str) -> int:
+    found = re.findall(r"^\s+skip\s+replayed\s+(\d+)$", log, re.M)
+    return sum(int(n) for n in found)
+
+
+def _drain_and_verify(pipeline: Pipeline, runner: subprocess.Popen[bytes], runs: list[int]) -> int:
+    """Wait until the raw topics are quiet and the runner committed past them, stop it and
+    verify the runs; the raw duplicates it had to skip."""
+    env = pipeline.env
+    end = wait_quiet(env["SCV_KAFKA_BOOTSTRAP"])
+    pipeline.wait_progress(runner, end, pipeline.size(end), timeout=900)
+    pipeline.stop(runner)
+    transactions, since, until = ledger(env["SCV_STORE_DSN"], runs)
+    pipeline.verify(Scope(transactions, since, until, tuple(runs)))
+    return _raw_duplicates(env["SCV_KAFKA_BOOTSTRAP"], pipeline.start, end)
+
+
+def test_connect_crashes_and_restarts_publish_no_replay(
+    pipeline: Pipeline, stack_settings: StackSettings, tmp_path: Path
+) -> None:
+    env = pipeline.env
+    runner = pipeline.runner("0", until_idle=False)
+    try:
+        traffic = Traffic(env, 110, 31, tmp_path / "sim.log")
+        traffic.at(8)
+        _kill(stack_settings, "connect")
+        _stack_up(env)
+        traffic.at(22)
+        _kill(stack_settings, "connect")
+        _stack_up(env)
+        # Down while the simulator writes on: the connectors come back to a backlog, and are
+        # killed again while they drain it.
+        traffic.at(36)
+        _kill(stack_settings, "connect")
+        time.sleep(8)
+        _stack_up(env)
+        time.sleep(1)
+        _kill(stack_settings, "connect")
+        _stack_up(env)
+        traffic.at(70)
+        _kill(stack_settings, "connect", signal.SIGTERM)  # a graceful restart
+        _stack_up(env)
+        traffic.at(90)
+        scv(env, "connectors", "restart")
+        runs = [traffic.finish()]
+        duplicates = _drain_and_verify(pipeline, runner, runs)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    log = pipeline.log()
+    assert duplicates > 0, "the crashes left no replay on the raw topics: nothing was tested"
+    assert _replayed(log) == duplicates, log
+
+
+def test_broker_killed_for_10_s_and_60_s_loses_and_duplicates_nothing(
+    pipeline: Pipeline, stack_settings: StackSettings, tmp_path: Path
+) -> None:
+    env = pipeline.env
+    runner = pipeline.runner("0", until_idle=False)
+    try:
+        traffic = Traffic(env, 150, 37, tmp_path / "sim.log")
+        for at, outage in ((15, 10), (60, 60)):
+            traffic.at(at)
+            _kill(stack_settings, "kafka")
+            time.sleep(outage)
+            _stack_up(env)
+        runs = [traffic.finish()]
+        _drain_and_verify(pipeline, runner, runs)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    log = pipeline.log()
+    assert "Traceback" not in log, log
+    # librdkafka retries a refused connection every second: one line per state change.
+    assert log.count("Connection refused") < 60, log
