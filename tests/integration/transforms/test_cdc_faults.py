@@ -66,9 +66,9 @@ class Traffic:
     def __init__(self, env: dict[str, str], seconds: int, seed: int, log: Path) -> None:
         self.log = log
         self._out = log.open("wb")
+        args = ["sim", "run", "--rate", "50", "--seed", str(seed), "--duration", str(seconds)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scv", "sim", "run", "--rate", "50", "--seed", str(seed),
-             "--duration", str(seconds)],  # fmt: skip
+            [sys.executable, "-m", "scv", *args],
             env=env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
