@@ -130,6 +130,23 @@ def _start_over(why: str, *, stopping: bool) -> NoReturn:
 
 
 @pipeline.command()
+def reset() -> None:
+    """Start over for a new legacy world: drop the reference state, read on from the raw ends.
+
+    ``scv sim init`` does this itself; run it after re-creating or restoring a legacy database.
+    The pipeline must be stopped."""
+    from transforms.reset import reset_pipeline
+    from transforms.settings import TransformsSettings
+
+    report = reset_pipeline(TransformsSettings())
+    state = "deleted" if report.state_deleted else "none yet"
+    click.echo(
+        f"pipeline {report.group}: reference state {report.state_topic} {state}; the group reads "
+        f"on from the ends of {report.partitions} raw partitions"
+    )
+
+
+@pipeline.command()
 @click.option("--write", is_flag=True, help="Regenerate transforms/schemas/*.json.")
 def schemas(write: bool) -> None:
     """Check (or with --write regenerate) the committed canonical event JSON Schemas."""

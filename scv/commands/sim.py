@@ -63,6 +63,9 @@ def init(seed: int, profile: str) -> None:
     from legacy_sim.seed import build_world, row_estimate
 
     console = _console()
+    # Before the first seed row: Debezium streams them as soon as they commit, and the
+    # pipeline must read them (it reads on from the raw topics' ends as of now).
+    _reset_pipeline(console)
     total = row_estimate(build_world(seed, PROFILES[profile]))
     with Progress(
         "[progress.description]{task.description}",
@@ -83,6 +86,21 @@ def init(seed: int, profile: str) -> None:
     rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
     console.print(
         f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
+    )
+
+
+def _reset_pipeline(console: Console) -> None:
+    """A new world reuses the earlier one's numbers: the pipeline (``SCV_TRANSFORMS_*``)
+    starts over (see ``transforms.reset``), or is named as the reason it cannot be."""
+    from transforms.reset import reset_pipeline
+    from transforms.settings import TransformsSettings
+
+    report = reset_pipeline(TransformsSettings())
+    state = "deleted" if report.state_deleted else "none yet"
+    console.print(
+        f"sim: pipeline {report.group} starts over for a new world: reference state "
+        f"{report.state_topic} {state}; the group reads on from the ends of "
+        f"{report.partitions} raw partitions"
     )
 
 
