@@ -60,6 +60,9 @@ CONNECT_SETTINGS: dict[str, str] = {
     "key.converter.schemas.enable": "false",
     "value.converter.schemas.enable": "false",
     "offset.flush.interval.ms": "1000",
+    # A worker that lost the group (a broker outage) gets its connectors back after this
+    # long, not after the 5-minute default meant for many workers waiting for a peer.
+    "scheduled.rebalance.max.delay.ms": "10000",
     "config.providers": "env",
     "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
 }

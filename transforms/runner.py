@@ -381,7 +381,6 @@ class Runner:
             "logger": client_logger(settings.transactional_id),
         }
         admin = AdminClient(admin_config)
-        ensure_topics(settings, admin)
         self._admin = admin
         producer = Producer(producer_config(settings))
         consumer = Consumer(consumer_config(settings))
@@ -399,8 +398,14 @@ class Runner:
         stalled = False
         try:
             with context:
-                self._init_transactions(producer)
-                self._load_state(state_consumer)
+                self._until_broker("creating topics", lambda: ensure_topics(settings, admin))
+                # Registering fences a predecessor and aborts what it left open.
+                self._until_broker(
+                    "registering the transactional id", lambda: producer.init_transactions(30)
+                )
+                self._until_broker(
+                    "loading the reference state", lambda: self._load_state(state_consumer)
+                )
                 consumer.subscribe(
                     [settings.source_pattern],
                     on_assign=self._on_assign,
@@ -424,21 +429,23 @@ class Runner:
                 producer.flush(5)
         return self.stats
 
-    def _init_transactions(self, producer: Producer) -> None:
-        """Register the transactional id (fencing a predecessor and aborting what it left
-        open); a broker that is not there yet is waited for, up to ``outage_deadline_s``."""
+    def _until_broker(self, what: str, call: Callable[[], object]) -> None:
+        """``call`` once the broker answers: a start during an outage (or right after one, a
+        restart in place) waits for it, up to ``outage_deadline_s``, with one line."""
         deadline = time.monotonic() + self.settings.outage_deadline_s
+        waiting = False
         while True:
             try:
-                producer.init_transactions(30)
+                call()
                 return
             except KafkaException as exc:
                 error = exc.args[0]
-                if not error.retriable() or time.monotonic() >= deadline or self.stopping:
-                    raise RunnerStalled(
-                        f"cannot register the transactional id with the broker: {error.str()}"
-                    ) from None
-                self.log(f"waiting for the broker: {error.str()}")
+                if error.fatal() or time.monotonic() >= deadline or self.stopping:
+                    message = f"{what}: the broker did not answer: {error.str()}"
+                    raise RunnerStalled(message) from None
+                if not waiting:
+                    self.log(f"{what}: waiting for the broker ({error.str()})")
+                    waiting = True
                 time.sleep(1)
 
     # -- reference state -------------------------------------------------------------------
@@ -468,6 +475,12 @@ class Runner:
             for tp in state_consumer.position(partitions):
                 if tp.offset >= 0 and tp.offset >= ends[tp.partition]:
                     remaining.discard(tp.partition)
+        if remaining:
+            # A part of the state would map rows with facts missing: never start on it.
+            raise KafkaError(
+                f"reference state not read to its end in 120 s ({topic} partitions "
+                f"{sorted(remaining)}): an open transaction holds it back?"
+            )
         self.log(f"reference state: {len(self.store)} keys loaded from {topic}")
 
     def _load_state_record(self, message: Message) -> None:

@@ -211,6 +211,25 @@ class Pipeline:
         return done.stdout
 
 
+def await_connectors_running(env: dict[str, str], timeout: float = 180) -> float:
+    """Seconds until every connector and task is RUNNING (after a fault, by themselves)."""
+    import orjson
+
+    started = time.monotonic()
+    while True:
+        done = subprocess.run(
+            [sys.executable, "-m", "scv", "connectors", "status", "--json"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode == 0 and all(c["running"] for c in orjson.loads(done.stdout)):
+            return time.monotonic() - started
+        assert time.monotonic() - started < timeout, done.stdout.decode() + done.stderr.decode()
+        time.sleep(1)
+
+
 def component_pid(settings: StackSettings, name: str) -> int:
     """The pid of the stack's running ``name`` component (``kafka``, ``connect``, ...)."""
     for component in launcher.components(settings):

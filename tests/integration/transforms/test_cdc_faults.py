@@ -28,7 +28,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from chain import Pipeline, Scope, component_pid, run_id, scv, seed_world
+from chain import (
+    Pipeline,
+    Scope,
+    await_connectors_running,
+    component_pid,
+    run_id,
+    scv,
+    seed_world,
+)
 from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, raw_ends, wait_quiet
 
@@ -154,6 +162,7 @@ def _drain_and_verify(pipeline: Pipeline, runner: subprocess.Popen[bytes], runs:
     """Wait until the raw topics are quiet and the runner committed past them, stop it and
     verify the runs; the raw duplicates it had to skip."""
     env = pipeline.env
+    await_connectors_running(env)
     end = wait_quiet(env["SCV_KAFKA_BOOTSTRAP"])
     pipeline.wait_progress(runner, end, pipeline.size(end), timeout=900)
     pipeline.stop(runner)
