@@ -13,8 +13,11 @@
     └── KafkaError                  the broker refused or failed an operation
         └── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
 
-Only ``DataError`` subclasses are turned into quarantine records; every other exception is a
-bug or an outage and crashes the runner before it commits offsets.
+A ``DataError`` of a consumed record is turned into a quarantine record with its reason. Any
+other exception raised while decoding or mapping a record is quarantined too, as
+``mapper_exception`` (``transforms.pipeline.process``): one record must not stop the runner at
+every restart. Exceptions outside a record (the broker, the runner itself) still stop it before
+it commits offsets.
 """
 
 from __future__ import annotations

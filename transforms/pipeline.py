@@ -1,9 +1,18 @@
 """The functional core: one raw change message → ``Emit`` | ``Quarantine`` | ``Skip``.
 
 No Kafka here. ``process`` parses the envelope, checks the row against the columns its mapper
-was written for, and runs the mapper; only ``DataError``s become ``Quarantine`` (any other
-exception is a bug and propagates, so the runner crashes before committing offsets). ``route``
-passes a batch's events through the quality gate, which may send more messages to quarantine.
+was written for, and runs the mapper. A ``DataError`` becomes a ``Quarantine`` with its precise
+reason; so does *any other* exception from decoding or a mapper, with the reason
+``mapper_exception``. The legacy databases accept values no decoder foresaw (a negative time in
+a NUMERIC(6,0), an epoch in year 40,000), and an exception that escaped here would stop the
+runner before it commits, on the same record at every restart of every instance: a crash loop
+over one row. Quarantined instead, the record keeps its bytes and its reason for a replay after
+the fix, the partition moves on, and a bug that hits every row still stops the stream through
+``QuarantineLimit`` (it counts these like any quarantine). Only ``KeyboardInterrupt``,
+``SystemExit`` and ``MemoryError`` propagate: they are about the process, not the record.
+
+``route`` passes a batch's events through the quality gate, which may send more messages to
+quarantine.
 ``QuarantineLimit`` stops the stream when bad input stops looking like the exception.
 """
 
@@ -100,8 +109,34 @@ def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
                 )
 
 
+#: How much of an unexpected exception's message a quarantine detail keeps.
+EXCEPTION_DETAIL_CHARS = 500
+
+
+def exception_quarantine(stage: str, exc: Exception) -> Quarantine:
+    """The quarantine of a record whose decoding or mapping raised ``exc`` (not a DataError)."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001  (an exception whose __str__ fails still names its type)
+        message = "<message not printable>"
+    if len(message) > EXCEPTION_DETAIL_CHARS:
+        message = f"{message[:EXCEPTION_DETAIL_CHARS]}... ({len(message)} chars)"
+    return Quarantine(
+        stage=stage,
+        reason="mapper_exception",
+        detail=f"mapper_exception: {type(exc).__name__}: {message}",
+    )
+
+
 def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcome:
-    """Map one raw message. Pure apart from reading ``ref``."""
+    """Map one raw message. Pure apart from reading ``ref``.
+
+    Never raises for a record: a ``DataError`` is a ``Quarantine`` with its reason, any other
+    exception a ``Quarantine`` ``mapper_exception`` (stage ``decode`` before the mapper runs,
+    ``map`` from then on), so one record can never stop the runner at every restart (see the
+    module docstring). ``KeyboardInterrupt``, ``SystemExit`` and ``MemoryError`` propagate.
+    """
+    stage = "decode"
     try:
         envelope = parse_envelope(raw.value)
         if envelope is None:
@@ -113,6 +148,7 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
             return NO_BUSINESS_CHANGE  # the row images are never decoded (see ``Mapper``)
         change = envelope.change()
         _check_columns(change, entry.columns)
+        stage = "map"
         events: list[CanonicalEvent] = []
         state: list[StateUpdate] = []
         for output in entry.fn(change, ref):
@@ -122,6 +158,10 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
                 events.append(output)
     except DataError as exc:
         return Quarantine(stage=exc.stage, reason=exc.reason, detail=exc.detail)
+    except MemoryError:
+        raise  # the process is short of memory: no verdict on the record
+    except Exception as exc:  # noqa: BLE001  (the safety net: quarantined with its type)
+        return exception_quarantine(stage, exc)
     if not events and not state:
         return NO_BUSINESS_CHANGE
     return Emit(tuple(events), tuple(state))
