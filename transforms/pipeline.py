@@ -12,7 +12,8 @@ the fix, the partition moves on, and a bug that hits every row still stops the s
 ``SystemExit`` and ``MemoryError`` propagate: they are about the process, not the record.
 
 ``route`` passes a batch's events through the quality gate, which may send more messages to
-quarantine.
+quarantine. ``serialize`` turns an ``Emit`` into the records the runner produces and
+quarantines a message whose record would be refused for its size (``output_too_large``).
 ``QuarantineLimit`` stops the stream when bad input stops looking like the exception.
 """
 
@@ -27,11 +28,11 @@ import orjson
 
 from transforms.envelope import ChangeEvent, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
-from transforms.events import CanonicalEvent, Headers
+from transforms.events import CanonicalEvent, Headers, KafkaRecord, to_kafka
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import MapperRegistry
 
-Stage = Literal["decode", "map", "gate"]
+Stage = Literal["decode", "map", "gate", "serialize"]
 
 #: ``MissingReference`` reasons whose fact may still arrive on another topic (the runner holds
 #: such rows back for a while); a missing site zone is configuration and never comes.
@@ -165,6 +166,82 @@ def process(raw: RawMessage, registry: MapperRegistry, ref: Reference) -> Outcom
     if not events and not state:
         return NO_BUSINESS_CHANGE
     return Emit(tuple(events), tuple(state))
+
+
+#: librdkafka's default ``message.max.bytes``: ``produce`` refuses a bigger record
+#: (MSG_SIZE_TOO_LARGE) in the middle of the batch's transaction.
+LIBRDKAFKA_MESSAGE_MAX_BYTES = 1_000_000
+#: Kept free below that for what ``record_size`` does not count: librdkafka's own framing of a
+#: record (length, attributes, timestamp and offset deltas, header count: a few dozen bytes).
+RECORD_HEADROOM = 16_384
+#: The default largest output record (``TransformsSettings.max_record_bytes``).
+MAX_RECORD_BYTES = LIBRDKAFKA_MESSAGE_MAX_BYTES - RECORD_HEADROOM
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: RawHeaders) -> int:
+    """Bytes of a record as librdkafka's size check counts them, less its fixed framing:
+    key, value, and each header's name and value with their two length varints."""
+    size = len(key or b"") + len(value or b"")
+    for name, header in headers:
+        size += len(name.encode()) + 10
+        if header is not None:
+            size += len(header.encode() if isinstance(header, str) else header)
+    return size
+
+
+class Serialized(NamedTuple):
+    """An ``Emit``'s records: its events in Kafka form, its state updates as (key, value)
+    (the runner adds the state topic and its writer header)."""
+
+    events: tuple[KafkaRecord, ...]
+    state: tuple[tuple[bytes, bytes | None], ...]
+
+
+def serialize(
+    outcome: Emit,
+    *,
+    topic_prefix: str = "",
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    state_headers: RawHeaders = (),
+) -> Serialized | Quarantine:
+    """The records an ``Emit`` writes, or a ``Quarantine`` ``output_too_large`` if one of them
+    exceeds ``max_record_bytes`` (``record_size``).
+
+    Checked before anything is produced: librdkafka refuses an oversized record in ``produce``,
+    within the batch's open transaction, and the batch would fail on it at every restart. So the
+    whole message is quarantined instead (none of its events is written, as for the gate).
+    Serialization itself failing is a ``mapper_exception`` like a mapper's. ``state_headers``
+    are the headers the runner puts on state records (counted in their size).
+    """
+    try:
+        events = tuple(to_kafka(event, topic_prefix=topic_prefix) for event in outcome.events)
+        state = tuple(
+            (update.key.encode(), None if update.value is None else orjson.dumps(update.value))
+            for update in outcome.state
+        )
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (the safety net of ``process``, one step on)
+        return exception_quarantine("serialize", exc)
+    too_large = [
+        (f"{event.event_type} {event.event_id}", size)
+        for event, record in zip(outcome.events, events, strict=True)
+        if (size := record_size(record.key, record.value, record.headers)) > max_record_bytes
+    ] + [
+        (f"state {key.decode()[:100]}", size)
+        for key, value in state
+        if (size := record_size(key, value, state_headers)) > max_record_bytes
+    ]
+    if too_large:
+        return Quarantine(
+            stage="serialize",
+            reason="output_too_large",
+            detail="; ".join(
+                f"{what}: {size} bytes > {max_record_bytes}" for what, size in too_large
+            ),
+            events=tuple((str(e.event_id), e.event_type) for e in outcome.events),
+        )
+    return Serialized(events, state)
 
 
 @dataclass(frozen=True, slots=True)
