@@ -5,9 +5,11 @@
     │   ├── InvalidChangeEvent      stage "decode": malformed JSON / envelope, missing or
     │   │                           mistyped field, unexpected new non-null column
     │   ├── UnmappedTable           stage "map": no mapper registered for the source table
-    │   └── MappingError            stage "map": the row cannot become a canonical event
-    │       └── MissingReference    reference data (item, UoM conversion, site zone, order
-    │                               correlation) is not known (yet)
+    │   ├── MappingError            stage "map": the row cannot become a canonical event
+    │   │   └── MissingReference    reference data (item, UoM conversion, site zone, order
+    │   │                           correlation) is not known (yet)
+    │   └── InvalidStateRecord      stage "state": a record of the state topic that cannot be
+    │                               loaded into the reference store (skipped, logged, counted)
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
     └── KafkaError                  the broker refused or failed an operation
@@ -56,6 +58,10 @@ class MappingError(DataError):
 
 class MissingReference(MappingError):
     pass
+
+
+class InvalidStateRecord(DataError):
+    stage = "state"
 
 
 class DuplicateMapper(TransformsError):
