@@ -350,6 +350,9 @@ def _image(raw: msgspec.Raw, where: str) -> Row | None:
         raise InvalidChangeEvent(
             "mistyped_field", f"{where}.{column} is a nested value (converter with schemas?)"
         ) from exc
+    except msgspec.DecodeError as exc:
+        # The envelope decoder kept the image raw without checking its strings' UTF-8.
+        raise InvalidChangeEvent("malformed_json", f"{where}: {exc}") from None
     except RecursionError:
         raise InvalidChangeEvent("malformed_json", f"{where} is nested too deep") from None
     return None if data is None else Row(data, where)

@@ -187,7 +187,7 @@ def test_json_nested_100000_deep_is_malformed_json(where: str) -> None:
     raw, payload = _payload(SHIPPED)
     marker = b'"__deep__"'
     if where in ("after", "before"):
-        payload[where]["Notes"] = "__deep__"
+        payload[where]["StorerKey"] = "__deep__"
     elif where == "source":
         payload["source"]["extra"] = "__deep__"
     else:
@@ -269,3 +269,11 @@ def test_mapper_exceptions_count_toward_the_quarantine_limit() -> None:
     limit.record_all(outcomes[:2])
     with pytest.raises(QuarantineLimitExceeded, match="mapper_exception"):
         limit.record_all(outcomes[2:])
+
+
+def test_invalid_utf8_in_a_row_image_is_malformed_json() -> None:
+    """The envelope keeps row images raw: their strings' UTF-8 is checked when decoded."""
+    raw = with_cells(SHIPPED, StorerKey="__bad__")
+    assert raw.value is not None
+    q = _quarantined(_replace(raw, raw.value.replace(b"__bad__", b"\xff\xfe")), SHIPPED)
+    assert (q.stage, q.reason) == ("decode", "malformed_json")
