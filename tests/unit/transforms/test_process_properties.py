@@ -23,12 +23,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.pipeline import Emit, Quarantine, RawMessage, Serialized, Skip, process, serialize
+from transforms.pipeline import (
+    Emit,
+    Quarantine,
+    RawMessage,
+    Serialized,
+    Skip,
+    process,
+    route,
+    serialize,
+)
+from transforms.quality import QualityGate
 from transforms.registry import Mapper
 
 from .test_mappers import FIXTURES, REGISTRY, raw_fixture, reference
 
 REF = reference()  # process only reads it: one for every example
+GATE = QualityGate.load()
 MAPPERS = sorted(REGISTRY, key=lambda m: (m.system, m.table))
 
 
@@ -131,6 +142,9 @@ def _verdict(raw: RawMessage) -> None:
         assert outcome.reason != "mapper_exception", outcome.detail
     if isinstance(outcome, Emit):
         assert isinstance(serialize(outcome), Serialized | Quarantine)
+        # The quality gate is the next step of the runner: it must judge, not raise, too.
+        ((_, gated),) = route([(raw, outcome)], GATE)
+        assert isinstance(gated, Emit | Quarantine), gated
 
 
 def _ids(entry: Mapper) -> str:
