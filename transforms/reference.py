@@ -76,13 +76,18 @@ def _ints(value: list[list[Any]]) -> bool:
     return all(type(v) is int for item in value for v in item)
 
 
+#: A conversion factor beyond this is no conversion (and would overflow the arithmetic).
+_FACTOR_LIMIT = Decimal(10) ** 28
+
+
 def _factor_ok(value: object) -> bool:
     if not isinstance(value, str | int):
         return False
     try:
-        return Decimal(value).is_finite()
+        factor = Decimal(value)
     except InvalidOperation:
         return False
+    return factor.is_finite() and -_FACTOR_LIMIT < factor < _FACTOR_LIMIT
 
 
 #: Per key prefix: the check a value must pass for that prefix's lookups to read it.

@@ -68,6 +68,7 @@ def test_a_null_value_is_a_deletion() -> None:
         (b"uom|1||CA|EA", b'{"factor": "twelve"}', "lacks"),
         (b"uom|1||CA|EA", b'{"factor": "NaN"}', "lacks"),
         (b"uom|1||CA|EA", b'{"factor": null}', "lacks"),
+        (b"uom|1||CA|EA", b'{"factor": "1E+999999"}', "lacks"),
         (b"wmsorder|1", b'{"site_id": "20001"}', "lacks"),
         (b"probe|P1", b'{"recent": [[1, "x"]]}', "lacks"),
         (b"probe|P1", b'{"recent": "no"}', "lacks"),
