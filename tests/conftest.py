@@ -1,10 +1,19 @@
-"""Markers from the path: every test is exactly one of unit or integration."""
+"""Markers from the path: every test is exactly one of unit or integration.
+
+Property tests (hypothesis) run under one profile: derandomized (the same examples in CI and
+on every machine, so a failure reproduces), no example database written into the checkout,
+no per-example deadline (a shared CI machine's pauses are not failures).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("scv", derandomize=True, database=None, deadline=None)
+settings.load_profile("scv")
 
 _TESTS = Path(__file__).parent
 

@@ -33,6 +33,13 @@ Scalar = str | int | float | bool | None
 #: A whole number as ``int()`` reads it (a subset of what ``Decimal`` reads, same value).
 _WHOLE = re.compile(r"\s*[+-]?\d+\s*")
 
+#: Numbers are accepted up to 28 significant digits and below 10**28 in magnitude: the
+#: precision of the decimal context, beyond which the quirk arithmetic would round silently
+#: or raise (``quantize``), and far beyond any legacy NUMERIC column (JDE: 15 digits).
+MAX_DIGITS = 28
+_INT_LIMIT = 10**MAX_DIGITS
+_DECIMAL_LIMIT = Decimal(_INT_LIMIT)
+
 
 class Op(StrEnum):
     CREATE = "c"
@@ -104,7 +111,13 @@ class Row(Mapping[str, Scalar]):
 
     def _mistyped(self, column: str, value: object, expected: str) -> MappingError:
         return MappingError(
-            "mistyped_field", f"{self._where}: {column}={value!r} is not {expected}"
+            "mistyped_field", f"{self._where}: {column}={_shown(value)} is not {expected}"
+        )
+
+    def _out_of_range(self, column: str, value: object) -> MappingError:
+        return MappingError(
+            "out_of_range",
+            f"{self._where}: {column}={_shown(value)} exceeds {MAX_DIGITS} digits",
         )
 
     # The accessors below are the mappers' hot path: each first tries the common case (a
@@ -145,6 +158,8 @@ class Row(Mapping[str, Scalar]):
             # rather than carry a rounded quantity.
             raise self._mistyped(column, value, "an exact number")
         if isinstance(value, int):
+            if not -_INT_LIMIT < value < _INT_LIMIT:
+                raise self._out_of_range(column, value)
             return Decimal(value)
         try:
             number = Decimal(value.strip())
@@ -152,6 +167,12 @@ class Row(Mapping[str, Scalar]):
             raise self._mistyped(column, value, "a number") from None
         if not number.is_finite():
             raise self._mistyped(column, value, "a finite number")
+        # "1E+40" or 5,000 digits: a value no legacy column holds, and past what the
+        # arithmetic downstream keeps exact. (Only a long string can have too many digits.)
+        if not -_DECIMAL_LIMIT < number < _DECIMAL_LIMIT or (
+            len(value) > MAX_DIGITS and len(number.as_tuple().digits) > MAX_DIGITS
+        ):
+            raise self._out_of_range(column, value)
         return number
 
     def required_decimal(self, column: str) -> Decimal:
@@ -165,8 +186,16 @@ class Row(Mapping[str, Scalar]):
         # The common cases: a JSON number (integer column) or a whole NUMERIC as a string
         # (``int`` accepts a subset of what ``Decimal`` does, with the same value).
         if type(cell) is int:
-            return cell
-        if type(cell) is str and (cell.isdecimal() or _WHOLE.fullmatch(cell)):
+            if -_INT_LIMIT < cell < _INT_LIMIT:
+                return cell
+            raise self._out_of_range(column, cell)
+        # Short strings only: ``int`` refuses more than 4,300 digits (a ValueError), and the
+        # exact path below bounds the value.
+        if (
+            type(cell) is str
+            and len(cell) <= MAX_DIGITS
+            and (cell.isdecimal() or _WHOLE.fullmatch(cell))
+        ):
             return int(cell)
         value = self.decimal(column)  # "12.00", "1.5", garbage: the exact path decides
         if value is None:
@@ -274,13 +303,24 @@ _IMAGE = msgspec.json.Decoder(dict[str, Scalar] | None)
 _OPS = {op.value: op for op in Op}
 
 
+def _shown(value: object) -> str:
+    """A cell in an error message: its ``repr``, cut (a 5,000-digit cell makes no reason)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} chars)"
+
+
 def _invalid(value: bytes, exc: msgspec.ValidationError) -> InvalidChangeEvent:
     """The quarantine reason of an envelope that is JSON but not a flat Debezium envelope."""
     message = str(exc)
     if message.startswith("Expected `object`") and " - at `" not in message:
         return InvalidChangeEvent("malformed_envelope", "value is not a JSON object")
     if message.startswith("Object missing required field"):
-        document = orjson.loads(value)  # valid JSON (the decoder got as far as the fields)
+        try:
+            document = orjson.loads(value)  # valid JSON (the decoder got as far as the fields)
+        except orjson.JSONDecodeError:
+            # orjson stops at 1,024 levels where msgspec went on: deeply nested, not an
+            # embedded schema.
+            document = {}
         if "schema" in document and "payload" in document:
             return InvalidChangeEvent(
                 "malformed_envelope",
@@ -296,14 +336,26 @@ def _image(raw: msgspec.Raw, where: str) -> Row | None:
     try:
         data = _IMAGE.decode(raw)
     except msgspec.ValidationError as exc:
-        document = msgspec.json.decode(raw)
+        try:
+            document = msgspec.json.decode(raw)
+        except (msgspec.ValidationError, RecursionError):
+            # A number no JSON decoder holds (more than 64 bits, or 1e400) or nesting past
+            # the interpreter's recursion limit: msgspec's own message says which.
+            raise InvalidChangeEvent("mistyped_field", f"{where}: {exc}") from None
         if not isinstance(document, dict):
             raise InvalidChangeEvent("mistyped_field", f"{where} is not an object") from None
         # msgspec names no dict key in its path: name the first nested column.
-        column = next((c for c, v in document.items() if isinstance(v, dict | list)), "?")
+        column = next((c for c, v in document.items() if isinstance(v, dict | list)), None)
+        if column is None:
+            raise InvalidChangeEvent("mistyped_field", f"{where}: {exc}") from None
         raise InvalidChangeEvent(
             "mistyped_field", f"{where}.{column} is a nested value (converter with schemas?)"
         ) from exc
+    except msgspec.DecodeError as exc:
+        # The envelope decoder kept the image raw without checking its strings' UTF-8.
+        raise InvalidChangeEvent("malformed_json", f"{where}: {exc}") from None
+    except RecursionError:
+        raise InvalidChangeEvent("malformed_json", f"{where} is nested too deep") from None
     return None if data is None else Row(data, where)
 
 
@@ -409,6 +461,10 @@ def parse_envelope(value: bytes | None) -> Envelope | None:
         raise _invalid(value, exc) from None
     except msgspec.DecodeError as exc:
         raise InvalidChangeEvent("malformed_json", str(exc)) from None
+    except RecursionError:
+        # msgspec recurses to skip a field it does not read (or a row image it keeps raw):
+        # JSON nested 100,000 deep runs out of stack, which is bad input, not a crash.
+        raise InvalidChangeEvent("malformed_json", "value is nested too deep") from None
     source = envelope.source
     namespace = source.schema or source.db
     if namespace is None:

@@ -5,9 +5,11 @@
     │   ├── InvalidChangeEvent      stage "decode": malformed JSON / envelope, missing or
     │   │                           mistyped field, unexpected new non-null column
     │   ├── UnmappedTable           stage "map": no mapper registered for the source table
-    │   └── MappingError            stage "map": the row cannot become a canonical event
-    │       └── MissingReference    reference data (item, UoM conversion, site zone, order
-    │                               correlation) is not known (yet)
+    │   ├── MappingError            stage "map": the row cannot become a canonical event
+    │   │   └── MissingReference    reference data (item, UoM conversion, site zone, order
+    │   │                           correlation) is not known (yet)
+    │   └── InvalidStateRecord      stage "state": a record of the state topic that cannot be
+    │                               loaded into the reference store (skipped, logged, counted)
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
     └── KafkaError                  the broker refused or failed an operation
@@ -15,8 +17,11 @@
         └── RunnerStalled           a commit outlived its deadline or the producer failed
                                     fatally: the runner starts over in a fresh process (exit 75)
 
-Only ``DataError`` subclasses are turned into quarantine records; every other exception is a
-bug or an outage and crashes the runner before it commits offsets.
+A ``DataError`` of a consumed record is turned into a quarantine record with its reason. Any
+other exception raised while decoding or mapping a record is quarantined too, as
+``mapper_exception`` (``transforms.pipeline.process``): one record must not stop the runner at
+every restart. Exceptions outside a record (the broker, the runner itself) still stop it before
+it commits offsets.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class MappingError(DataError):
 
 class MissingReference(MappingError):
     pass
+
+
+class InvalidStateRecord(DataError):
+    stage = "state"
 
 
 class DuplicateMapper(TransformsError):

@@ -1,9 +1,19 @@
 """The functional core: one raw change message → ``Emit`` | ``Quarantine`` | ``Skip``.
 
 No Kafka here. ``process`` parses the envelope, checks the row against the columns its mapper
-was written for, and runs the mapper; only ``DataError``s become ``Quarantine`` (any other
-exception is a bug and propagates, so the runner crashes before committing offsets). ``route``
-passes a batch's events through the quality gate, which may send more messages to quarantine.
+was written for, and runs the mapper. A ``DataError`` becomes a ``Quarantine`` with its precise
+reason; so does *any other* exception from decoding or a mapper, with the reason
+``mapper_exception``. The legacy databases accept values no decoder foresaw (a negative time in
+a NUMERIC(6,0), an epoch in year 40,000), and an exception that escaped here would stop the
+runner before it commits, on the same record at every restart of every instance: a crash loop
+over one row. Quarantined instead, the record keeps its bytes and its reason for a replay after
+the fix, the partition moves on, and a bug that hits every row still stops the stream through
+``QuarantineLimit`` (it counts these like any quarantine). Only ``KeyboardInterrupt``,
+``SystemExit`` and ``MemoryError`` propagate: they are about the process, not the record.
+
+``route`` passes a batch's events through the quality gate, which may send more messages to
+quarantine. ``serialize`` turns an ``Emit`` into the records the runner produces and
+quarantines a message whose record would be refused for its size (``output_too_large``).
 ``QuarantineLimit`` stops the stream when bad input stops looking like the exception.
 """
 
@@ -18,12 +28,12 @@ import orjson
 
 from transforms.envelope import ChangeEvent, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
-from transforms.events import CanonicalEvent, Headers
+from transforms.events import CanonicalEvent, Headers, KafkaRecord, to_kafka
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
 
-Stage = Literal["decode", "map", "gate"]
+Stage = Literal["decode", "map", "gate", "serialize"]
 
 #: ``MissingReference`` reasons whose fact may still arrive on another topic (the runner holds
 #: such rows back for a while); a missing site zone is configuration and never comes.
@@ -103,6 +113,25 @@ def _check_columns(change: ChangeEvent, expected: frozenset[str]) -> None:
                 )
 
 
+#: How much of an unexpected exception's message a quarantine detail keeps.
+EXCEPTION_DETAIL_CHARS = 500
+
+
+def exception_quarantine(stage: str, exc: Exception) -> Quarantine:
+    """The quarantine of a record whose decoding or mapping raised ``exc`` (not a DataError)."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001  (an exception whose __str__ fails still names its type)
+        message = "<message not printable>"
+    if len(message) > EXCEPTION_DETAIL_CHARS:
+        message = f"{message[:EXCEPTION_DETAIL_CHARS]}... ({len(message)} chars)"
+    return Quarantine(
+        stage=stage,
+        reason="mapper_exception",
+        detail=f"mapper_exception: {type(exc).__name__}: {message}",
+    )
+
+
 def process(
     raw: RawMessage,
     registry: MapperRegistry,
@@ -110,7 +139,14 @@ def process(
     replays: ReplayGuard | None = None,
 ) -> Outcome:
     """Map one raw message. Pure apart from reading ``ref`` and, when given, recognising a
-    replay in ``replays`` (which then counts the message as handed on)."""
+    replay in ``replays`` (which then counts the message as handed on).
+
+    Never raises for a record: a ``DataError`` is a ``Quarantine`` with its reason, any other
+    exception a ``Quarantine`` ``mapper_exception`` (stage ``decode`` before the mapper runs,
+    ``map`` from then on), so one record can never stop the runner at every restart (see the
+    module docstring). ``KeyboardInterrupt``, ``SystemExit`` and ``MemoryError`` propagate.
+    """
+    stage = "decode"
     try:
         envelope = parse_envelope(raw.value)
         if envelope is None:
@@ -124,6 +160,7 @@ def process(
             return NO_BUSINESS_CHANGE  # the row images are never decoded (see ``Mapper``)
         change = envelope.change()
         _check_columns(change, entry.columns)
+        stage = "map"
         events: list[CanonicalEvent] = []
         state: list[StateUpdate] = []
         for output in entry.fn(change, ref):
@@ -133,9 +170,89 @@ def process(
                 events.append(output)
     except DataError as exc:
         return Quarantine(stage=exc.stage, reason=exc.reason, detail=exc.detail)
+    except MemoryError:
+        raise  # the process is short of memory: no verdict on the record
+    except Exception as exc:  # noqa: BLE001  (the safety net: quarantined with its type)
+        return exception_quarantine(stage, exc)
     if not events and not state:
         return NO_BUSINESS_CHANGE
     return Emit(tuple(events), tuple(state))
+
+
+#: librdkafka's default ``message.max.bytes``: ``produce`` refuses a bigger record
+#: (MSG_SIZE_TOO_LARGE) in the middle of the batch's transaction.
+LIBRDKAFKA_MESSAGE_MAX_BYTES = 1_000_000
+#: Kept free below that for what ``record_size`` does not count: librdkafka's own framing of a
+#: record (length, attributes, timestamp and offset deltas, header count: a few dozen bytes).
+RECORD_HEADROOM = 16_384
+#: The default largest output record (``TransformsSettings.max_record_bytes``).
+MAX_RECORD_BYTES = LIBRDKAFKA_MESSAGE_MAX_BYTES - RECORD_HEADROOM
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: RawHeaders) -> int:
+    """Bytes of a record as librdkafka's size check counts them, less its fixed framing:
+    key, value, and each header's name and value with their two length varints."""
+    size = len(key or b"") + len(value or b"")
+    for name, header in headers:
+        size += len(name.encode()) + 10
+        if header is not None:
+            size += len(header.encode() if isinstance(header, str) else header)
+    return size
+
+
+class Serialized(NamedTuple):
+    """An ``Emit``'s records: its events in Kafka form, its state updates as (key, value)
+    (the runner adds the state topic and its writer header)."""
+
+    events: tuple[KafkaRecord, ...]
+    state: tuple[tuple[bytes, bytes | None], ...]
+
+
+def serialize(
+    outcome: Emit,
+    *,
+    topic_prefix: str = "",
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    state_headers: RawHeaders = (),
+) -> Serialized | Quarantine:
+    """The records an ``Emit`` writes, or a ``Quarantine`` ``output_too_large`` if one of them
+    exceeds ``max_record_bytes`` (``record_size``).
+
+    Checked before anything is produced: librdkafka refuses an oversized record in ``produce``,
+    within the batch's open transaction, and the batch would fail on it at every restart. So the
+    whole message is quarantined instead (none of its events is written, as for the gate).
+    Serialization itself failing is a ``mapper_exception`` like a mapper's. ``state_headers``
+    are the headers the runner puts on state records (counted in their size).
+    """
+    try:
+        events = tuple(to_kafka(event, topic_prefix=topic_prefix) for event in outcome.events)
+        state = tuple(
+            (update.key.encode(), None if update.value is None else orjson.dumps(update.value))
+            for update in outcome.state
+        )
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (the safety net of ``process``, one step on)
+        return exception_quarantine("serialize", exc)
+    too_large = [
+        (f"{event.event_type} {event.event_id}", size)
+        for event, record in zip(outcome.events, events, strict=True)
+        if (size := record_size(record.key, record.value, record.headers)) > max_record_bytes
+    ] + [
+        (f"state {key.decode()[:100]}", size)
+        for key, value in state
+        if (size := record_size(key, value, state_headers)) > max_record_bytes
+    ]
+    if too_large:
+        return Quarantine(
+            stage="serialize",
+            reason="output_too_large",
+            detail="; ".join(
+                f"{what}: {size} bytes > {max_record_bytes}" for what, size in too_large
+            ),
+            events=tuple((str(e.event_id), e.event_type) for e in outcome.events),
+        )
+    return Serialized(events, state)
 
 
 @dataclass(frozen=True, slots=True)

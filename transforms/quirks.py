@@ -14,7 +14,7 @@ bolt-on probe table with Unix epoch seconds.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -65,12 +65,16 @@ def julian_date(value: int | Decimal | None) -> date | None:
 
 
 def hhmmss_time(value: int | Decimal | None) -> time:
-    """Numeric ``HHMMSS`` (leading zero lost: 93512 = 09:35:12) → time; None → midnight."""
+    """Numeric ``HHMMSS`` (leading zero lost: 93512 = 09:35:12) → time; None → midnight.
+
+    The column is NUMERIC(6,0), so the ERP also stores negative times: they are refused, not
+    read digit by digit (``-1`` formatted as ``-00001`` would have passed as 00:00:01).
+    """
     if value is None:
         return time(0, 0, 0)
-    digits = f"{int(value):06d}"
-    if len(digits) != 6:
+    if not 0 <= value <= 235959 or value != int(value):
         raise MappingError("invalid_time", f"time {value} is not HHMMSS")
+    digits = f"{int(value):06d}"
     hh, mm, ss = int(digits[:2]), int(digits[2:4]), int(digits[4:])
     if hh > 23 or mm > 59 or ss > 59:
         raise MappingError("invalid_time", f"time {value} is not HHMMSS")
@@ -95,7 +99,14 @@ def localize(local: datetime, zone: ZoneInfo) -> tuple[datetime, str]:
     reading its own clock; a time in the spring gap is shifted forward by the zone rules.
     """
     aware = local.replace(tzinfo=zone)
-    return aware.astimezone(UTC), format_offset(aware)
+    try:
+        return aware.astimezone(UTC), format_offset(aware)
+    except OverflowError:
+        # A legal wall-clock time at the end of the calendar (a ``9999-12-31 23:59`` "never"
+        # in a zone west of UTC) has no UTC time that ``datetime`` can hold.
+        raise MappingError(
+            "out_of_range", f"{local.isoformat()} in {zone} is out of range"
+        ) from None
 
 
 @lru_cache(maxsize=4096)
@@ -136,10 +147,17 @@ def unit_price(value: Decimal | int, currency: str | None) -> Decimal:
 
 
 def tidy(value: Decimal) -> Decimal:
-    """Drop trailing zeros without exponent notation: 144.0000000 → 144, 1.50 → 1.5."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
+    """Drop trailing zeros without exponent notation: 144.0000000 → 144, 1.50 → 1.5.
+
+    A whole number wider than the decimal context (28 digits, e.g. a quantity times a
+    conversion factor grown past it) cannot be written without an exponent: refused.
+    """
+    try:
+        if value == value.to_integral_value():
+            return value.quantize(Decimal(1))
+        return value.normalize()
+    except InvalidOperation:
+        raise MappingError("out_of_range", f"{value} has more than 28 digits") from None
 
 
 def rtrim(value: str | None) -> str | None:
@@ -171,7 +189,8 @@ def document_id(company: str | None, doc_type: str | None, number: int | Decimal
 def wms_line_to_lnid(order_line: str) -> int:
     """WMS ``OrderLineNumber '00001'`` → ERP ``lnid`` 1000 (line 1.000)."""
     stripped = order_line.strip()
-    if not stripped.isdigit():
+    # ``isdigit`` would pass "²", which ``int`` refuses; more than 18 digits is no line.
+    if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 18):
         raise MappingError("invalid_line", f"WMS order line {order_line!r} is not numeric")
     return int(stripped) * 1000
 
@@ -188,18 +207,33 @@ def wms_local_datetime(epoch_ms: int | None, zone: ZoneInfo) -> tuple[datetime, 
     """
     if epoch_ms is None:
         return None
-    wall = datetime(1970, 1, 1) + timedelta(milliseconds=epoch_ms)
+    try:
+        wall = datetime(1970, 1, 1) + timedelta(milliseconds=epoch_ms)
+    except OverflowError:
+        raise MappingError("out_of_range", f"DATETIME {epoch_ms} ms is out of range") from None
     if wall.year in _SENTINEL_YEARS:
         return None
     return localize(wall, zone)
+
+
+#: Machine epochs (probe readings, Debezium's ``ts_ms``) are accepted within this range: a day
+#: inside what ``datetime`` holds, so that placing the instant in any zone cannot overflow.
+_EPOCH_MIN = datetime(1, 1, 2, tzinfo=UTC)
+_EPOCH_MAX = datetime(9999, 12, 30, tzinfo=UTC)
+_EPOCH_MIN_S = int((_EPOCH_MIN - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+_EPOCH_MAX_S = int((_EPOCH_MAX - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
 
 
 def epoch_seconds(value: int | None) -> datetime | None:
     """Unix epoch seconds (already UTC) → aware UTC datetime."""
     if value is None:
         return None
+    if not _EPOCH_MIN_S <= value <= _EPOCH_MAX_S:
+        raise MappingError("out_of_range", f"epoch {value} s is out of range")
     return datetime.fromtimestamp(value, tz=UTC)
 
 
 def epoch_millis(value: int) -> datetime:
+    if not _EPOCH_MIN_S * 1000 <= value <= _EPOCH_MAX_S * 1000:
+        raise MappingError("out_of_range", f"epoch {value} ms is out of range")
     return datetime.fromtimestamp(value / 1000, tz=UTC)

@@ -13,17 +13,26 @@ Keys (one fact per key, so two instances never read-modify-write the same key):
     sku|<item_id>                    {"itm"}                              from f4101
     uom|<itm>|<branch>|<from>|<to>   {"factor"}                           from f41002
     wmsorder|<OrderKey>              {"order_id", "site_id", "shipment_id"} from ORDERS
+    loc|<Loc>                        {"facility", "zone", "type", "status"}  from LOC
+    probe|<SensorId>                 {"recent": [[epoch, serial], ...]}      from ZZ_TEMP_LOG
+    order_lines|<order_id>           {"lines": [[line_no, item_id, qty], ...]} from f4211
+
+``decode_state_record`` reads a record of the state topic back and refuses one the lookups
+could not use (not JSON, not an object, a field a lookup indexes missing): the runner skips
+it with its reason instead of stopping at every start on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from transforms.errors import MissingReference
+import orjson
+
+from transforms.errors import InvalidStateRecord, MissingReference
 from transforms.events import UomConversion
 
 StateValue = dict[str, Any]
@@ -55,6 +64,72 @@ class WmsOrderInfo:
     order_id: str
     site_id: str | None
     shipment_id: str | None
+
+
+def _is_pair_list(value: object, width: int) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, list) and len(item) == width for item in value
+    )
+
+
+def _ints(value: list[list[Any]]) -> bool:
+    return all(type(v) is int for item in value for v in item)
+
+
+#: A conversion factor beyond this is no conversion (and would overflow the arithmetic).
+_FACTOR_LIMIT = Decimal(10) ** 28
+
+
+def _factor_ok(value: object) -> bool:
+    if not isinstance(value, str | int):
+        return False
+    try:
+        factor = Decimal(value)
+    except InvalidOperation:
+        return False
+    return factor.is_finite() and -_FACTOR_LIMIT < factor < _FACTOR_LIMIT
+
+
+#: Per key prefix: the check a value must pass for that prefix's lookups to read it.
+_STATE_CHECKS: dict[str, Callable[[str, StateValue], bool]] = {
+    "item": lambda _k, v: isinstance(v.get("item_id"), str) and isinstance(v.get("base_uom"), str),
+    "sku": lambda _k, v: v.get("itm") is not None,
+    "uom": lambda k, v: k.count("|") >= 4 and _factor_ok(v.get("factor")),
+    "wmsorder": lambda _k, v: v.get("order_id") is not None,
+    "probe": lambda _k, v: _is_pair_list(v.get("recent", []), 2) and _ints(v.get("recent", [])),
+    "order_lines": lambda _k, v: _is_pair_list(v.get("lines", []), 3),
+}
+
+
+def decode_state_record(
+    key: bytes | None, value: bytes | None
+) -> tuple[str, StateValue | None] | None:
+    """A record of the state topic → (key, value) for ``StateStore.load``; ``None`` for a
+    record without a key (nothing to load). A value ``None`` is a deletion.
+
+    Raises ``InvalidStateRecord`` (reason ``invalid_state_record``) for a record no lookup
+    could use; nothing else escapes, whatever the bytes.
+    """
+    if key is None:
+        return None
+    try:
+        name = key.decode()
+    except UnicodeDecodeError:
+        raise InvalidStateRecord("invalid_state_record", f"key {key[:80]!r} is not UTF-8") from None
+    if value is None:
+        return name, None
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidStateRecord("invalid_state_record", f"{name}: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise InvalidStateRecord("invalid_state_record", f"{name}: value is not a JSON object")
+    check = _STATE_CHECKS.get(name.split("|", 1)[0])
+    if check is not None and not check(name, document):
+        raise InvalidStateRecord(
+            "invalid_state_record", f"{name}: value {value[:200]!r} lacks what its lookup reads"
+        )
+    return name, document
 
 
 class StateStore:

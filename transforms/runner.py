@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, overload
 
-import orjson
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -59,8 +58,8 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     OffsetSpec,
 )
 
-from transforms.errors import KafkaError, KafkaTransientError, RunnerStalled
-from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS, to_kafka
+from transforms.errors import InvalidStateRecord, KafkaError, KafkaTransientError, RunnerStalled
+from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS
 from transforms.pipeline import (
     AWAITED_REFERENCES,
     Emit,
@@ -70,12 +69,14 @@ from transforms.pipeline import (
     Quarantine,
     QuarantineLimit,
     RawMessage,
+    Serialized,
     Skip,
     process,
     quarantine_headers,
     route,
+    serialize,
 )
-from transforms.reference import Reference, StateStore
+from transforms.reference import Reference, StateStore, decode_state_record
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
 from transforms.settings import TransformsSettings
@@ -101,6 +102,8 @@ class RunStats:
     skipped: Counter[str] = field(default_factory=Counter)
     #: Rows held back waiting for reference data, by reason (a row may be held many times).
     held: Counter[str] = field(default_factory=Counter)
+    #: State-topic records skipped at load or catch-up, by reason (``decode_state_record``).
+    bad_state: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     @property
@@ -170,6 +173,8 @@ class _Ends:
 
 
 Record = tuple[str, bytes | None, bytes | None, Any]  # topic, key, value, headers
+#: A consumed record's place: (topic, partition, offset).
+RecordKey = tuple[str, int, int]
 
 
 @dataclass
@@ -484,11 +489,19 @@ class Runner:
         self.log(f"reference state: {len(self.store)} keys loaded from {topic}")
 
     def _load_state_record(self, message: Message) -> None:
-        key = message.key()
-        if key is None:
+        try:
+            loaded = decode_state_record(message.key(), message.value())
+        except InvalidStateRecord as exc:
+            # Stopping here would stop every start on the same record; a later record of the
+            # key replaces it (compaction), and the rows needing it quarantine with a reason.
+            self.stats.bad_state[exc.reason] += 1
+            self.log(
+                f"state record {message.topic()}[{message.partition()}]@{message.offset()} "
+                f"skipped: {exc}"
+            )
             return
-        value = message.value()
-        self.store.load(key.decode(), None if value is None else orjson.loads(value))
+        if loaded is not None:
+            self.store.load(*loaded)
 
     def _catch_up_state(self, state_consumer: Consumer) -> None:
         """Apply what other instances committed since the last batch (never blocks).
@@ -748,6 +761,8 @@ class Runner:
         held: dict[TopicKey, int] = {}
         self._batch_ends = None
         outcomes: list[tuple[RawMessage, Outcome]] = []
+        serialized: dict[RecordKey, Serialized] = {}
+        settings = self.settings
         for raw in raws:
             key = (raw.topic, raw.partition)
             if key in held:
@@ -764,10 +779,23 @@ class Runner:
                 continue
             self._holds.pop(key, None)
             if isinstance(outcome, Emit):
-                for update in outcome.state:
-                    self.store.apply(update)
+                # Serialized and size-checked before its state reaches the store: an oversized
+                # message is quarantined whole (librdkafka would refuse it inside the open
+                # transaction, at every restart) and leaves no state behind.
+                records_of = serialize(
+                    outcome,
+                    topic_prefix=settings.topic_prefix,
+                    max_record_bytes=settings.max_record_bytes,
+                    state_headers=self._writer,
+                )
+                if isinstance(records_of, Quarantine):
+                    outcome = records_of
+                else:
+                    serialized[(raw.topic, raw.partition, raw.offset)] = records_of
+                    for update in outcome.state:
+                        self.store.apply(update)
             outcomes.append((raw, outcome))
-        records, counts = self._records(route(outcomes, self.gate))
+        records, counts = self._records(route(outcomes, self.gate), serialized)
         positions = consumer.position(consumer.assignment())
         for tp in positions:
             offset = held.get((tp.topic, tp.partition))
@@ -841,12 +869,14 @@ class Runner:
             self.log(f"last batch not committed: {exc}")
 
     def _records(
-        self, routed: Sequence[tuple[RawMessage, Outcome]]
+        self,
+        routed: Sequence[tuple[RawMessage, Outcome]],
+        serialized: dict[RecordKey, Serialized],
     ) -> tuple[list[Record], dict[str, Counter[str]]]:
         """What a batch writes: canonical events, reference-state updates and quarantined
-        originals, serialized; and the counts of each outcome."""
+        originals (``serialized`` holds each ``Emit``'s records, made in ``_map``); and the
+        counts of each outcome."""
         settings = self.settings
-        prefix = settings.topic_prefix
         quarantine_topic = settings.topic(settings.quarantine_topic)
         state_topic = settings.topic(settings.state_topic)
         counts: dict[str, Counter[str]] = {
@@ -857,21 +887,25 @@ class Runner:
         self.limit.record_all(outcome for _, outcome in routed)
         records: list[Record] = []
         skipped: list[str] = []
+        writer = self._writer
         for raw, outcome in routed:
             if isinstance(outcome, Skip):  # most messages: counted in one go below
                 skipped.append(outcome.reason)
-            elif isinstance(outcome, Emit):
-                for event in outcome.events:
-                    record = to_kafka(event, topic_prefix=prefix)
+                continue
+            done = serialized.get((raw.topic, raw.partition, raw.offset))
+            if isinstance(outcome, Emit) and done is not None:
+                for event, record in zip(outcome.events, done.events, strict=True):
                     records.append((record.topic, record.key, record.value, record.headers))
                     counts["events"][event.event_type] += 1
-                for update in outcome.state:
-                    value = None if update.value is None else orjson.dumps(update.value)
-                    records.append((state_topic, update.key.encode(), value, self._writer))
             elif isinstance(outcome, Quarantine):
                 headers = quarantine_headers(raw, outcome, instance=settings.transactional_id)
                 records.append((quarantine_topic, raw.key, raw.value, headers))
                 counts["quarantined"][outcome.reason] += 1
+            if done is not None:
+                # Also for a message the gate quarantined: its reference facts are in the store
+                # already and the rest of the batch was mapped with them, so the state topic
+                # keeps them too, or a restart would map the same rows differently.
+                records.extend((state_topic, key, value, writer) for key, value in done.state)
         counts["skipped"].update(skipped)
         return records, counts
 

@@ -51,6 +51,11 @@ class TransformsSettings(BaseSettings):
     #: ...or when more than this share of a window of messages was quarantined.
     quarantine_max_ratio: float = Field(default=0.5, gt=0, le=1)
     quarantine_window: int = Field(default=1000, ge=1)
+    #: An output record larger than this quarantines its message (``output_too_large``):
+    #: librdkafka's default ``message.max.bytes`` (1,000,000) less headroom for the record's
+    #: framing (``transforms.pipeline.MAX_RECORD_BYTES``; a test keeps the two equal). Raise
+    #: it only together with the producer's ``message.max.bytes`` and the topics' limit.
+    max_record_bytes: int = Field(default=983_616, ge=1024)
     #: A row missing reference data that may still come is held back and re-read every
     #: ``reference_retry_s``; it is quarantined once the reference topics were processed up to
     #: where they ended when the hold began, and after ``reference_wait_s`` at the latest.

@@ -6,8 +6,10 @@
     ├── KafkaError              the broker refused or failed an operation
     └── SourceError             the legacy source could not be read for a reconciliation
 
-A canonical record that does not parse is not an error of ours: the gate let it through, so
-it is a bug upstream; the view process stops before it commits anything of that batch.
+A canonical record that cannot be applied (not JSON, an unknown type, an impossible value, or
+the arithmetic raising on it) is not an error here: stopping on it would stop every start on
+the same record. The view process rejects it with a reason, kept in the ``rejected_records``
+table in the batch's transaction (``views.process``).
 """
 
 from __future__ import annotations

@@ -7,6 +7,15 @@ asks the ``Monitor`` for alerts, and writes everything plus the next offsets in 
 transaction; then it publishes the outbox. A crash anywhere before the commit leaves nothing
 of the batch, and the restart reads it again from the stored offsets.
 
+A record the process cannot apply must not stop it: it would stop again on the same record at
+every start. ``read_event`` parses and checks a record (reasons ``malformed_json``,
+``unknown_type``, ``invalid_event``, ``out_of_range``, ``invalid_text``); one that fails is
+rejected: logged, counted in ``ViewStats.rejected``, and written to ``rejected_records`` in
+the batch's transaction with the offsets that move past it (``views.store``), so it is
+skipped exactly once and its reason stays visible (``scv views rejected``). If applying an
+event raises (``apply_failed``), the book may be half-changed: it is loaded again from the
+serving tables (the last committed batch) and the batch is applied again without that record.
+
 ``replay_until`` rebuilds positions as of a time from the log alone: every partition from
 its beginning up to the first record produced after that time (Kafka record timestamps, the
 time the pipeline published the event), through the same ``Book``.
@@ -16,14 +25,20 @@ from __future__ import annotations
 
 import signal
 import time
+import typing
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
 from types import FrameType
 from typing import Any
 
+import orjson
+import pydantic
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -34,13 +49,14 @@ from confluent_kafka import (
 )
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from pydantic import BaseModel
 
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError
 from views.positions import Book
 from views.settings import ViewsSettings
-from views.store import Applied, Store, TopicPartitionKey, batch_from
+from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
 
 Log = Callable[[str], None]
 TopicsRefresh = 5.0
@@ -56,6 +72,121 @@ class ViewStats:
     positions: int = 0
     seconds: float = 0.0
     by_type: dict[str, int] = field(default_factory=dict)
+    #: Records not applied, by reason (``rejected_records`` keeps each one).
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Why a record is not applied: a short stable ``reason`` and a readable ``detail``."""
+
+    reason: str
+    detail: str
+
+
+#: Quantities beyond 28 digits are no stock (the pipeline refuses them at the source too) and
+#: would round or overflow in the positions' arithmetic.
+_DECIMAL_LIMIT = Decimal(10) ** 28
+#: Times within a day of what ``datetime`` holds, so a site offset applied to them cannot
+#: overflow (``views.alerts`` dates an event in its site's time).
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+_DETAIL_CHARS = 1000
+
+
+def _clean(text: str) -> str:
+    """A detail PostgreSQL can store (no NUL in ``text``), cut to a readable length."""
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= _DETAIL_CHARS else f"{text[:_DETAIL_CHARS]}..."
+
+
+def _may_hold(annotation: Any) -> bool:
+    """Whether a field of this type can hold a value ``_out_of_range`` checks."""
+    if annotation is Decimal or annotation is datetime:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_may_hold(arg) for arg in typing.get_args(annotation))
+
+
+@cache
+def _checked(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model class worth checking (most are text: not walked at all)."""
+    return tuple(name for name, f in cls.model_fields.items() if _may_hold(f.annotation))
+
+
+def _out_of_range(value: object, where: str) -> str | None:
+    """The first impossible value in an event's fields (recursing into nested models)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or not -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT:
+            return f"{where}={value}"
+    elif isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not _EARLIEST <= aware <= _LATEST:
+            return f"{where}={value.isoformat()}"
+    elif isinstance(value, BaseModel):
+        for name in _checked(type(value)):
+            found = _out_of_range(getattr(value, name), f"{where}.{name}" if where else name)
+            if found:
+                return found
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            found = _out_of_range(item, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def read_event(value: bytes) -> CanonicalEvent | Rejected:
+    """A canonical record's value → its event, or why it cannot be applied.
+
+    Never raises for a record (``MemoryError`` aside): a record that stopped the process would
+    stop it again at every start.
+    """
+    try:
+        event = from_json(value)
+    except pydantic.ValidationError as exc:
+        kinds = {error["type"] for error in exc.errors()}
+        if "json_invalid" in kinds or "json_type" in kinds:
+            reason = "malformed_json"
+        elif kinds & {"union_tag_invalid", "union_tag_not_found"}:
+            reason = "unknown_type"
+        else:
+            reason = "invalid_event"
+        return Rejected(reason, _clean(str(exc)))
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (the safety net: rejected with its type)
+        return Rejected("invalid_event", _clean(f"{type(exc).__name__}: {exc}"))
+    # PostgreSQL text and jsonb cannot hold NUL (a MariaDB VARCHAR can): the batch's write
+    # would fail on it at every start. JSON writes NUL as \u0000, so the bytes tell cheaply.
+    if b"\\u0000" in value and _has_nul(orjson.loads(value)):
+        return Rejected("invalid_text", f"{event.event_type} {event.event_id}: a NUL in a text")
+    impossible = _out_of_range(event, "")
+    if impossible is not None:
+        return Rejected(
+            "out_of_range", _clean(f"{event.event_type} {event.event_id}: {impossible}")
+        )
+    return event
+
+
+class _ApplyFailed(Exception):
+    """Applying the event of ``message`` raised ``cause`` (the book may be half-changed)."""
+
+    def __init__(self, message: Message, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.message = message
+        self.cause = cause
 
 
 def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
@@ -276,9 +407,10 @@ class ViewProcess:
                 self.stop("idle")
         self.log(f"views: stopping: {self._stop}")
 
-    def _batch(self, messages: list[Message], offsets: dict[TopicPartitionKey, int]) -> None:
-        parsed: list[tuple[Message, CanonicalEvent]] = []
+    def _batch(self, messages: Sequence[Message], offsets: dict[TopicPartitionKey, int]) -> None:
         next_offsets: dict[TopicPartitionKey, int] = {}
+        parsed: list[tuple[Message, CanonicalEvent]] = []
+        rejected: list[tuple[Message, Rejected]] = []
         for message in messages:
             value = message.value()
             topic, partition, offset = message.topic(), message.partition(), message.offset()
@@ -287,16 +419,63 @@ class ViewProcess:
             next_offsets[(topic, partition)] = offset + 1
             if value is None:
                 continue
-            parsed.append((message, from_json(value)))
+            event = read_event(value)
+            if isinstance(event, Rejected):
+                rejected.append((message, event))
+            else:
+                parsed.append((message, event))
         seen = self.store.already_applied(e.event_id for _, e in parsed)
+        while True:
+            try:
+                alerts, applied, duplicates, by_type = self._apply(parsed, seen)
+                break
+            except _ApplyFailed as failed:
+                # The book and the monitor may be half-changed by the failing event: back to
+                # the last committed batch, and the batch again without it.
+                cause = failed.cause
+                rejected.append(
+                    (
+                        failed.message,
+                        Rejected("apply_failed", _clean(f"{type(cause).__name__}: {cause}")),
+                    )
+                )
+                parsed = [(m, e) for m, e in parsed if m is not failed.message]
+                self._reload()
+        records = [self._rejected(message, why) for message, why in rejected]
+        self.store.write(
+            batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
+        )
+        offsets.update(next_offsets)
+        self.stats.messages += len(messages)
+        self.stats.applied += len(applied)
+        self.stats.duplicates += duplicates
+        self.stats.alerts += len(alerts)
+        self.stats.batches += 1
+        for event_type, count in by_type.items():
+            self.stats.by_type[event_type] = self.stats.by_type.get(event_type, 0) + count
+        for record in records:
+            self.stats.rejected[record.reason] += 1
+
+    def _apply(
+        self, parsed: Sequence[tuple[Message, CanonicalEvent]], already: set[uuid.UUID]
+    ) -> tuple[list[Alert], list[Applied], int, Counter[str]]:
+        """Apply the batch's events to the book and the monitor (nothing is written yet)."""
+        seen = set(already)
         alerts: list[Alert] = []
         applied: list[Applied] = []
+        duplicates = 0
+        by_type: Counter[str] = Counter()
         for message, event in parsed:
             if event.event_id in seen:
-                self.stats.duplicates += 1
+                duplicates += 1
                 continue
             seen.add(event.event_id)
-            alerts.extend(self.evaluator.apply(event))
+            try:
+                alerts.extend(self.evaluator.apply(event))
+            except MemoryError:
+                raise
+            except Exception as exc:  # rejected with its type (see _batch)
+                raise _ApplyFailed(message, exc) from exc
             applied.append(
                 Applied(
                     event.event_id,
@@ -305,17 +484,30 @@ class ViewProcess:
                     message.offset() or 0,
                 )
             )
-            self.stats.by_type[event.event_type] = self.stats.by_type.get(event.event_type, 0) + 1
-        self.store.write(batch_from(self.book, self.monitor, alerts, applied, next_offsets))
-        offsets.update(next_offsets)
-        self.stats.messages += len(messages)
-        self.stats.applied += len(applied)
-        self.stats.alerts += len(alerts)
-        self.stats.batches += 1
+            by_type[event.event_type] += 1
+        return alerts, applied, duplicates, by_type
+
+    def _reload(self) -> None:
+        """Book and monitor as the serving tables hold them (the last committed batch)."""
+        self.book = Book()
+        self.monitor = Monitor(self.settings.policy())
+        self.evaluator = Evaluator(self.book, self.monitor)
+        self.store.load(self.book, self.monitor)
+
+    def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:
+        topic, partition, offset = (
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+        )
+        self.log(
+            f"views: record {topic}[{partition}]@{offset} rejected: {why.reason}: {why.detail}"
+        )
+        return RejectedRecord(
+            topic, partition, offset, why.reason, why.detail, message.key(), message.value()
+        )
 
     def _publish(self, producer: Producer) -> None:
-        import orjson
-
         rows = self.store.unpublished()
         if not rows:
             return
@@ -383,7 +575,9 @@ def replay_until(settings: ViewsSettings, as_of: datetime | None) -> Book:
             value = message.value()
             if value is None:
                 continue
-            event = from_json(value)
+            event = read_event(value)
+            if isinstance(event, Rejected):
+                continue  # the live process keeps it in rejected_records
             if event.event_id not in seen:
                 seen.add(event.event_id)
                 book.apply(event)
@@ -396,8 +590,6 @@ def tail_alerts(
     settings: ViewsSettings, *, follow: bool, stop: Callable[[], bool] = lambda: False
 ) -> Iterator[dict[str, Any]]:
     """Alerts from the beginning of the topic; with ``follow``, keep waiting for more."""
-    import orjson
-
     consumer = _consumer(settings, "tail")
     topic = settings.topic(settings.alerts_topic)
     try:

@@ -22,6 +22,13 @@ Tables (schema from the settings, one view process per schema, held by an adviso
     alert_outbox         alerts in order, ``published``
     consumed_offsets     (topic, partition) → next offset
     applied_events       event_id → where it was read
+    rejected_records     (topic, partition, offset) → why a record was not applied, and its
+                         key and value as read (``scv views rejected`` lists them)
+
+A record the process cannot apply (not JSON, an unknown event type, an impossible value, or
+the arithmetic raising on it) is rejected, not fatal: its row in ``rejected_records`` is
+written in the batch's transaction together with the offsets that move past it, so it is
+skipped exactly once and its reason stays where an operator can read it.
 """
 
 from __future__ import annotations
@@ -77,6 +84,12 @@ CREATE TABLE IF NOT EXISTS {s}.applied_events (
     event_id uuid PRIMARY KEY, topic text NOT NULL, partition integer NOT NULL,
     "offset" bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {s}.rejected_records (
+    topic text NOT NULL, partition integer NOT NULL, "offset" bigint NOT NULL,
+    reason text NOT NULL, detail text NOT NULL, key bytea, value bytea,
+    rejected_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (topic, partition, "offset")
+);
 """
 
 TopicPartitionKey = tuple[str, int]
@@ -91,6 +104,19 @@ class Applied:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A consumed record the process did not apply, and why (``views.process.Rejected``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    detail: str
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Everything one consumed batch changed, written in one transaction."""
 
@@ -100,6 +126,7 @@ class Batch:
     alerts: Sequence[Alert]
     applied: Sequence[Applied]
     offsets: Mapping[TopicPartitionKey, int]
+    rejected: Sequence[RejectedRecord] = ()
 
 
 def _ident(schema: str) -> sql.Identifier:
@@ -244,12 +271,42 @@ class Store:
         )
         cur.executemany(
             self._q(
+                'INSERT INTO {s}.rejected_records (topic, partition, "offset", reason, detail, '
+                "key, value) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                'ON CONFLICT (topic, partition, "offset") DO NOTHING'
+            ),
+            [
+                (r.topic, r.partition, r.offset, r.reason, r.detail, r.key, r.value)
+                for r in batch.rejected
+            ],
+        )
+        cur.executemany(
+            self._q(
                 "INSERT INTO {s}.consumed_offsets (topic, partition, next_offset) "
                 "VALUES (%s, %s, %s) ON CONFLICT (topic, partition) "
                 "DO UPDATE SET next_offset = EXCLUDED.next_offset"
             ),
             [(t, p, o) for (t, p), o in batch.offsets.items()],
         )
+
+    def rejected(self, limit: int = 100) -> list[RejectedRecord]:
+        """The latest rejected records, newest first."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                self._q(
+                    'SELECT topic, partition, "offset", reason, detail, key, value '
+                    "FROM {s}.rejected_records ORDER BY rejected_at DESC, topic, partition, "
+                    '"offset" DESC LIMIT %s'
+                ),
+                (limit,),
+            )
+            found = [
+                RejectedRecord(t, p, o, reason, detail, None if k is None else bytes(k),
+                               None if v is None else bytes(v))
+                for t, p, o, reason, detail, k, v in cur
+            ]  # fmt: skip
+        self.conn.commit()
+        return found
 
     # -- the outbox ----------------------------------------------------------------------------
 
@@ -278,6 +335,7 @@ def batch_from(
     alerts: Sequence[Alert],
     applied: Sequence[Applied],
     offsets: Mapping[TopicPartitionKey, int],
+    rejected: Sequence[RejectedRecord] = (),
 ) -> Batch:
     """Collect what ``book`` and ``monitor`` changed since the last batch."""
     docs, keys = book.take_dirty()
@@ -292,6 +350,7 @@ def batch_from(
         alerts=alerts,
         applied=applied,
         offsets=offsets,
+        rejected=rejected,
     )
 
 

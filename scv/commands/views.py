@@ -100,6 +100,25 @@ def run(until_idle: bool, schema: str | None) -> None:
     )
     for event_type, count in sorted(stats.by_type.items()):
         click.echo(f"  {event_type:<28} {count}")
+    for reason, count in sorted(stats.rejected.items()):
+        click.echo(f"  rejected: {reason:<18} {count}  (scv views rejected)")
+
+
+@views.command()
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option("--schema", default=None, help="Serving schema (default: views).")
+def rejected(limit: int, schema: str | None) -> None:
+    """Canonical records the view process could not apply, and why (skipped, not lost)."""
+    from views.store import opened
+
+    settings = build_settings(schema)
+    with opened(settings.libpq_dsn, settings.db_schema) as store:
+        store.ensure_schema()
+        records = store.rejected(limit)
+    if not records:
+        click.echo("no rejected records")
+    for r in records:
+        click.echo(f"{r.topic}[{r.partition}]@{r.offset}  {r.reason}: {r.detail}")
 
 
 # --- scv inventory ---------------------------------------------------------------------------

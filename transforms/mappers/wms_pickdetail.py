@@ -47,7 +47,14 @@ PICKED = "5"
 
 def _picked(row: Row | None) -> bool:
     status = None if row is None else row.text("Status")
-    return status is not None and status.isdigit() and int(status) >= int(PICKED)
+    # ``isdecimal``, not ``isdigit``: "²" is a digit that ``int`` refuses; and a few digits,
+    # as ``int`` refuses 4,300 and more.
+    return (
+        status is not None
+        and status.isdecimal()
+        and len(status) <= 18
+        and int(status) >= int(PICKED)
+    )
 
 
 def _base_uom(ref: Reference, sku: str) -> str | None:

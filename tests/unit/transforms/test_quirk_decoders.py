@@ -109,3 +109,62 @@ def test_tidy_keeps_exact_values_without_exponents() -> None:
     assert str(quirks.tidy(Decimal("144.0000000"))) == "144"
     assert str(quirks.tidy(Decimal("1.5000"))) == "1.5"
     assert str(quirks.tidy(Decimal("100"))) == "100"
+
+
+# -- values the legacy columns accept and no decoder foresaw (issue 15) -------------------------
+
+
+@pytest.mark.parametrize("raw", [-1, -12345, 246000, 236000, 1000000, Decimal("93512.5")])
+def test_impossible_hhmmss_times_are_invalid_time(raw: int | Decimal) -> None:
+    """-1 used to read as 00:00:01 (``-00001``) and -12345 to raise ValueError."""
+    with pytest.raises(MappingError) as caught:
+        quirks.hhmmss_time(raw)
+    assert caught.value.reason == "invalid_time"
+
+
+@pytest.mark.parametrize("value", [Decimal("1E+40"), Decimal("-1E+40"), Decimal("9" * 29)])
+def test_tidy_refuses_a_whole_number_wider_than_the_context(value: Decimal) -> None:
+    with pytest.raises(MappingError) as caught:
+        quirks.tidy(value)
+    assert caught.value.reason == "out_of_range"
+
+
+def test_tidy_keeps_28_digits() -> None:
+    assert quirks.tidy(Decimal("9" * 28)) == Decimal("9" * 28)
+
+
+@pytest.mark.parametrize("value", [10**15, -(10**15), 253402300800])
+def test_epoch_seconds_out_of_range(value: int) -> None:
+    with pytest.raises(MappingError) as caught:
+        quirks.epoch_seconds(value)
+    assert caught.value.reason == "out_of_range"
+
+
+def test_epoch_seconds_at_the_ends_of_the_range_are_placed_in_any_zone() -> None:
+    for value in (quirks._EPOCH_MIN_S, quirks._EPOCH_MAX_S):
+        moment = quirks.epoch_seconds(value)
+        assert moment is not None
+        for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+            moment.astimezone(ZoneInfo(zone))  # no OverflowError
+
+
+@pytest.mark.parametrize("value", [2**62, -(2**62)])
+def test_epoch_millis_out_of_range(value: int) -> None:
+    with pytest.raises(MappingError) as caught:
+        quirks.epoch_millis(value)
+    assert caught.value.reason == "out_of_range"
+
+
+@pytest.mark.parametrize("value", [2**62, -(2**62), 253402300799000])
+def test_wms_datetime_out_of_range(value: int) -> None:
+    """253402300799000 is 9999-12-31 23:59:59, a legal DATETIME with no UTC time in Chicago."""
+    with pytest.raises(MappingError) as caught:
+        quirks.wms_local_datetime(value, CHICAGO)
+    assert caught.value.reason == "out_of_range"
+
+
+@pytest.mark.parametrize("line", ["²", "1" * 19, "-1"])
+def test_a_wms_order_line_that_is_no_number_is_invalid_line(line: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        quirks.wms_line_to_lnid(line)
+    assert caught.value.reason == "invalid_line"

@@ -138,14 +138,17 @@ class FakeStateConsumer:
 
 def test_the_catch_up_skips_this_instances_own_records(runner: Runner) -> None:
     # Batch N-1 wrote v=1, batch N (in flight) v=2; N-1's record read back late must not put
-    # v=1 back under the batch mapped next.
-    runner.store.apply(StateUpdate("item|1", {"v": 2}))
-    own = Message(key=b"item|1", value=b'{"v": 1}', headers=runner._writer)
+    # v=1 back under the batch mapped next. (``probe|`` keys: their values stay valid state
+    # records once the load checks them, ``decode_state_record``.)
+    runner.store.apply(StateUpdate("probe|1", {"recent": [[2, 2]]}))
+    own = Message(key=b"probe|1", value=b'{"recent": [[1, 1]]}', headers=runner._writer)
     # A predecessor with the same transactional id (a restart) is another writer.
-    other = Message(key=b"item|2", value=b'{"v": 5}', headers=[("scv_writer", b"scv-transforms-7")])
+    other = Message(
+        key=b"probe|2", value=b'{"recent": [[5, 5]]}', headers=[("scv_writer", b"scv-transforms-7")]
+    )
     runner._catch_up_state(FakeStateConsumer([own, other]))  # type: ignore[arg-type]
-    assert runner.store.get("item|1") == {"v": 2}
-    assert runner.store.get("item|2") == {"v": 5}
+    assert runner.store.get("probe|1") == {"recent": [[2, 2]]}
+    assert runner.store.get("probe|2") == {"recent": [[5, 5]]}
 
 
 def test_a_stuck_commit_stalls_the_runner_past_its_deadline(runner: Runner) -> None:
