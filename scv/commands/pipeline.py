@@ -67,7 +67,8 @@ def _report(stats: RunStats) -> None:
         f"{stats.seconds:.1f}s ({rate:.0f} messages/s)"
     )
     for name, counter in (("event", stats.events), ("quarantine", stats.quarantined),
-                          ("skip", stats.skipped), ("held", stats.held)):  # fmt: skip
+                          ("skip", stats.skipped), ("held", stats.held),
+                          ("bad state", stats.bad_state)):  # fmt: skip
         for key, count in sorted(counter.items()):
             click.echo(f"  {name:<10} {key:<28} {count}")
 
