@@ -18,6 +18,13 @@ fences a zombie after a rebalance. Rebalance callbacks only run inside ``consume
 revocation first waits for the commit in flight. SIGTERM/SIGINT finish the open batch (commit)
 and stop; an error aborts it and nothing of it is visible.
 
+Debezium writes the changes since its last flushed offset again after a Connect restart; the
+runner skips those copies by source position (``transforms.replays``), with each partition's
+mark committed as its offset's metadata. The broker going away never hangs the runner: every
+wait on a commit is bounded (``transforms.transactions``), a failed batch is aborted and read
+again, and a commit stuck in the client raises ``RunnerStalled``, on which ``scv pipeline run``
+starts over in a fresh process from the committed offsets.
+
 Reference data arrives on other topics than the rows that need it (an order line can be read
 before its item). A row whose mapping misses reference data that may still come (item, UoM
 conversion, WMS order, location: ``AWAITED_REFERENCES``) is *held*: its partition's offset is
