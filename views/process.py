@@ -20,21 +20,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaException,
     Message,
     Producer,
     TopicPartition,
 )
 from confluent_kafka import KafkaError as RdKafkaError
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
+import kafkaio
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError
@@ -73,33 +73,19 @@ def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
     )
 
 
-def _partitions(consumer: Consumer, topics: list[str]) -> list[tuple[str, int]]:
-    metadata = consumer.list_topics(timeout=10)
-    found: list[tuple[str, int]] = []
-    for topic in topics:
-        info = metadata.topics.get(topic)
-        if info is None or info.error is not None:
-            continue
-        found.extend((topic, p) for p in sorted(info.partitions))
-    return found
+def _partitions(settings: ViewsSettings, topics: list[str]) -> list[tuple[str, int]]:
+    """The partitions of the existing ``topics`` (asked again while the cluster is not ready)."""
+    return kafkaio.partitions(settings.kafka_bootstrap, topics)
 
 
 def ensure_alerts_topic(settings: ViewsSettings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     name = settings.topic(settings.alerts_topic)
-    if name in admin.list_topics(timeout=10).topics:
-        return
     new = NewTopic(
         name,
         num_partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication,
     )
-    for topic, future in admin.create_topics([new]).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
-                raise KafkaError(f"cannot create topic {topic}: {exc.args[0].str()}") from None
+    kafkaio.ensure_topics(settings.kafka_bootstrap, [new])
 
 
 def alert_headers(alert_json: dict[str, Any]) -> list[tuple[str, str | bytes | None]]:
@@ -223,7 +209,9 @@ class ViewProcess:
         offsets: dict[TopicPartitionKey, int],
         known: set[TopicPartitionKey],
     ) -> None:
-        new = [tp for tp in _partitions(consumer, self.settings.source_topics) if tp not in known]
+        new = [
+            tp for tp in _partitions(self.settings, self.settings.source_topics) if tp not in known
+        ]
         if not new:
             return
         consumer.incremental_assign(
@@ -333,63 +321,27 @@ class ViewProcess:
 # --- replays ---------------------------------------------------------------------------------
 
 
-def _read_to(
-    consumer: Consumer, starts: list[TopicPartition], ends: dict[TopicPartitionKey, int]
-) -> Iterator[Message]:
-    """Messages of ``starts`` up to (excluding) ``ends``, in consumption order."""
-    remaining = {k for k, end in ends.items() if end > 0}
-    if not remaining:
-        return
-    consumer.assign(starts)
-    deadline = time.monotonic() + 600
-    while remaining and time.monotonic() < deadline:
-        for message in consumer.consume(5000, timeout=1.0):
-            where = (message.topic() or "", message.partition() or 0)
-            error = message.error()
-            if error is not None:
-                if error.code() == RdKafkaError._PARTITION_EOF:
-                    remaining.discard(where)
-                continue
-            offset = message.offset() or 0
-            if offset >= ends[where]:
-                remaining.discard(where)
-                continue
-            yield message
-            if offset + 1 >= ends[where]:
-                remaining.discard(where)
-
-
 def replay_until(settings: ViewsSettings, as_of: datetime | None) -> Book:
     """Positions rebuilt from the canonical topics as of ``as_of`` (None: the whole log)."""
-    consumer = _consumer(settings, "replay")
-    try:
-        partitions = _partitions(consumer, settings.source_topics)
-        ends: dict[TopicPartitionKey, int] = {}
-        for topic, partition in partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
-            ends[(topic, partition)] = high
-        if as_of is not None:
-            stamp = int(as_of.astimezone(UTC).timestamp() * 1000) + 1
-            found = consumer.offsets_for_times(
-                [TopicPartition(t, p, stamp) for t, p in partitions], timeout=10
-            )
-            for tp in found:
-                if tp.offset >= 0:  # first record after as_of; -1: none, read to the end
-                    ends[(tp.topic, tp.partition)] = tp.offset
-        starts = [TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions]
-        book = Book()
-        seen: set[uuid.UUID] = set()
-        for message in _read_to(consumer, starts, ends):
-            value = message.value()
-            if value is None:
-                continue
-            event = from_json(value)
-            if event.event_id not in seen:
-                seen.add(event.event_id)
-                book.apply(event)
-        return book
-    finally:
-        consumer.close()
+    bootstrap = settings.kafka_bootstrap
+    partitions = _partitions(settings, settings.source_topics)
+    ends = kafkaio.high_watermarks(bootstrap, partitions)
+    if as_of is not None:
+        after = as_of.astimezone(UTC) + timedelta(milliseconds=1)
+        for part, offset in kafkaio.offsets_for_time(bootstrap, partitions, after).items():
+            if offset >= 0:  # first record after as_of; -1: none, read to the end
+                ends[part] = offset
+    book = Book()
+    seen: set[uuid.UUID] = set()
+    for message in kafkaio.read_range(bootstrap, {}, ends):
+        value = message.value()
+        if value is None:
+            continue
+        event = from_json(value)
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            book.apply(event)
+    return book
 
 
 def tail_alerts(
@@ -398,29 +350,24 @@ def tail_alerts(
     """Alerts from the beginning of the topic; with ``follow``, keep waiting for more."""
     import orjson
 
-    consumer = _consumer(settings, "tail")
     topic = settings.topic(settings.alerts_topic)
-    try:
-        partitions = _partitions(consumer, [topic])
-        if not partitions:
-            return
-        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
-        at_end: set[TopicPartitionKey] = set()
-        while not stop():
-            messages = consumer.consume(1000, timeout=0.5)
-            for message in messages:
-                error = message.error()
-                where = (message.topic() or "", message.partition() or 0)
-                if error is not None:
-                    if error.code() == RdKafkaError._PARTITION_EOF:
-                        at_end.add(where)
-                    continue
-                at_end.discard(where)
-                value = message.value()
-                if value is not None:
-                    yield orjson.loads(value)
-            if not follow and len(at_end) >= len(partitions):
+    if not follow:
+        for message in kafkaio.read_committed(settings.kafka_bootstrap, [topic]):
+            if stop():
                 return
+            if (value := message.value()) is not None:
+                yield orjson.loads(value)
+        return
+    partitions = _partitions(settings, [topic])
+    if not partitions:
+        return
+    consumer = _consumer(settings, "tail")
+    try:
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
+        while not stop():
+            for message in consumer.consume(1000, timeout=0.5):
+                if message.error() is None and (value := message.value()) is not None:
+                    yield orjson.loads(value)
     finally:
         consumer.close()
 
