@@ -18,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
@@ -121,8 +122,8 @@ def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -
     )
 
 
-def _raw_partitions(bootstrap: str) -> list[kafkaio.Partition]:
-    return kafkaio.partitions(bootstrap, is_raw)
+def _raw_partitions(bootstrap: str, admin: AdminClient | None = None) -> list[kafkaio.Partition]:
+    return kafkaio.partitions(bootstrap, is_raw, admin=admin)
 
 
 def start_at_raw_ends(bootstrap: str, group: str) -> None:
@@ -136,11 +137,11 @@ def start_at_raw_ends(bootstrap: str, group: str) -> None:
     kafkaio.commit_offsets(bootstrap, group, ends)
 
 
-def _raw_lag(bootstrap: str, consumer: Consumer, group: str) -> int:
+def _raw_lag(bootstrap: str, admin: AdminClient, consumer: Consumer, group: str) -> int:
     """Raw change records the pipeline's group (``consumer``'s) has not committed yet."""
-    parts = _raw_partitions(bootstrap)
+    parts = _raw_partitions(bootstrap, admin)
     committed = kafkaio.committed_offsets(consumer, parts, group=group)
-    ends = kafkaio.high_watermarks(bootstrap, parts)
+    ends = kafkaio.high_watermarks(bootstrap, parts, admin=admin)
     return sum(end - max(committed.get(part, 0), 0) for part, end in ends.items())
 
 
@@ -204,6 +205,7 @@ def run(settings: DemoSettings, console: Console) -> int:
             {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group}
         )
         stack.callback(lag_reader.close)
+        lag_admin = kafkaio.admin_client(stack_settings.kafka_bootstrap, {"log_level": 2})
         with Live(console=console, refresh_per_second=2, transient=False) as live:
 
             def show(phase: str) -> Snapshot:
@@ -226,7 +228,7 @@ def run(settings: DemoSettings, console: Console) -> int:
                 if snap.events_total != seen:
                     quiet_since, seen = time.monotonic(), snap.events_total
                 if (
-                    _raw_lag(stack_settings.kafka_bootstrap, lag_reader, group) == 0
+                    _raw_lag(stack_settings.kafka_bootstrap, lag_admin, lag_reader, group) == 0
                     and time.monotonic() - quiet_since > 5
                 ):
                     break

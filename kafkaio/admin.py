@@ -66,7 +66,7 @@ def partitions(
     wanted = _matcher(topics)
 
     def ask() -> list[Partition]:
-        metadata = client.list_topics(timeout=REQUEST_TIMEOUT_S)
+        metadata = client.list_topics(timeout=min(REQUEST_TIMEOUT_S, deadline_s))
         found: list[Partition] = []
         for name, topic in metadata.topics.items():
             if not wanted(name):
@@ -91,6 +91,8 @@ def _list_offsets(
         return {}
     client = admin or admin_client(bootstrap)
     wanted = {TopicPartition(t, p): spec for (t, p), spec in specs.items()}
+    # One request may not outlast the whole deadline.
+    timeout = min(REQUEST_TIMEOUT_S, deadline_s)
 
     def ask() -> Offsets:
         # ``client`` stays referenced until every future resolved (a collected client never
@@ -98,11 +100,10 @@ def _list_offsets(
         futures = client.list_offsets(
             wanted,
             isolation_level=IsolationLevel.READ_UNCOMMITTED,
-            request_timeout=REQUEST_TIMEOUT_S,
+            request_timeout=timeout,
         )
         return {
-            (tp.topic, tp.partition): int(f.result(REQUEST_TIMEOUT_S * 3).offset)
-            for tp, f in futures.items()
+            (tp.topic, tp.partition): int(f.result(timeout * 3).offset) for tp, f in futures.items()
         }
 
     return retrying(ask, what=f"{what} of {_few(specs)} at {bootstrap}", deadline_s=deadline_s)
@@ -165,7 +166,7 @@ def committed_offsets(
         return {}
 
     def ask() -> Offsets:
-        found = consumer.committed(tps, timeout=REQUEST_TIMEOUT_S)
+        found = consumer.committed(tps, timeout=min(REQUEST_TIMEOUT_S, deadline_s))
         raise_for(tp.error for tp in found)
         return {(tp.topic, tp.partition): int(tp.offset) for tp in found}
 
@@ -221,7 +222,7 @@ def ensure_topics(
     created: list[str] = []
 
     def create() -> None:
-        existing = client.list_topics(timeout=REQUEST_TIMEOUT_S).topics
+        existing = client.list_topics(timeout=min(REQUEST_TIMEOUT_S, deadline_s)).topics
         missing = [t for t in topics if t.topic not in existing]
         if not missing:
             return
@@ -246,7 +247,7 @@ def ensure_topics(
             raise retry
 
     def led() -> None:
-        metadata = client.list_topics(timeout=REQUEST_TIMEOUT_S).topics
+        metadata = client.list_topics(timeout=min(REQUEST_TIMEOUT_S, deadline_s)).topics
         for name in names:
             topic = metadata.get(name)
             if topic is None:

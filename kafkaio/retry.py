@@ -94,8 +94,8 @@ def retrying(
             left = deadline - clock()
             if left <= 0:
                 raise KafkaIORetryableError(
-                    f"{what}: still failing after {deadline_s:.0f}s and {tries} tries "
-                    f"({describe(error)})"
+                    f"{what}: still failing after {deadline_s:.0f}s "
+                    f"({tries} attempt{'' if tries == 1 else 's'}; {describe(error)})"
                 ) from None
             sleep(min(pause, left))
             pause = min(pause * 2, MAX_BACKOFF_S)

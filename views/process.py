@@ -32,7 +32,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka import KafkaError as RdKafkaError
-from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 import kafkaio
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
@@ -73,9 +73,11 @@ def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
     )
 
 
-def _partitions(settings: ViewsSettings, topics: list[str]) -> list[tuple[str, int]]:
+def _partitions(
+    settings: ViewsSettings, topics: list[str], admin: AdminClient | None = None
+) -> list[tuple[str, int]]:
     """The partitions of the existing ``topics`` (asked again while the cluster is not ready)."""
-    return kafkaio.partitions(settings.kafka_bootstrap, topics)
+    return kafkaio.partitions(settings.kafka_bootstrap, topics, admin=admin)
 
 
 def ensure_alerts_topic(settings: ViewsSettings) -> None:
@@ -162,6 +164,8 @@ class ViewProcess:
         self.evaluator = Evaluator(self.book, self.monitor)
         self.stats = ViewStats()
         self._stop: str | None = None
+        #: For the metadata refreshes (one client, not one per refresh).
+        self._admin: AdminClient | None = None
 
     def stop(self, reason: str) -> None:
         self._stop = reason

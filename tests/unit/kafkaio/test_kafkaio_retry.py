@@ -102,8 +102,8 @@ def test_the_deadline_gives_one_clear_retryable_error() -> None:
     assert raised.value.__cause__ is None
     assert raised.value.__suppress_context__  # no chained traceback behind the one line
     message = str(raised.value)
-    assert message.startswith("high watermarks of demo.x[0]: still failing after 5s and ")
-    assert f"{len(calls)} tries" in message
+    assert message.startswith("high watermarks of demo.x[0]: still failing after 5s (")
+    assert f"{len(calls)} attempts" in message
     assert "NOT_LEADER_FOR_PARTITION" in message
 
 
