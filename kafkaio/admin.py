@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +46,8 @@ def admin_client(bootstrap: str, config: Mapping[str, Any] | None = None) -> Adm
 
 
 def _matcher(topics: TopicFilter) -> Callable[[str], bool]:
+    if isinstance(topics, str):  # one name, not its characters
+        return topics.__eq__
     if isinstance(topics, re.Pattern):
         pattern = topics
         return lambda name: pattern.match(name) is not None
@@ -103,7 +107,8 @@ def _list_offsets(
             request_timeout=timeout,
         )
         return {
-            (tp.topic, tp.partition): int(f.result(timeout * 3).offset) for tp, f in futures.items()
+            (tp.topic, tp.partition): int(_result(future, timeout).offset)
+            for tp, future in futures.items()
         }
 
     return retrying(ask, what=f"{what} of {_few(specs)} at {bootstrap}", deadline_s=deadline_s)
@@ -232,7 +237,7 @@ def ensure_topics(
         retry: KafkaException | None = None
         for name, future in futures.items():
             try:
-                future.result()
+                _result(future, REQUEST_TIMEOUT_S)
                 created.append(name)
             except KafkaException as exc:
                 error = exc.args[0]
@@ -267,6 +272,16 @@ def ensure_topics(
         led, what=f"wait for the leaders of {_few(names)} at {bootstrap}", deadline_s=deadline_s
     )
     return created
+
+
+def _result(future: Future[Any], timeout: float) -> Any:
+    """A future's result; one the client never resolved counts as a timed-out request."""
+    try:
+        return future.result(timeout * 3)
+    except FutureTimeout:
+        raise KafkaException(
+            KafkaError(KafkaError._TIMED_OUT, f"no answer in {timeout * 3:.0f}s")
+        ) from None
 
 
 def _few(items: Iterable[object], shown: int = 3) -> str:
