@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from kafkaio.admin import (
     Offsets,
@@ -57,13 +58,12 @@ def read_committed(
     if not parts:
         return
     ends = high_watermarks(bootstrap, parts, admin=admin, deadline_s=deadline_s)
-    if since is None:
-        starts = low_watermarks(bootstrap, parts, admin=admin, deadline_s=deadline_s)
-    else:
+    starts: Offsets = {}
+    if since is not None:
         found = offsets_for_time(bootstrap, parts, since, admin=admin, deadline_s=deadline_s)
         # -1: no record at or after ``since`` when the read began: nothing to read there.
         starts = {part: offset if offset >= 0 else ends[part] for part, offset in found.items()}
-    yield from read_range(bootstrap, starts, ends, timeout_s=timeout_s)
+    yield from read_range(bootstrap, starts, ends, timeout_s=timeout_s, admin=admin)
 
 
 def read_range(
@@ -73,15 +73,18 @@ def read_range(
     *,
     timeout_s: float = READ_TIMEOUT_S,
     config: Mapping[str, Any] | None = None,
+    admin: AdminClient | None = None,
 ) -> Iterator[Message]:
     """Every committed record at ``start <= offset < end`` of each partition of ``end`` (a
-    partition missing from ``start`` starts at its beginning).
+    partition missing from ``start`` starts at its beginning), in offset order per partition.
 
     ``end`` must not lie beyond the high watermark (take it from ``high_watermarks`` or a
     lookup by time), else the read waits for records that do not exist yet and fails."""
-    pending: Offsets = {
-        part: stop for part, stop in end.items() if stop > max(start.get(part, 0), 0)
-    }
+    # From the first offset still in the log: a consumer placed before it (records removed
+    # by retention) jumps ahead without delivering anything, and its position stays unknown.
+    lows = low_watermarks(bootstrap, [part for part, stop in end.items() if stop > 0], admin=admin)
+    first = {part: max(start.get(part, 0), low) for part, low in lows.items()}
+    pending: Offsets = {part: end[part] for part, at in first.items() if end[part] > at}
     if not pending:
         return
     consumer = Consumer(
@@ -97,7 +100,7 @@ def read_range(
         }
     )
     try:
-        consumer.assign([TopicPartition(t, p, max(start.get((t, p), 0), 0)) for t, p in pending])
+        consumer.assign([TopicPartition(t, p, first[(t, p)]) for t, p in pending])
         reached: Offsets = {}
         moved = time.monotonic()
         while pending:
@@ -119,7 +122,10 @@ def read_range(
                     reached[where] = tp.offset
                     moved = time.monotonic()
             if pending and time.monotonic() - moved > timeout_s:
-                stopped = {part: (reached.get(part, -1), stop) for part, stop in pending.items()}
+                # A position never reported: still where the read put it.
+                stopped = {
+                    part: (reached.get(part, first[part]), stop) for part, stop in pending.items()
+                }
                 raise ReadIncomplete(_incomplete(bootstrap, stopped, timeout_s), stopped)
     finally:
         consumer.close()
@@ -139,10 +145,7 @@ def _incomplete(
     bootstrap: str, stopped: Mapping[Partition, tuple[int, int]], timeout_s: float
 ) -> str:
     shown = sorted(stopped.items())
-    parts = ", ".join(
-        f"{t}[{p}] at {'the start' if at < 0 else f'offset {at}'} of {stop}"
-        for (t, p), (at, stop) in shown[:5]
-    )
+    parts = ", ".join(f"{t}[{p}] at offset {at} of {stop}" for (t, p), (at, stop) in shown[:5])
     more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
     return (
         f"read_committed at {bootstrap} stopped short, no progress for {timeout_s:.0f}s: "

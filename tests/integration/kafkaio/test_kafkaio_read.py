@@ -24,6 +24,7 @@ from kafkaio import (
     ensure_topics,
     high_watermarks,
     read_committed,
+    read_range,
 )
 
 #: How long the open transaction stays open while the reader waits for it (seconds).
@@ -193,3 +194,23 @@ def test_missing_topics_are_skipped_and_a_growing_topic_reads_to_its_end_as_of_t
     # ``since`` after the last record: nothing, at once.
     later = datetime.now(UTC) + timedelta(hours=1)
     assert list(read_committed(bootstrap, [topic], since=later, timeout_s=5)) == []
+
+
+def test_records_removed_from_the_start_of_the_log_do_not_stall_the_read(
+    bootstrap: str, topic: str
+) -> None:
+    p = producer(bootstrap, topic, "removed")
+    committed(p, topic, ["gone1", "gone2"])  # offsets 0, 1 and the marker at 2
+    admin = admin_client(bootstrap)
+    removed = admin.delete_records([TopicPartition(topic, 0, 3)], operation_timeout=30)
+    for future in removed.values():
+        future.result(60)
+    # Everything removed: an empty answer at once, from the beginning or from offset 0.
+    assert list(read_committed(bootstrap, [topic], timeout_s=5)) == []
+    assert list(read_range(bootstrap, {(topic, 0): 0}, {(topic, 0): 3}, timeout_s=5)) == []
+    committed(p, topic, ["kept"])
+    values: list[str] = []
+    collect(
+        read_range(bootstrap, {}, high_watermarks(bootstrap, [(topic, 0)]), timeout_s=5), values
+    )
+    assert values == ["kept"]
