@@ -264,9 +264,32 @@ class ViewProcess:
                 and known
                 and at_end >= known
                 and time.monotonic() - quiet_since >= settings.idle_s
+                and self._drained(consumer, known, offsets)
             ):
                 self.stop("idle")
         self.log(f"views: stopping: {self._stop}")
+
+    def _drained(
+        self,
+        consumer: Consumer,
+        known: set[TopicPartitionKey],
+        offsets: dict[TopicPartitionKey, int],
+    ) -> bool:
+        """Every partition read up to its high watermark. End-of-partition alone is not enough:
+        a ``read_committed`` consumer reports it at the last stable offset, in front of an
+        open transaction that may still commit."""
+        bootstrap = self.settings.kafka_bootstrap
+        parts = sorted(known)
+        ends = kafkaio.high_watermarks(bootstrap, parts, admin=self._admin)
+        lows = kafkaio.low_watermarks(bootstrap, parts, admin=self._admin)
+        positions = consumer.position([TopicPartition(t, p) for t, p in parts])
+        for tp in positions:
+            where = (tp.topic, tp.partition)
+            # No position before the first delivered record: where the read started.
+            at = tp.offset if tp.offset >= 0 else max(offsets.get(where, 0), lows[where])
+            if at < ends[where]:
+                return False
+        return True
 
     def _batch(self, messages: list[Message], offsets: dict[TopicPartitionKey, int]) -> None:
         parsed: list[tuple[Message, CanonicalEvent]] = []
