@@ -63,7 +63,9 @@ def read_committed(
         found = offsets_for_time(bootstrap, parts, since, admin=admin, deadline_s=deadline_s)
         # -1: no record at or after ``since`` when the read began: nothing to read there.
         starts = {part: offset if offset >= 0 else ends[part] for part, offset in found.items()}
-    yield from read_range(bootstrap, starts, ends, timeout_s=timeout_s, admin=admin)
+    yield from read_range(
+        bootstrap, starts, ends, timeout_s=timeout_s, admin=admin, deadline_s=deadline_s
+    )
 
 
 def read_range(
@@ -74,15 +76,18 @@ def read_range(
     timeout_s: float = READ_TIMEOUT_S,
     config: Mapping[str, Any] | None = None,
     admin: AdminClient | None = None,
+    deadline_s: float = DEADLINE_S,
 ) -> Iterator[Message]:
     """Every committed record at ``start <= offset < end`` of each partition of ``end`` (a
     partition missing from ``start`` starts at its beginning), in offset order per partition.
 
     ``end`` must not lie beyond the high watermark (take it from ``high_watermarks`` or a
-    lookup by time), else the read waits for records that do not exist yet and fails."""
+    lookup by time), else the read waits for records that do not exist yet and fails.
+    ``config`` adds client settings to the reader's consumer."""
     # From the first offset still in the log: a consumer placed before it (records removed
     # by retention) jumps ahead without delivering anything, and its position stays unknown.
-    lows = low_watermarks(bootstrap, [part for part, stop in end.items() if stop > 0], admin=admin)
+    wanted = [part for part, stop in end.items() if stop > 0]
+    lows = low_watermarks(bootstrap, wanted, admin=admin, deadline_s=deadline_s)
     first = {part: max(start.get(part, 0), low) for part, low in lows.items()}
     pending: Offsets = {part: end[part] for part, at in first.items() if end[part] > at}
     if not pending:
