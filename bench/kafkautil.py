@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import (  # type: ignore[attr-defined]
-    AdminClient,
-    NewTopic,
-    OffsetSpec,
-)
+from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+import kafkaio
 from bench.errors import BenchError
 
 Partition = tuple[str, int]
@@ -25,73 +23,48 @@ def admin(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap})
 
 
+@contextmanager
+def _as_bench_error() -> Iterator[None]:
+    """kafkaio's errors (already retried on a cluster that is not ready) as the benchmark's,
+    so a section records them and the next one runs."""
+    try:
+        yield
+    except kafkaio.KafkaIOError as exc:
+        raise BenchError(str(exc)) from None
+
+
 def partitions(bootstrap: str, pattern: str | Callable[[str], bool]) -> list[Partition]:
     """Every partition of the topics whose name matches (a regex or a predicate)."""
-    wanted: Callable[[str], bool] = (
-        (lambda name: re.match(pattern, name) is not None) if isinstance(pattern, str) else pattern
-    )
-    metadata = admin(bootstrap).list_topics(timeout=10)
-    return sorted(
-        (name, p)
-        for name, topic in metadata.topics.items()
-        if wanted(name)
-        for p in topic.partitions
-    )
-
-
-#: Answers of a partition that has no leader yet (a topic created a moment ago): ask again.
-_LEADERLESS = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+    wanted = re.compile(pattern) if isinstance(pattern, str) else pattern
+    with _as_bench_error():
+        return kafkaio.partitions(bootstrap, wanted)
 
 
 def end_offsets(bootstrap: str, parts: Iterable[Partition], wait_s: float = 30.0) -> Offsets:
-    """High watermarks in one ``ListOffsets`` round trip (again while a partition is leaderless,
-    for up to ``wait_s``)."""
-    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-    wanted = {TopicPartition(t, p): latest for t, p in parts}
-    if not wanted:
-        return {}
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            # Keep the client referenced until the futures resolve (a collected client never
-            # completes them).
-            client = admin(bootstrap)
-            futures = client.list_offsets(wanted, request_timeout=10)
-            return {(tp.topic, tp.partition): f.result(30).offset for tp, f in futures.items()}
-        except KafkaException as exc:
-            error = exc.args[0]
-            if error.code() not in _LEADERLESS or time.monotonic() > deadline:
-                raise BenchError(f"cannot list offsets: {error.str()}") from None
-            time.sleep(0.5)
+    """High watermarks in one ``ListOffsets`` round trip (read-uncommitted: the end even in
+    front of an open transaction), retried for up to ``wait_s`` while the cluster is not ready."""
+    with _as_bench_error():
+        return kafkaio.high_watermarks(bootstrap, parts, deadline_s=wait_s)
 
 
 def commit_group(bootstrap: str, group: str, offsets: Mapping[Partition, int]) -> None:
     """Set a (not yet running) consumer group's committed offsets."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
-    try:
-        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-        if tps:
-            consumer.commit(offsets=tps, asynchronous=False)
-    except KafkaException as exc:
-        raise BenchError(f"cannot commit offsets of {group}: {exc.args[0].str()}") from None
-    finally:
-        consumer.close()
+    with _as_bench_error():
+        kafkaio.commit_offsets(bootstrap, group, offsets)
 
 
 class GroupWatcher:
     """Reads a consumer group's committed offsets without joining it."""
 
     def __init__(self, bootstrap: str, group: str) -> None:
+        self._group = group
         self._consumer = Consumer(
             {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
         )
 
     def committed(self, parts: Iterable[Partition]) -> Offsets:
-        tps = [TopicPartition(t, p) for t, p in parts]
-        found = self._consumer.committed(tps, timeout=10)
-        return {(tp.topic, tp.partition): tp.offset for tp in found}
+        with _as_bench_error():
+            return kafkaio.committed_offsets(self._consumer, parts, group=self._group)
 
     def close(self) -> None:
         self._consumer.close()
@@ -191,49 +164,27 @@ def watch(
 
 
 def count_records(bootstrap: str, topics: Iterable[str], timeout: float = 60) -> dict[str, int]:
-    """Records per topic as a ``read_committed`` reader sees them (control records excluded)."""
-    parts = partitions(bootstrap, set(topics).__contains__)
-    ends = end_offsets(bootstrap, parts)
-    counts = {t: 0 for t in topics}
-    todo = {part for part, end in ends.items() if end > 0}
-    if not todo:
-        return counts
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "scv-bench-count",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(t, p, 0) for t, p in todo])
-        deadline = time.monotonic() + timeout
-        while todo and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=10_000, timeout=0.5):
-                if message.error() is None:
-                    counts[str(message.topic())] += 1
-            for tp in consumer.position([TopicPartition(t, p) for t, p in todo]):
-                if tp.offset >= ends[(tp.topic, tp.partition)]:
-                    todo.discard((tp.topic, tp.partition))
-    finally:
-        consumer.close()
-    if todo:
-        raise BenchError(f"counting did not reach the end of {sorted(todo)}")
+    """Records per topic as a ``read_committed`` reader sees them (control records excluded),
+    up to the ends as of now; ``timeout``: the longest wait for an open transaction."""
+    wanted = list(topics)
+    counts = dict.fromkeys(wanted, 0)
+    with _as_bench_error():
+        for message in kafkaio.read_committed(bootstrap, wanted, timeout_s=timeout):
+            counts[str(message.topic())] += 1
     return counts
 
 
 def create_topic(bootstrap: str, name: str, partitions_: int) -> None:
-    client = admin(bootstrap)
-    futures = client.create_topics([NewTopic(name, partitions_, 1)])
-    for future in futures.values():
-        future.result(30)
+    with _as_bench_error():
+        kafkaio.ensure_topics(bootstrap, [NewTopic(name, partitions_, 1)])
 
 
 def delete_prefixed(bootstrap: str, prefix: str, groups: Iterable[str]) -> list[str]:
     """Remove the benchmark's own topics and consumer groups; returns the topics removed."""
     client = admin(bootstrap)
-    names = sorted(t for t in client.list_topics(timeout=10).topics if t.startswith(prefix))
+    with _as_bench_error():
+        found = kafkaio.partitions(bootstrap, lambda name: name.startswith(prefix), admin=client)
+    names = sorted({topic for topic, _partition in found})
     errors: list[str] = []
     if names:
         for name, future in client.delete_topics(names, operation_timeout=30).items():
@@ -265,29 +216,10 @@ def read_range(
     end: Mapping[Partition, int],
     timeout: float = 60,
 ) -> list[tuple[int, bytes | None]]:
-    """``(Kafka timestamp ms, value)`` of every record in ``[start, end)`` per partition."""
-    todo = {part for part, stop in end.items() if stop > start.get(part, 0)}
-    found: list[tuple[int, bytes | None]] = []
-    if not todo:
-        return found
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "scv-bench-read", "enable.auto.commit": False}
-    )
-    try:
-        consumer.assign([TopicPartition(t, p, start.get((t, p), 0)) for t, p in todo])
-        deadline = time.monotonic() + timeout
-        while todo and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=10_000, timeout=0.5):
-                partition, offset = message.partition(), message.offset()
-                if message.error() is not None or partition is None or offset is None:
-                    continue
-                part = (str(message.topic()), partition)
-                if part in todo and offset < end[part]:
-                    found.append((int(message.timestamp()[1]), message.value()))
-                if part in todo and offset + 1 >= end[part]:
-                    todo.discard(part)
-    finally:
-        consumer.close()
-    if todo:
-        raise BenchError(f"reading did not reach the end of {sorted(todo)}")
-    return found
+    """``(Kafka timestamp ms, value)`` of every committed record in ``[start, end)`` per
+    partition; ``timeout``: the longest wait with no progress."""
+    with _as_bench_error():
+        return [
+            (int(message.timestamp()[1]), message.value())
+            for message in kafkaio.read_range(bootstrap, start, end, timeout_s=timeout)
+        ]

@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
-from connectors.errors import SourceError
+import kafkaio
 from connectors.sources import Check
 from connectors.specs import MariaDbSpec
 
@@ -23,32 +23,26 @@ def _admin(bootstrap: str) -> AdminClient:
 
 
 def ensure_history_topic(bootstrap: str, topic: str) -> bool:
-    """Create the topic with infinite retention if it is missing; True if it was created."""
-    admin = _admin(bootstrap)
-    if topic in admin.list_topics(timeout=10).topics:
-        return False
-    futures = admin.create_topics(
-        [NewTopic(topic, num_partitions=1, replication_factor=1, config=HISTORY_TOPIC_CONFIG)]
-    )
-    try:
-        futures[topic].result(15)
-    except Exception as exc:
-        if "TOPIC_ALREADY_EXISTS" in str(exc):
-            return False
-        raise SourceError(f"cannot create topic {topic}: {exc}") from exc
-    return True
+    """Create the topic with infinite retention if it is missing (and wait for its leader);
+    True if it was created."""
+    new = NewTopic(topic, num_partitions=1, replication_factor=1, config=HISTORY_TOPIC_CONFIG)
+    return kafkaio.ensure_topics(bootstrap, [new], admin=_admin(bootstrap)) == [topic]
 
 
 def check_history_topic(bootstrap: str, spec: MariaDbSpec) -> Check:
     name = f"schema history topic {spec.schema_history_topic}"
     admin = _admin(bootstrap)
-    topics = admin.list_topics(timeout=10).topics
-    if spec.schema_history_topic not in topics:
+    topic = spec.schema_history_topic
+    found = kafkaio.partitions(bootstrap, [topic], admin=admin)
+    if not found:
         return Check(name, "fail", "does not exist", f"`scv connectors prepare {spec.name}`")
-    resource = ConfigResource("topic", spec.schema_history_topic)
-    config = admin.describe_configs([resource])[resource].result(10)
+    resource = ConfigResource("topic", topic)
+    config = kafkaio.retrying(
+        lambda: admin.describe_configs([resource])[resource].result(10),
+        what=f"describe the configuration of topic {topic} at {bootstrap}",
+    )
     values = {k: v.value for k, v in config.items()}
-    partitions = len(topics[spec.schema_history_topic].partitions)
+    partitions = len(found)
     bad = [
         f"{k}={values.get(k)}"
         for k in ("retention.ms", "cleanup.policy")

@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, Message, TopicPartition
 
+import kafkaio
 from connectors.errors import SourceError
 from connectors.ops import _owner, send_snapshot_signal
 from connectors.settings import ConnectorsSettings
@@ -222,15 +223,10 @@ def _source_has_column(spec: Spec, settings: ConnectorsSettings, table: str, col
         return cur.fetchone() is not None
 
 
-def _assign_at_end(consumer: Consumer, topics: list[str]) -> None:
+def _assign_at_end(consumer: Consumer, bootstrap: str, topics: list[str]) -> None:
     """Read ``topics`` from their current ends: whatever arrives was written after the drift."""
-    assigned = []
-    for topic in topics:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        for p in meta.partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            assigned.append(TopicPartition(topic, p, high))
-    consumer.assign(assigned)
+    ends = kafkaio.high_watermarks(bootstrap, kafkaio.partitions(bootstrap, topics))
+    consumer.assign([TopicPartition(t, p, end) for (t, p), end in ends.items()])
 
 
 def record_drift(
@@ -295,7 +291,7 @@ def record_drift(
                 write(("_schema_change", "alter"), alter)
             consumer.unassign()
 
-        _assign_at_end(consumer, [spec.topic(table)])
+        _assign_at_end(consumer, settings.kafka_bootstrap, [spec.topic(table)])
 
         def pump(seconds: float) -> None:
             deadline = time.monotonic() + seconds

@@ -20,12 +20,18 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from psycopg import sql
+
+import kafkaio
 
 RAW_PREFIXES = ("erp.proddta.", "wms.wmwhse1.")
 #: Seconds of history behind the rates and the latency percentiles.
 WINDOW_S = 30.0
+
+
+def is_raw(topic: str) -> bool:
+    return topic.startswith(RAW_PREFIXES)
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -131,9 +137,9 @@ class Watch:
         views_schema: str,
     ) -> None:
         self._stream = StreamWatch(bootstrap, canonical_topics, quarantine_topic)
-        self._offsets = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": "scv-demo-offsets", "log_level": 2}
-        )
+        self._bootstrap = bootstrap
+        # Client log lines would tear the live view: errors surface as exceptions instead.
+        self._admin = kafkaio.admin_client(bootstrap, {"log_level": 2})
         self._connect = httpx.Client(base_url=connect_url, timeout=2)
         self._store_dsn = store_dsn
         self._views_schema = views_schema
@@ -148,21 +154,13 @@ class Watch:
     def __exit__(self, *_: object) -> None:
         self._stream.stop()
         self._stream.join(timeout=5)
-        self._offsets.close()
         self._connect.close()
 
     def _source_total(self) -> int:
-        metadata = self._offsets.list_topics(timeout=5)
-        total = 0
-        for name, topic in metadata.topics.items():
-            if not name.startswith(RAW_PREFIXES):
-                continue
-            for partition in topic.partitions:
-                _low, high = self._offsets.get_watermark_offsets(
-                    TopicPartition(name, partition), timeout=5, cached=False
-                )
-                total += high
-        return total
+        """Records on the raw topics (high watermarks; a topic created a moment ago has no
+        leader yet: kafkaio asks again until its deadline)."""
+        parts = kafkaio.partitions(self._bootstrap, is_raw, admin=self._admin)
+        return sum(kafkaio.high_watermarks(self._bootstrap, parts, admin=self._admin).values())
 
     def frame(self) -> Snapshot:
         now = time.time()

@@ -17,14 +17,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+import kafkaio
 from demo.errors import StepFailed
-from demo.live import RAW_PREFIXES, Snapshot, Watch
+from demo.live import Snapshot, Watch, is_raw
 from demo.settings import DemoSettings
 
 SCV = [sys.executable, "-m", "scv"]
@@ -120,14 +122,8 @@ def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -
     )
 
 
-def _raw_partitions(consumer: Consumer) -> list[TopicPartition]:
-    metadata = consumer.list_topics(timeout=10)
-    return [
-        TopicPartition(name, p)
-        for name, topic in metadata.topics.items()
-        if name.startswith(RAW_PREFIXES)
-        for p in topic.partitions
-    ]
+def _raw_partitions(bootstrap: str, admin: AdminClient | None = None) -> list[kafkaio.Partition]:
+    return kafkaio.partitions(bootstrap, is_raw, admin=admin)
 
 
 def start_at_raw_ends(bootstrap: str, group: str) -> None:
@@ -137,25 +133,16 @@ def start_at_raw_ends(bootstrap: str, group: str) -> None:
     pipeline that also read an earlier world's changes would mix the two. So each demo run gets
     its own output topics, state and views, and starts reading where the raw topics end now.
     """
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        ends = []
-        for tp in _raw_partitions(consumer):
-            _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            ends.append(TopicPartition(tp.topic, tp.partition, high))
-        if ends:
-            consumer.commit(offsets=ends, asynchronous=False)
-    finally:
-        consumer.close()
+    ends = kafkaio.high_watermarks(bootstrap, _raw_partitions(bootstrap))
+    kafkaio.commit_offsets(bootstrap, group, ends)
 
 
-def _raw_lag(consumer: Consumer) -> int:
-    """Raw change records the pipeline's group has not committed yet."""
-    lag = 0
-    for tp in consumer.committed(_raw_partitions(consumer), timeout=10):
-        _low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-        lag += high - max(tp.offset, 0)
-    return lag
+def _raw_lag(bootstrap: str, admin: AdminClient, consumer: Consumer, group: str) -> int:
+    """Raw change records the pipeline's group (``consumer``'s) has not committed yet."""
+    parts = _raw_partitions(bootstrap, admin)
+    committed = kafkaio.committed_offsets(consumer, parts, group=group)
+    ends = kafkaio.high_watermarks(bootstrap, parts, admin=admin)
+    return sum(end - max(committed.get(part, 0), 0) for part, end in ends.items())
 
 
 def run(settings: DemoSettings, console: Console) -> int:
@@ -218,6 +205,7 @@ def run(settings: DemoSettings, console: Console) -> int:
             {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group}
         )
         stack.callback(lag_reader.close)
+        lag_admin = kafkaio.admin_client(stack_settings.kafka_bootstrap, {"log_level": 2})
         with Live(console=console, refresh_per_second=2, transient=False) as live:
 
             def show(phase: str) -> Snapshot:
@@ -239,7 +227,10 @@ def run(settings: DemoSettings, console: Console) -> int:
                 snap = show("draining")
                 if snap.events_total != seen:
                     quiet_since, seen = time.monotonic(), snap.events_total
-                if _raw_lag(lag_reader) == 0 and time.monotonic() - quiet_since > 5:
+                if (
+                    _raw_lag(stack_settings.kafka_bootstrap, lag_admin, lag_reader, group) == 0
+                    and time.monotonic() - quiet_since > 5
+                ):
                     break
                 time.sleep(0.5)
             show("done")

@@ -7,8 +7,9 @@
     │   └── MissingSuite            an event type reached the gate without a gating suite
     ├── QuarantineNotFound          ``scv quarantine show ID``: no such record (exit 2)
     ├── InvalidSince                ``--since`` is neither a time nor a duration (exit 2)
-    ├── QuarantineReadError         the quarantine or canonical topics cannot be read
     └── ReportError                 the quality report cannot be written
+
+Reading the topics fails with ``kafkaio``'s errors (``KafkaIOError``).
 
 Data that fails a suite is not an error: it is a verdict, and the gate returns it.
 """
@@ -46,10 +47,6 @@ class QuarantineNotFound(ExpectationsError):
 
 class InvalidSince(ExpectationsError):
     exit_code = 2
-
-
-class QuarantineReadError(ExpectationsError):
-    pass
 
 
 class ReportError(ExpectationsError):

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, Message, TopicPartition
 
+import kafkaio
 from connectors.ops import send_snapshot_signal
 from connectors.record import fixture
 from connectors.specs import load_specs
@@ -120,12 +121,9 @@ def main() -> int:
             (WMS_DATABASE,),
         )
         columns = {str(r[0]) for r in cur.fetchall()}
-        meta = consumer.list_topics(TOPIC, timeout=10).topics[TOPIC]
-        ends = []
-        for p in meta.partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)
-            ends.append(TopicPartition(TOPIC, p, high))
-        consumer.assign(ends)
+        bootstrap = settings.kafka_bootstrap
+        ends = kafkaio.high_watermarks(bootstrap, kafkaio.partitions(bootstrap, [TOPIC]))
+        consumer.assign([TopicPartition(t, p, end) for (t, p), end in ends.items()])
         skipped: list[str] = []
         buffer: list[Message] = []
         cases = sorted(p for p in FIXTURES.glob("*.json") if not p.name.endswith(".expected.json"))

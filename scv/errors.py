@@ -21,6 +21,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from connectors.errors import ConnectorsError
     from demo.errors import DemoError
     from expectations.errors import ExpectationsError
+    from kafkaio.errors import KafkaIOError
     from legacy_sim.errors import SimError
     from stack.errors import StackError
     from transforms.errors import TransformsError
@@ -34,6 +35,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         ViewsError,
         ExpectationsError,
         DemoError,
+        KafkaIOError,
     )
 
 

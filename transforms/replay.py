@@ -27,8 +27,9 @@ from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+import kafkaio
 from expectations.quarantine import QuarantineRecord
-from expectations.topics import read_committed, read_quarantine
+from expectations.topics import read_quarantine
 from transforms.errors import KafkaError
 from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
@@ -124,16 +125,17 @@ class Replayer:
 
     def replayed_ids(self) -> set[str]:
         """Quarantine record ids replayed before (committed markers)."""
+        markers = kafkaio.read_committed(self.settings.kafka_bootstrap, [self.marker_topic])
         return {
             key.decode()
-            for message in read_committed(self.settings.kafka_bootstrap, [self.marker_topic])
+            for message in markers
             if (key := message.key()) is not None and message.value() is not None
         }
 
     def load_reference(self) -> tuple[StateStore, Reference]:
         """The reference state as the runners committed it (the compacted state topic)."""
         store = StateStore()
-        for message in read_committed(
+        for message in kafkaio.read_committed(
             self.settings.kafka_bootstrap, [self.settings.topic(self.settings.state_topic)]
         ):
             key, value = message.key(), message.value()
@@ -144,20 +146,13 @@ class Replayer:
     def _ensure_marker_topic(self) -> None:
         admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
         ensure_topics(self.settings, admin)
-        if self.marker_topic in admin.list_topics(timeout=10).topics:
-            return
-        topic = NewTopic(
+        marker = NewTopic(
             self.marker_topic,
             num_partitions=1,
             replication_factor=self.settings.topic_replication,
             config={"cleanup.policy": "compact"},
         )
-        for name, future in admin.create_topics([topic]).items():
-            try:
-                future.result()
-            except KafkaException as exc:
-                if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
-                    raise KafkaError(f"cannot create topic {name}: {exc.args[0].str()}") from None
+        kafkaio.ensure_topics(self.settings.kafka_bootstrap, [marker], admin=admin)
 
     def run(self, *, rule: str | None = None, since: datetime | None = None) -> ReplayStats:
         stats = ReplayStats()

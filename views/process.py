@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from types import FrameType
@@ -42,7 +42,6 @@ import pydantic
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaException,
     Message,
     Producer,
     TopicPartition,
@@ -51,6 +50,7 @@ from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
+import kafkaio
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError
@@ -204,33 +204,21 @@ def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
     )
 
 
-def _partitions(consumer: Consumer, topics: list[str]) -> list[tuple[str, int]]:
-    metadata = consumer.list_topics(timeout=10)
-    found: list[tuple[str, int]] = []
-    for topic in topics:
-        info = metadata.topics.get(topic)
-        if info is None or info.error is not None:
-            continue
-        found.extend((topic, p) for p in sorted(info.partitions))
-    return found
+def _partitions(
+    settings: ViewsSettings, topics: list[str], admin: AdminClient | None = None
+) -> list[tuple[str, int]]:
+    """The partitions of the existing ``topics`` (asked again while the cluster is not ready)."""
+    return kafkaio.partitions(settings.kafka_bootstrap, topics, admin=admin)
 
 
 def ensure_alerts_topic(settings: ViewsSettings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     name = settings.topic(settings.alerts_topic)
-    if name in admin.list_topics(timeout=10).topics:
-        return
     new = NewTopic(
         name,
         num_partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication,
     )
-    for topic, future in admin.create_topics([new]).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
-                raise KafkaError(f"cannot create topic {topic}: {exc.args[0].str()}") from None
+    kafkaio.ensure_topics(settings.kafka_bootstrap, [new])
 
 
 def alert_headers(alert_json: dict[str, Any]) -> list[tuple[str, str | bytes | None]]:
@@ -307,6 +295,8 @@ class ViewProcess:
         self.evaluator = Evaluator(self.book, self.monitor)
         self.stats = ViewStats()
         self._stop: str | None = None
+        #: For the metadata refreshes (one client, not one per refresh).
+        self._admin: AdminClient | None = None
 
     def stop(self, reason: str) -> None:
         self._stop = reason
@@ -354,7 +344,9 @@ class ViewProcess:
         offsets: dict[TopicPartitionKey, int],
         known: set[TopicPartitionKey],
     ) -> None:
-        new = [tp for tp in _partitions(consumer, self.settings.source_topics) if tp not in known]
+        new = [
+            tp for tp in _partitions(self.settings, self.settings.source_topics) if tp not in known
+        ]
         if not new:
             return
         consumer.incremental_assign(
@@ -403,9 +395,32 @@ class ViewProcess:
                 and known
                 and at_end >= known
                 and time.monotonic() - quiet_since >= settings.idle_s
+                and self._drained(consumer, known, offsets)
             ):
                 self.stop("idle")
         self.log(f"views: stopping: {self._stop}")
+
+    def _drained(
+        self,
+        consumer: Consumer,
+        known: set[TopicPartitionKey],
+        offsets: dict[TopicPartitionKey, int],
+    ) -> bool:
+        """Every partition read up to its high watermark. End-of-partition alone is not enough:
+        a ``read_committed`` consumer reports it at the last stable offset, in front of an
+        open transaction that may still commit."""
+        bootstrap = self.settings.kafka_bootstrap
+        parts = sorted(known)
+        ends = kafkaio.high_watermarks(bootstrap, parts, admin=self._admin)
+        lows = kafkaio.low_watermarks(bootstrap, parts, admin=self._admin)
+        positions = consumer.position([TopicPartition(t, p) for t, p in parts])
+        for tp in positions:
+            where = (tp.topic, tp.partition)
+            # No position before the first delivered record: where the read started.
+            at = tp.offset if tp.offset >= 0 else max(offsets.get(where, 0), lows[where])
+            if at < ends[where]:
+                return False
+        return True
 
     def _batch(self, messages: Sequence[Message], offsets: dict[TopicPartitionKey, int]) -> None:
         next_offsets: dict[TopicPartitionKey, int] = {}
@@ -525,94 +540,53 @@ class ViewProcess:
 # --- replays ---------------------------------------------------------------------------------
 
 
-def _read_to(
-    consumer: Consumer, starts: list[TopicPartition], ends: dict[TopicPartitionKey, int]
-) -> Iterator[Message]:
-    """Messages of ``starts`` up to (excluding) ``ends``, in consumption order."""
-    remaining = {k for k, end in ends.items() if end > 0}
-    if not remaining:
-        return
-    consumer.assign(starts)
-    deadline = time.monotonic() + 600
-    while remaining and time.monotonic() < deadline:
-        for message in consumer.consume(5000, timeout=1.0):
-            where = (message.topic() or "", message.partition() or 0)
-            error = message.error()
-            if error is not None:
-                if error.code() == RdKafkaError._PARTITION_EOF:
-                    remaining.discard(where)
-                continue
-            offset = message.offset() or 0
-            if offset >= ends[where]:
-                remaining.discard(where)
-                continue
-            yield message
-            if offset + 1 >= ends[where]:
-                remaining.discard(where)
-
-
 def replay_until(settings: ViewsSettings, as_of: datetime | None) -> Book:
     """Positions rebuilt from the canonical topics as of ``as_of`` (None: the whole log)."""
-    consumer = _consumer(settings, "replay")
-    try:
-        partitions = _partitions(consumer, settings.source_topics)
-        ends: dict[TopicPartitionKey, int] = {}
-        for topic, partition in partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
-            ends[(topic, partition)] = high
-        if as_of is not None:
-            stamp = int(as_of.astimezone(UTC).timestamp() * 1000) + 1
-            found = consumer.offsets_for_times(
-                [TopicPartition(t, p, stamp) for t, p in partitions], timeout=10
-            )
-            for tp in found:
-                if tp.offset >= 0:  # first record after as_of; -1: none, read to the end
-                    ends[(tp.topic, tp.partition)] = tp.offset
-        starts = [TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions]
-        book = Book()
-        seen: set[uuid.UUID] = set()
-        for message in _read_to(consumer, starts, ends):
-            value = message.value()
-            if value is None:
-                continue
-            event = read_event(value)
-            if isinstance(event, Rejected):
-                continue  # the live process keeps it in rejected_records
-            if event.event_id not in seen:
-                seen.add(event.event_id)
-                book.apply(event)
-        return book
-    finally:
-        consumer.close()
+    bootstrap = settings.kafka_bootstrap
+    partitions = _partitions(settings, settings.source_topics)
+    ends = kafkaio.high_watermarks(bootstrap, partitions)
+    if as_of is not None:
+        after = as_of.astimezone(UTC) + timedelta(milliseconds=1)
+        for part, offset in kafkaio.offsets_for_time(bootstrap, partitions, after).items():
+            if offset >= 0:  # first record after as_of; -1: none, read to the end
+                ends[part] = offset
+    book = Book()
+    seen: set[uuid.UUID] = set()
+    for message in kafkaio.read_range(bootstrap, {}, ends):
+        value = message.value()
+        if value is None:
+            continue
+        event = read_event(value)
+        if isinstance(event, Rejected):
+            continue  # the live process keeps it in rejected_records
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            book.apply(event)
+    return book
 
 
 def tail_alerts(
     settings: ViewsSettings, *, follow: bool, stop: Callable[[], bool] = lambda: False
 ) -> Iterator[dict[str, Any]]:
     """Alerts from the beginning of the topic; with ``follow``, keep waiting for more."""
-    consumer = _consumer(settings, "tail")
     topic = settings.topic(settings.alerts_topic)
-    try:
-        partitions = _partitions(consumer, [topic])
-        if not partitions:
-            return
-        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
-        at_end: set[TopicPartitionKey] = set()
-        while not stop():
-            messages = consumer.consume(1000, timeout=0.5)
-            for message in messages:
-                error = message.error()
-                where = (message.topic() or "", message.partition() or 0)
-                if error is not None:
-                    if error.code() == RdKafkaError._PARTITION_EOF:
-                        at_end.add(where)
-                    continue
-                at_end.discard(where)
-                value = message.value()
-                if value is not None:
-                    yield orjson.loads(value)
-            if not follow and len(at_end) >= len(partitions):
+    if not follow:
+        for message in kafkaio.read_committed(settings.kafka_bootstrap, [topic]):
+            if stop():
                 return
+            if (value := message.value()) is not None:
+                yield orjson.loads(value)
+        return
+    partitions = _partitions(settings, [topic])
+    if not partitions:
+        return
+    consumer = _consumer(settings, "tail")
+    try:
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
+        while not stop():
+            for message in consumer.consume(1000, timeout=0.5):
+                if message.error() is None and (value := message.value()) is not None:
+                    yield orjson.loads(value)
     finally:
         consumer.close()
 

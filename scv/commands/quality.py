@@ -98,7 +98,8 @@ def report(
 
     from expectations.quarantine import parse_since
     from expectations.report import GatedEvent, summarize, write_report
-    from expectations.topics import read_committed, read_quarantine
+    from expectations.topics import read_quarantine
+    from kafkaio import read_committed
     from transforms.events import CANONICAL_TOPICS
 
     settings = _settings()

@@ -12,25 +12,15 @@ import uuid
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+import kafkaio
+
 RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
 Offsets = dict[tuple[str, int], int]
 
 
 def raw_ends(bootstrap: str) -> Offsets:
-    """The current end offset of every raw change topic partition."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4()}"})
-    try:
-        ends: Offsets = {}
-        for name, meta in consumer.list_topics(timeout=10).topics.items():
-            if RAW.match(name):
-                for p in meta.partitions:
-                    _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(name, p), timeout=10, cached=False
-                    )
-                    ends[(name, p)] = high
-        return ends
-    finally:
-        consumer.close()
+    """The current end offset (high watermark) of every raw change topic partition."""
+    return kafkaio.high_watermarks(bootstrap, kafkaio.partitions(bootstrap, RAW))
 
 
 def count_ops(bootstrap: str, topic: str, start: Offsets, op: str) -> int:

@@ -164,7 +164,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
 
 def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every committed record of ``topic`` (confluent-kafka messages)."""
-    from expectations.topics import read_committed
+    from kafkaio import read_committed
 
     return list(read_committed(bootstrap, [topic]))
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Producer
 
-from expectations.topics import read_committed, read_quarantine
+from expectations.topics import read_quarantine
+from kafkaio import read_committed
 from transforms.events import CanonicalEvent
 from transforms.pipeline import Emit, RawMessage, Rejection, process
 from transforms.quality import QualityGate

@@ -1,0 +1,46 @@
+"""Kafka I/O shared by every stage: retries on a cluster that is not ready, ends and offsets,
+topic creation, and bounded ``read_committed`` reads to the end.
+
+The bottom layer: it imports no other package of the project, so every stage can import it.
+"""
+
+from kafkaio.admin import (
+    Offsets,
+    Partition,
+    TopicFilter,
+    admin_client,
+    commit_offsets,
+    committed_offsets,
+    ensure_topics,
+    high_watermarks,
+    low_watermarks,
+    offsets_for_time,
+    partitions,
+)
+from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
+from kafkaio.read import READ_TIMEOUT_S, read_committed, read_range
+from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
+
+__all__ = [
+    "READ_TIMEOUT_S",
+    "RETRIABLE_CODES",
+    "KafkaIOError",
+    "KafkaIORetryableError",
+    "Offsets",
+    "Partition",
+    "ReadIncomplete",
+    "TopicFilter",
+    "admin_client",
+    "commit_offsets",
+    "committed_offsets",
+    "ensure_topics",
+    "high_watermarks",
+    "is_retriable",
+    "low_watermarks",
+    "offsets_for_time",
+    "partitions",
+    "raise_for",
+    "read_committed",
+    "read_range",
+    "retrying",
+]

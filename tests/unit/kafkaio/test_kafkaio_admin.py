@@ -1,0 +1,104 @@
+"""``kafkaio.partitions`` and ``ensure_topics`` on a fake admin client: a topic without a leader
+yet is asked about again, a topic that exists already is fine, a refused creation is one error."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
+
+from kafkaio import KafkaIOError, ensure_topics, partitions
+
+
+@dataclass
+class Partition:
+    leader: int = 1
+    error: KafkaError | None = None
+
+
+@dataclass
+class Topic:
+    partitions: dict[int, Partition]
+    error: KafkaError | None = None
+
+
+@dataclass
+class Metadata:
+    topics: dict[str, Topic]
+
+
+@dataclass
+class FakeAdmin:
+    """Answers ``list_topics`` from a script of metadata snapshots (the last one repeats)."""
+
+    snapshots: list[dict[str, Topic]]
+    create_errors: dict[str, KafkaError] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    asked: int = 0
+
+    def list_topics(self, timeout: float) -> Metadata:
+        self.asked += 1
+        return Metadata(self.snapshots[min(self.asked, len(self.snapshots)) - 1])
+
+    def create_topics(self, topics: list[Any], **_: Any) -> dict[str, Future[None]]:
+        futures: dict[str, Future[None]] = {}
+        for topic in topics:
+            future: Future[None] = Future()
+            error = self.create_errors.get(topic.topic)
+            if error is None:
+                self.created.append(topic.topic)
+                future.set_result(None)
+            else:
+                future.set_exception(KafkaException(error))
+            futures[topic.topic] = future
+        return futures
+
+
+def led(count: int = 1) -> Topic:
+    return Topic({p: Partition() for p in range(count)})
+
+
+def test_partitions_waits_for_a_topic_that_has_no_leader_yet() -> None:
+    not_ready = Topic({}, KafkaError(KafkaError.LEADER_NOT_AVAILABLE))
+    admin = FakeAdmin([{"a": not_ready, "b": led()}, {"a": led(2), "b": led(), "c": led()}])
+    found = partitions("host:1", ["a", "b", "missing"], admin=admin, deadline_s=5)
+    assert found == [("a", 0), ("a", 1), ("b", 0)]
+    assert admin.asked == 2
+
+
+def test_partitions_takes_a_pattern_or_a_predicate_or_one_name() -> None:
+    admin = FakeAdmin([{"erp.x": led(), "wms.y": led(), "scv.z": led()}])
+    assert partitions("h", re.compile(r"^(erp|wms)\."), admin=admin) == [("erp.x", 0), ("wms.y", 0)]
+    assert partitions("h", lambda n: n.endswith("z"), admin=admin) == [("scv.z", 0)]
+    assert partitions("h", "erp.x", admin=admin) == [("erp.x", 0)]
+
+
+def test_ensure_topics_creates_the_missing_ones_and_waits_for_their_leaders() -> None:
+    leaderless = Topic({0: Partition(leader=-1)})
+    admin = FakeAdmin(
+        [{"old": led()}, {"old": led(), "new": leaderless}, {"old": led(), "new": led()}]
+    )
+    created = ensure_topics("h", [NewTopic("old", 1, 1), NewTopic("new", 1, 1)], admin=admin)
+    assert created == ["new"]
+    assert admin.created == ["new"]
+    assert admin.asked == 3  # before creating, leaderless after, led
+
+
+def test_ensure_topics_takes_a_topic_someone_else_just_created_as_existing() -> None:
+    admin = FakeAdmin(
+        [{}, {"t": led()}], create_errors={"t": KafkaError(KafkaError.TOPIC_ALREADY_EXISTS)}
+    )
+    assert ensure_topics("h", [NewTopic("t", 1, 1)], admin=admin) == []
+
+
+def test_ensure_topics_names_the_topic_a_refused_creation_was_for() -> None:
+    admin = FakeAdmin(
+        [{}], create_errors={"t": KafkaError(KafkaError.POLICY_VIOLATION, "replication factor")}
+    )
+    with pytest.raises(KafkaIOError, match=r"create topic t at h: POLICY_VIOLATION"):
+        ensure_topics("h", [NewTopic("t", 1, 1)], admin=admin)
