@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka.admin import AdminClient
 
+import kafkaio
 from transforms.errors import KafkaError, TransformsError
 from transforms.settings import TransformsSettings
 
@@ -77,7 +78,7 @@ def reset_pipeline(settings: TransformsSettings, *, timeout_s: float = 30.0) -> 
                 if exc.args[0].code() != RdKafkaError.UNKNOWN_TOPIC_OR_PART:
                     raise KafkaError(f"cannot delete {name}: {exc.args[0].str()}") from None
         _await_gone(admin, state_topic, timeout_s)
-    ends = _raw_ends(settings, topics.keys(), timeout_s)
+    ends = _raw_ends(settings)
     if ends:
         consumer = Consumer({**config, "group.id": group, "enable.auto.commit": False})
         try:
@@ -102,26 +103,10 @@ def _await_gone(admin: AdminClient, topic: str, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
-def _raw_ends(settings: TransformsSettings, topics: Any, timeout_s: float) -> list[TopicPartition]:
+def _raw_ends(settings: TransformsSettings) -> list[TopicPartition]:
+    """The high watermark of every raw partition (read-uncommitted: not the stable offset)."""
     pattern = re.compile(settings.source_pattern)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": settings.group_id,
-            # The end is the high watermark, not the last stable offset.
-            "isolation.level": "read_uncommitted",
-        }
-    )
-    try:
-        metadata = consumer.list_topics(timeout=timeout_s).topics
-        ends = []
-        for name in sorted(topics):
-            if not pattern.match(name) or name not in metadata:
-                continue
-            for partition in sorted(metadata[name].partitions):
-                tp = TopicPartition(name, partition)
-                _low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
-                ends.append(TopicPartition(name, partition, high))
-        return ends
-    finally:
-        consumer.close()
+    bootstrap = settings.kafka_bootstrap
+    parts = kafkaio.partitions(bootstrap, lambda name: pattern.match(name) is not None)
+    ends = kafkaio.high_watermarks(bootstrap, parts)
+    return [TopicPartition(t, p, ends[(t, p)]) for t, p in parts]

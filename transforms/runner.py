@@ -65,6 +65,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     OffsetSpec,
 )
 
+import kafkaio
 from transforms.errors import InvalidStateRecord, KafkaError, KafkaTransientError, RunnerStalled
 from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS
 from transforms.pipeline import (
@@ -119,30 +120,28 @@ class RunStats:
 
 
 def ensure_topics(settings: TransformsSettings, admin: AdminClient) -> None:
-    """Create the output topics if missing; item and state topics are compacted."""
-    wanted = {settings.topic(t): t in COMPACTED_TOPICS for t in CANONICAL_TOPICS} | {
-        settings.topic(settings.quarantine_topic): False,
-        settings.topic(settings.state_topic): True,
+    """Create the output topics if missing (waiting for their leaders on a fresh cluster).
+
+    Item and state topics are compacted; quarantined records never expire (one that was not
+    replayed yet must not vanish)."""
+    compacted = {settings.topic(t) for t in COMPACTED_TOPICS} | {
+        settings.topic(settings.state_topic)
     }
-    existing = set(admin.list_topics(timeout=10).topics)
+    configs: dict[str, dict[str, str]] = {
+        **{settings.topic(t): {} for t in CANONICAL_TOPICS},
+        settings.topic(settings.quarantine_topic): {"retention.ms": "-1"},
+        settings.topic(settings.state_topic): {},
+    }
     new = [
         NewTopic(
             name,
             num_partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication,
-            config={"cleanup.policy": "compact"} if compacted else {},
+            config={"cleanup.policy": "compact"} | config if name in compacted else config,
         )
-        for name, compacted in sorted(wanted.items())
-        if name not in existing
+        for name, config in sorted(configs.items())
     ]
-    if not new:
-        return
-    for name, future in admin.create_topics(new).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            if exc.args[0].code() != RdKafkaError.TOPIC_ALREADY_EXISTS:
-                raise KafkaError(f"cannot create topic {name}: {exc.args[0].str()}") from None
+    kafkaio.ensure_topics(settings.kafka_bootstrap, new, admin=admin)
 
 
 TopicKey = tuple[str, int]
@@ -450,49 +449,31 @@ class Runner:
             try:
                 call()
                 return
-            except KafkaException as exc:
-                error = exc.args[0]
-                if error.fatal() or time.monotonic() >= deadline or self.stopping:
-                    message = f"{what}: the broker did not answer: {error.str()}"
-                    raise RunnerStalled(message) from None
+            except (KafkaException, kafkaio.KafkaIORetryableError) as exc:
+                fatal = isinstance(exc, KafkaException) and exc.args[0].fatal()
+                why = exc.args[0].str() if isinstance(exc, KafkaException) else str(exc)
+                if fatal or time.monotonic() >= deadline or self.stopping:
+                    raise RunnerStalled(f"{what}: the broker did not answer: {why}") from None
                 if not waiting:
-                    self.log(f"{what}: waiting for the broker ({error.str()})")
+                    self.log(f"{what}: waiting for the broker ({why})")
                     waiting = True
                 time.sleep(1)
 
     # -- reference state -------------------------------------------------------------------
 
     def _load_state(self, state_consumer: Consumer) -> None:
-        """Rebuild the reference store from the compacted state topic, up to its end."""
+        """Rebuild the reference store from the compacted state topic, up to its end.
+
+        The end is the high watermark, and the read waits for an open transaction (another
+        instance's batch) rather than stopping in front of it: a part of the state would map
+        rows with facts missing. The catch-up (``state_consumer``) goes on from there."""
         topic = self.settings.topic(self.settings.state_topic)
-        metadata = state_consumer.list_topics(topic, timeout=10).topics[topic]
-        partitions = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
-        state_consumer.assign(partitions)
-        ends = {}
-        for tp in partitions:
-            ends[tp.partition] = _high_watermark(state_consumer, tp)
-        remaining = {p for p, high in ends.items() if high > 0}
-        deadline = time.monotonic() + 120
-        while remaining and time.monotonic() < deadline:
-            for message in state_consumer.consume(num_messages=10_000, timeout=0.5):
-                if message.error():
-                    continue
-                self._load_state_record(message)
-                partition = message.partition()
-                offset = message.offset()
-                if offset is not None and offset + 1 >= ends.get(partition or 0, 0):
-                    remaining.discard(partition or 0)
-            # Read-committed readers stop at the last stable offset: an aborted tail of
-            # control records is never delivered, so also accept the consumer's position.
-            for tp in state_consumer.position(partitions):
-                if tp.offset >= 0 and tp.offset >= ends[tp.partition]:
-                    remaining.discard(tp.partition)
-        if remaining:
-            # A part of the state would map rows with facts missing: never start on it.
-            raise KafkaError(
-                f"reference state not read to its end in 120 s ({topic} partitions "
-                f"{sorted(remaining)}): an open transaction holds it back?"
-            )
+        bootstrap = self.settings.kafka_bootstrap
+        parts = kafkaio.partitions(bootstrap, [topic], admin=self._admin)
+        ends = kafkaio.high_watermarks(bootstrap, parts, admin=self._admin)
+        for message in kafkaio.read_range(bootstrap, {}, ends, admin=self._admin):
+            self._load_state_record(message)
+        state_consumer.assign([TopicPartition(t, p, ends[(t, p)]) for t, p in parts])
         self.log(f"reference state: {len(self.store)} keys loaded from {topic}")
 
     def _load_state_record(self, message: Message) -> None:
@@ -929,21 +910,6 @@ class Runner:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
         self._rewind_due = False
-
-
-def _high_watermark(consumer: Consumer, tp: TopicPartition, wait_s: float = 30.0) -> int:
-    """The partition's end; a topic created a moment ago may have no leader yet: wait."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            _low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            return int(high)
-        except KafkaException as exc:
-            code = exc.args[0].code()
-            leaderless = (RdKafkaError.NOT_LEADER_FOR_PARTITION, RdKafkaError.LEADER_NOT_AVAILABLE)
-            if code not in leaderless or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
