@@ -112,9 +112,11 @@ class KafkaBroker(Component):
                 "run `scv stack down --purge` or remove it"
             )
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # One id in 64 starts with "-": as a separate argument the tool reads it as an option
+        # ("--cluster-id: expected one argument") and the first start fails.
         argv = java_argv(
             "256m", self.lib, self.log4j2, "kafka.tools.StorageTool",
-            "format", "-t", cluster_id, "-c", str(self.properties),
+            "format", f"--cluster-id={cluster_id}", "-c", str(self.properties),
         )  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
