@@ -9,6 +9,7 @@ fact of the ledger is in its topics exactly once.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -230,11 +231,19 @@ def await_connectors_running(env: dict[str, str], timeout: float = 180) -> float
         time.sleep(1)
 
 
-def component_pid(settings: StackSettings, name: str) -> int:
-    """The pid of the stack's running ``name`` component (``kafka``, ``connect``, ...)."""
+def kill_component(
+    settings: StackSettings, name: str, sig: signal.Signals = signal.SIGKILL, timeout: float = 60
+) -> None:
+    """Signal the stack's running ``name`` component (``kafka``, ``connect``, ...) and wait
+    until it has exited (a zombie counts as exited: its parent may not be ours to reap)."""
     for component in launcher.components(settings):
         if component.name == name:
             running = component.pid_file.running()
             assert running is not None, f"{name} is not running"
-            return running.pid
+            os.kill(running.pid, sig)
+            deadline = time.monotonic() + timeout
+            while running.alive():
+                assert time.monotonic() < deadline, f"{name} did not end after {sig.name}"
+                time.sleep(0.1)
+            return
     raise AssertionError(f"no stack component {name}")

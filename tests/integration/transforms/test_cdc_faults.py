@@ -32,7 +32,7 @@ from chain import (
     Pipeline,
     Scope,
     await_connectors_running,
-    component_pid,
+    kill_component,
     run_id,
     scv,
     seed_world,
@@ -69,19 +69,32 @@ def pipeline(world: World, tmp_path: Path) -> Pipeline:
 
 
 class Traffic:
-    """``scv sim run`` in the background, and what happens at which second of it."""
+    """``scv sim run`` in the background, and what happens at which second of it.
+
+    Left early (a failed step), it lets the simulator finish its run: a run cut short leaves
+    the simulator's picture unlike the databases, and the next run would refuse to start."""
 
     def __init__(self, env: dict[str, str], seconds: int, seed: int, log: Path) -> None:
         self.log = log
-        self._out = log.open("wb")
+        self.seconds = seconds
         args = ["sim", "run", "--rate", "50", "--seed", str(seed), "--duration", str(seconds)]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scv", *args],
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scv", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         self.started = time.monotonic()
+
+    def __enter__(self) -> Traffic:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.proc.poll() is None:
+            left = self.started + self.seconds - time.monotonic()
+            try:
+                self.proc.wait(max(0.0, left) + 120)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def at(self, second: float) -> None:
         """Sleep until ``second`` of the run (the simulator must still be writing)."""
@@ -90,25 +103,11 @@ class Traffic:
 
     def finish(self) -> int:
         assert self.proc.wait(600) == 0, self.log.read_text()
-        self._out.close()
         return run_id(self.log.read_text())
 
 
 def _stack_up(env: dict[str, str]) -> None:
     scv(env, "stack", "up", timeout=180)
-
-
-def _kill(settings: StackSettings, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
-    pid = component_pid(settings, name)
-    os.kill(pid, sig)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{name} (pid {pid}) did not end after {sig.name}")
 
 
 def _raw_duplicates(bootstrap: str, start: Offsets, end: Offsets) -> int:
@@ -177,28 +176,31 @@ def test_connect_crashes_and_restarts_publish_no_replay(
     env = pipeline.env
     runner = pipeline.runner("0", until_idle=False)
     try:
-        traffic = Traffic(env, 110, 31, tmp_path / "sim.log")
-        traffic.at(8)
-        _kill(stack_settings, "connect")
-        _stack_up(env)
-        traffic.at(22)
-        _kill(stack_settings, "connect")
-        _stack_up(env)
-        # Down while the simulator writes on: the connectors come back to a backlog, and are
-        # killed again while they drain it.
-        traffic.at(36)
-        _kill(stack_settings, "connect")
-        time.sleep(8)
-        _stack_up(env)
-        time.sleep(1)
-        _kill(stack_settings, "connect")
-        _stack_up(env)
-        traffic.at(70)
-        _kill(stack_settings, "connect", signal.SIGTERM)  # a graceful restart
-        _stack_up(env)
-        traffic.at(90)
-        scv(env, "connectors", "restart")
-        runs = [traffic.finish()]
+        with Traffic(env, 110, 31, tmp_path / "sim.log") as traffic:
+            try:
+                traffic.at(8)
+                kill_component(stack_settings, "connect")
+                _stack_up(env)
+                traffic.at(22)
+                kill_component(stack_settings, "connect")
+                _stack_up(env)
+                # Down while the simulator writes on: the connectors come back to a backlog,
+                # and are killed again while they drain it.
+                traffic.at(36)
+                kill_component(stack_settings, "connect")
+                time.sleep(8)
+                _stack_up(env)
+                time.sleep(1)
+                kill_component(stack_settings, "connect")
+                _stack_up(env)
+                traffic.at(70)
+                kill_component(stack_settings, "connect", signal.SIGTERM)  # graceful
+                _stack_up(env)
+                traffic.at(90)
+                scv(env, "connectors", "restart")
+            finally:
+                _stack_up(env)  # whatever failed, the next test finds the stack up
+            runs = [traffic.finish()]
         duplicates = _drain_and_verify(pipeline, runner, runs)
     finally:
         if runner.poll() is None:
@@ -215,13 +217,16 @@ def test_broker_killed_for_10_s_and_60_s_loses_and_duplicates_nothing(
     env = pipeline.env
     runner = pipeline.runner("0", until_idle=False)
     try:
-        traffic = Traffic(env, 150, 37, tmp_path / "sim.log")
-        for at, outage in ((15, 10), (60, 60)):
-            traffic.at(at)
-            _kill(stack_settings, "kafka")
-            time.sleep(outage)
-            _stack_up(env)
-        runs = [traffic.finish()]
+        with Traffic(env, 150, 37, tmp_path / "sim.log") as traffic:
+            try:
+                for at, outage in ((15, 10), (60, 60)):
+                    traffic.at(at)
+                    kill_component(stack_settings, "kafka")
+                    time.sleep(outage)
+                    _stack_up(env)
+            finally:
+                _stack_up(env)
+            runs = [traffic.finish()]
         _drain_and_verify(pipeline, runner, runs)
     finally:
         if runner.poll() is None:
