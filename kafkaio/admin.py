@@ -66,7 +66,7 @@ def partitions(
     """Every partition of the existing topics that match, sorted; missing topics are left out.
 
     A matching topic whose metadata says "not ready" (no leader yet) is asked again."""
-    client = admin or admin_client(bootstrap)
+    client = admin if admin is not None else admin_client(bootstrap)
     wanted = _matcher(topics)
 
     def ask() -> list[Partition]:
@@ -93,7 +93,7 @@ def _list_offsets(
 ) -> Offsets:
     if not specs:
         return {}
-    client = admin or admin_client(bootstrap)
+    client = admin if admin is not None else admin_client(bootstrap)
     wanted = {TopicPartition(t, p): spec for (t, p), spec in specs.items()}
     # One request may not outlast the whole deadline.
     timeout = min(REQUEST_TIMEOUT_S, deadline_s)
@@ -222,7 +222,7 @@ def ensure_topics(
     by someone else in between counts as existing."""
     if not topics:
         return []
-    client = admin or admin_client(bootstrap)
+    client = admin if admin is not None else admin_client(bootstrap)
     names = [t.topic for t in topics]
     created: list[str] = []
 

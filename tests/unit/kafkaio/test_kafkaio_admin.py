@@ -102,3 +102,21 @@ def test_ensure_topics_names_the_topic_a_refused_creation_was_for() -> None:
     )
     with pytest.raises(KafkaIOError, match=r"create topic t at h: POLICY_VIOLATION"):
         ensure_topics("h", [NewTopic("t", 1, 1)], admin=admin)
+
+
+@dataclass
+class IdleAdmin(FakeAdmin):
+    """Like confluent-kafka's AdminClient, falsy while nothing is queued (``__len__`` 0)."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_a_given_client_is_used_even_when_it_is_falsy() -> None:
+    # ``admin or admin_client(...)`` made a new client per call for every idle AdminClient:
+    # never closed, each reconnecting (and logging) every second while the broker was down.
+    admin = IdleAdmin([{"a": led()}])
+    assert partitions("host:1", ["a"], admin=admin) == [("a", 0)]
+    assert admin.asked == 1
+    ensure_topics("host:1", [NewTopic("a", 1, 1)], admin=admin)
+    assert admin.asked > 1
