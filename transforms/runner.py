@@ -437,7 +437,7 @@ class Runner:
             if not stalled:  # a stalled client's close can block as long as its stuck call
                 consumer.close()
                 state_consumer.close()
-                producer.flush(5)
+                _flush(producer)
         return self.stats
 
     def _until_broker(self, what: str, call: Callable[[], object]) -> None:
@@ -910,6 +910,20 @@ class Runner:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
         self._rewind_due = False
+
+
+def _flush(producer: Producer) -> None:
+    """The producer's last delivery reports; a producer that failed fatally on the way (seen
+    after a broker outage: INVALID_TXN_STATE) is replaced by a fresh runner process."""
+    try:
+        producer.flush(5)
+    except KafkaException as exc:
+        error = exc.args[0]
+        if error.fatal():
+            raise RunnerStalled(
+                f"the transactional producer failed fatally: {error.str()}"
+            ) from None
+        raise KafkaError(f"producer: {error.str()}") from None
 
 
 def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
