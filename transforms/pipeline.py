@@ -26,7 +26,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import orjson
 
-from transforms.envelope import ChangeEvent, Op, parse_envelope
+from transforms.envelope import ChangeEvent, Envelope, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
 from transforms.events import CanonicalEvent, Headers, KafkaRecord, to_kafka
 from transforms.reference import Reference, StateUpdate
@@ -132,25 +132,47 @@ def exception_quarantine(stage: str, exc: Exception) -> Quarantine:
     )
 
 
+def decode(raw: RawMessage) -> Envelope | Outcome:
+    """The envelope of ``raw`` (its row images not yet decoded), or the outcome decided without
+    a mapper: ``TOMBSTONE``, or a ``Quarantine`` of bytes that are no change event.
+
+    Never raises for a record (see ``process``). The runner decodes a batch first to put it in
+    source commit order (``transforms.sequencing``), then hands each envelope to ``process``.
+    """
+    try:
+        envelope = parse_envelope(raw.value)
+    except DataError as exc:
+        return Quarantine(stage=exc.stage, reason=exc.reason, detail=exc.detail)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (the safety net, as in ``process``)
+        return exception_quarantine("decode", exc)
+    return TOMBSTONE if envelope is None else envelope
+
+
 def process(
     raw: RawMessage,
     registry: MapperRegistry,
     ref: Reference,
     replays: ReplayGuard | None = None,
+    decoded: Envelope | Outcome | None = None,
 ) -> Outcome:
     """Map one raw message. Pure apart from reading ``ref`` and, when given, recognising a
-    replay in ``replays`` (which then counts the message as handed on).
+    replay in ``replays`` (which then counts the message as handed on). ``decoded`` is
+    ``decode(raw)`` when the caller has it already.
 
     Never raises for a record: a ``DataError`` is a ``Quarantine`` with its reason, any other
     exception a ``Quarantine`` ``mapper_exception`` (stage ``decode`` before the mapper runs,
     ``map`` from then on), so one record can never stop the runner at every restart (see the
     module docstring). ``KeyboardInterrupt``, ``SystemExit`` and ``MemoryError`` propagate.
     """
+    if decoded is None:
+        decoded = decode(raw)
+    if not isinstance(decoded, Envelope):
+        return decoded
+    envelope = decoded
     stage = "decode"
     try:
-        envelope = parse_envelope(raw.value)
-        if envelope is None:
-            return TOMBSTONE
         if replays is not None and not replays.admit(raw.topic, raw.partition, raw.key, envelope):
             return REPLAYED
         if envelope.op is Op.TRUNCATE:

@@ -108,6 +108,11 @@ class ReplayGuard:
         self._marks[where] = _Mark(order, (), mark.all_digests() | {digest})
         return True
 
+    def order(self, topic: str, partition: int) -> StreamOrder | None:
+        """The highest order handed on from the partition, ``None`` if none is known."""
+        mark = self._marks.get((topic, partition))
+        return None if mark is None else mark.order
+
     def undo(self, topic: str, partition: int) -> None:
         """Forget the partition's last admitted change (it is held, and will be read again)."""
         where = (topic, partition)

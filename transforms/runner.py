@@ -34,6 +34,11 @@ paused). The hold ends when the row maps, or it is quarantined once every
 reference partition has been committed up to where it ended when the hold began (whatever
 instance owns it) and the state topic has been read again, or after ``reference_wait_s`` at
 most. Nothing is skipped, so nothing is lost or produced twice.
+
+A reference fact that *changed* is joined in source commit order (``transforms.sequencing``):
+each source is mapped as a merge of its partitions by commit order, and a row that a partition
+of the other kind may still precede waits in memory (``_pending``, counted as held for
+``commit_order``), its partition committed up to it.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ from transforms.pipeline import (
     RawMessage,
     Serialized,
     Skip,
+    decode,
     process,
     quarantine_headers,
     route,
@@ -87,6 +93,7 @@ from transforms.pipeline import (
 from transforms.reference import Reference, StateStore, decode_state_record
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
+from transforms.sequencing import CommitOrderMerge, PartitionReading, Sequenced
 from transforms.settings import TransformsSettings
 from transforms.transactions import (
     CommitThread,
@@ -98,6 +105,11 @@ from transforms.transactions import (
 )
 
 Log = Callable[[str], None]
+
+#: The count of rows that waited in memory for their turn in commit order.
+COMMIT_ORDER = "commit_order"
+#: Rows waiting that long for their turn with none moving are reported (one line).
+PENDING_REPORT_S = 30.0
 
 
 @dataclass
@@ -336,6 +348,16 @@ class Runner:
         self._reference_tables = {(m.system, m.table) for m in registry if m.reference}
         self._topic_is_reference: dict[str, bool] = {}
         self._holds: dict[TopicKey, _Hold] = {}
+        #: Rows read but not mapped yet: they wait for their turn in commit order
+        #: (``transforms.sequencing``); a partition is committed up to its first.
+        self._pending = CommitOrderMerge()
+        #: Partitions paused because ``batch_size`` rows of theirs wait in ``_pending``.
+        self._full: set[TopicKey] = set()
+        #: When rows last left ``_pending`` or it was empty (a long wait is logged).
+        self._pending_moved_at = time.monotonic()
+        #: Where each assigned partition started (its committed offset; -1001 if none): the
+        #: position of a partition nothing has been read from yet.
+        self._start_offsets: dict[TopicKey, int] = {}
         self._source = re.compile(settings.source_pattern)
         #: Reference ends fetched for the batch in progress (one request per batch, not per
         #: held partition); reset when a batch starts.
@@ -514,8 +536,10 @@ class Runner:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned_at = time.monotonic()
+        committed = _committed(consumer, partitions)
+        self._start_offsets.update({(tp.topic, tp.partition): tp.offset for tp in committed})
         # Each partition's replay mark was committed with its offset (by whichever instance).
-        self.replays.restore(_committed(consumer, partitions))
+        self.replays.restore(committed)
         self.log(f"assigned {len(partitions)} partitions")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -528,15 +552,24 @@ class Runner:
         # A held partition is paused, and the client keeps it paused if it comes back to this
         # instance: resume it now, or with its hold gone nothing would ever resume it (the
         # group would stall).
-        held = [tp for tp in partitions if self._holds.pop((tp.topic, tp.partition), None)]
+        held = [
+            tp
+            for tp in partitions
+            if self._holds.pop((tp.topic, tp.partition), None)
+            or (tp.topic, tp.partition) in self._full
+        ]
+        self._pending.drop((tp.topic, tp.partition) for tp in partitions)
+        self._full.difference_update((tp.topic, tp.partition) for tp in partitions)
         if held:
             consumer.resume(held)
+        for tp in partitions:
+            self._start_offsets.pop((tp.topic, tp.partition), None)
         self.replays.forget(partitions)
 
     def _caught_up(self, consumer: Consumer) -> bool:
         """Every assigned partition is read up to its end (``--until-idle``)."""
         assignment = consumer.assignment()
-        if not assignment:
+        if not assignment or len(self._pending):
             return False
         positions = consumer.position(assignment)
         unknown = [tp for tp in positions if tp.offset < 0]
@@ -584,18 +617,20 @@ class Runner:
                 batch = [m for m in messages if self._usable(m)]
                 if self._aborted is not None:  # during a rebalance in ``consume``
                     raise self._aborted
-                if not batch:
+                if not batch and not len(self._pending):
                     self._await_commit()  # nothing to map meanwhile
                     quiet_since = max(last_message, self._assigned_at)
                     idle = time.monotonic() - quiet_since >= settings.idle_s
                     if until_idle and idle and self._caught_up(consumer):
                         self.stop("idle")
                     continue
-                last_message = time.monotonic()
+                if batch:
+                    last_message = time.monotonic()
                 self._catch_up_state(state_consumer)
                 mapped = self._map(consumer, batch)
                 self._await_commit()
-                self._send(producer, mapped)
+                if mapped.messages or mapped.records:
+                    self._send(producer, mapped)
                 self._failing_since = None
             except KafkaTransientError as exc:
                 self._redo(str(exc))
@@ -715,13 +750,71 @@ class Runner:
         return not hold.settled and now - hold.since < self.settings.reference_wait_s
 
     def _pause_held(self, consumer: Consumer, held: dict[TopicKey, int]) -> None:
-        """After the commit: re-read each held partition from the held row, after a pause."""
+        """Re-read each held (or waiting) partition from its row, after a pause."""
         now = time.monotonic()
         for (topic, partition), offset in held.items():
             tp = TopicPartition(topic, partition, offset)
             consumer.pause([tp])
             consumer.seek(tp)
             self._holds[(topic, partition)].paused_at = now
+
+    # -- commit order across batches (``transforms.sequencing``) ------------------------------
+
+    def _system(self, topic: str) -> str:
+        return topic.split(".", 1)[0]
+
+    def _sequenced(self, raw: RawMessage) -> Sequenced:
+        return Sequenced(raw, decode(raw), self._system(raw.topic), self._is_reference(raw.topic))
+
+    def _readings(self, consumer: Consumer) -> list[PartitionReading]:
+        """How far each partition this instance reads has been read, the batch just consumed
+        included (the consumer's positions are past it)."""
+        readings = []
+        for tp in consumer.position(consumer.assignment()):
+            key = (tp.topic, tp.partition)
+            # The ends the consumer saw in its last fetch (a local call: no request).
+            low, high = consumer.get_watermark_offsets(tp, cached=True)
+            position = tp.offset if tp.offset >= 0 else self._start_offsets.get(key, -1)
+            if position < 0:
+                position = low  # nothing committed: the consumer starts at the earliest
+            readings.append(
+                PartitionReading(
+                    key,
+                    self._system(tp.topic),
+                    self._is_reference(tp.topic),
+                    at_end=0 <= high <= position,
+                    last_order=self.replays.order(*key),
+                    held=key in self._holds,
+                )
+            )
+        return readings
+
+    def _note_waiting(self, moved: bool) -> None:
+        """One line when rows have waited for their turn for ``PENDING_REPORT_S`` without any
+        moving: which partition they wait for (it is not read to its end)."""
+        now = time.monotonic()
+        if moved or not len(self._pending):
+            self._pending_moved_at = now
+            return
+        if now - self._pending_moved_at < PENDING_REPORT_S:
+            return
+        self._pending_moved_at = now
+        for system, (topic, partition) in sorted(self._pending.waiting_for.items()):
+            self.log(
+                f"{len(self._pending)} rows wait in commit order: {system} waits for "
+                f"{topic}[{partition}] to be read further (it is behind its end)"
+            )
+
+    def _limit_pending(self, consumer: Consumer) -> None:
+        """Pause a partition while ``batch_size`` of its rows wait in memory; resume it once
+        they are mapped (the consumer's own buffer holds what it reads meanwhile)."""
+        limit = self.settings.batch_size
+        full = {key for key, rows in self._pending.waiting().items() if rows >= limit}
+        if full - self._full:
+            consumer.pause([TopicPartition(t, p) for t, p in full - self._full])
+        if self._full - full:
+            consumer.resume([TopicPartition(t, p) for t, p in self._full - full])
+        self._full = full
 
     def _usable(self, message: Message) -> bool:
         error = message.error()
@@ -742,27 +835,31 @@ class Runner:
         Runs while the previous batch commits: its reference-state updates are already in the
         store (uncommitted), and if that commit fails this batch is rolled back with it.
         """
-        raws = [raw_message(m) for m in messages]
-        # Reference tables (items, conversions, WMS orders) first: their state feeds the other
-        # mappers of the same batch. Per-partition order is kept (the sort is stable).
-        raws.sort(key=lambda r: not self._is_reference(r.topic))
+        # Each source in commit order: a reference change reaches exactly the rows committed
+        # after it (``transforms.sequencing``). Rows may wait for a later batch.
+        new = [self._sequenced(raw_message(message)) for message in messages]
+        self._pending.add(new)
+        fresh = {id(row) for row in new}
+        waits = len(new)
         held: dict[TopicKey, int] = {}
         self._batch_ends = None
         outcomes: list[tuple[RawMessage, Outcome]] = []
         serialized: dict[RecordKey, Serialized] = {}
         settings = self.settings
-        for raw in raws:
+        for row in self._pending.take(self._readings(consumer)):
+            raw = row.raw
             key = (raw.topic, raw.partition)
-            if key in held:
-                continue  # behind a held row of its partition: re-read with it
-            outcome = process(raw, self.registry, self.reference, self.replays)
+            waits -= id(row) in fresh
+            outcome = process(raw, self.registry, self.reference, self.replays, row.decoded)
             if (
                 isinstance(outcome, Quarantine)
                 and outcome.reason in AWAITED_REFERENCES
                 and self._hold(consumer, raw, outcome.reason)
             ):
                 held[key] = raw.offset
-                self.replays.undo(raw.topic, raw.partition)  # it is read again
+                # It is read again, and the rows after it with it.
+                waits -= sum(id(later) in fresh for later in self._pending.drop([key]))
+                self.replays.undo(raw.topic, raw.partition)
                 self.stats.held[outcome.reason] += 1
                 continue
             self._holds.pop(key, None)
@@ -783,23 +880,29 @@ class Runner:
                     for update in outcome.state:
                         self.store.apply(update)
             outcomes.append((raw, outcome))
+        self.stats.held[COMMIT_ORDER] += waits
+        self._note_waiting(bool(outcomes or held))
         records, counts = self._records(route(outcomes, self.gate), serialized)
         positions = consumer.position(consumer.assignment())
         for tp in positions:
-            offset = held.get((tp.topic, tp.partition))
+            key = (tp.topic, tp.partition)
+            offset = held.get(key)
+            if offset is None:
+                offset = self._pending.first_offset(key)
             if offset is not None:
                 tp.offset = offset
         positions = self.replays.stamp(positions)
         # Paused and sought now, before the next ``consume``: the rows after a held one are
         # read again with it, never in the next batch.
         self._pause_held(consumer, held)
+        self._limit_pending(consumer)
         return _Mapped(
             records,
             counts,
             positions,
             consumer.consumer_group_metadata(),
             messages=len(outcomes),
-            reference=bool(raws) and self._is_reference(raws[0].topic),  # sorted: first
+            reference=any(self._is_reference(raw.topic) for raw, _ in outcomes),
         )
 
     def _send(self, producer: Producer, mapped: _Mapped) -> None:
@@ -905,7 +1008,13 @@ class Runner:
             return  # the next assignment starts at the committed offsets anyway
         self._rewind_due = True  # until the seeks below are done
         committed = _committed(consumer, assignment)
+        self._start_offsets.update({(tp.topic, tp.partition): tp.offset for tp in committed})
         self.replays.restore(committed)
+        # Waiting rows are read again from the committed offsets (and wait again if they must).
+        self._pending.clear()
+        if self._full:
+            consumer.resume([TopicPartition(t, p) for t, p in self._full])
+            self._full.clear()
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
