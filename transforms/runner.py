@@ -110,6 +110,8 @@ Log = Callable[[str], None]
 COMMIT_ORDER = "commit_order"
 #: Rows waiting that long for their turn with none moving are reported (one line).
 PENDING_REPORT_S = 30.0
+#: How long ``consume`` waits for more while rows wait for their turn.
+PENDING_POLL_S = 0.01
 
 
 @dataclass
@@ -611,9 +613,10 @@ class Runner:
                     self._rewind(consumer)
                 if self._holds:
                     self._review_holds(consumer)
-                messages = consumer.consume(
-                    num_messages=settings.batch_size, timeout=settings.batch_timeout_s
-                )
+                # Rows waiting for their turn wait for rows the client has (nearly) fetched
+                # already: take them at once rather than after a batch's full timeout.
+                timeout = PENDING_POLL_S if len(self._pending) else settings.batch_timeout_s
+                messages = consumer.consume(num_messages=settings.batch_size, timeout=timeout)
                 batch = [m for m in messages if self._usable(m)]
                 if self._aborted is not None:  # during a rebalance in ``consume``
                     raise self._aborted
@@ -806,15 +809,21 @@ class Runner:
             )
 
     def _limit_pending(self, consumer: Consumer) -> None:
-        """Pause a partition while ``batch_size`` of its rows wait in memory; resume it once
-        they are mapped (the consumer's own buffer holds what it reads meanwhile)."""
-        limit = self.settings.batch_size
-        full = {key for key, rows in self._pending.waiting().items() if rows >= limit}
-        if full - self._full:
-            consumer.pause([TopicPartition(t, p) for t, p in full - self._full])
-        if self._full - full:
-            consumer.resume([TopicPartition(t, p) for t, p in self._full - full])
-        self._full = full
+        """Past ``pending_max_rows`` rows waiting, pause the partitions with a batch or more
+        of them until half of them are mapped. A partition paused drops what the client had
+        fetched for it and each ``consume`` then waits for a full batch: pausing early, at a
+        batch per partition, halved the drain of a backlog."""
+        limit = self.settings.pending_max_rows
+        waiting = len(self._pending)
+        if waiting > limit:
+            batch = self.settings.batch_size
+            full = {key for key, rows in self._pending.waiting().items() if rows >= batch}
+            if full - self._full:
+                consumer.pause([TopicPartition(t, p) for t, p in full - self._full])
+                self._full |= full
+        elif self._full and waiting <= limit // 2:
+            consumer.resume([TopicPartition(t, p) for t, p in self._full])
+            self._full.clear()
 
     def _usable(self, message: Message) -> bool:
         error = message.error()

@@ -34,6 +34,9 @@ class TransformsSettings(BaseSettings):
     batch_size: int = Field(default=500, ge=1)
     #: How long one ``consume`` waits for a batch to fill.
     batch_timeout_s: float = Field(default=0.2, gt=0)
+    #: Rows read that may wait in memory for their turn in commit order
+    #: (``transforms.sequencing``); past it, the partitions with most of them pause.
+    pending_max_rows: int = Field(default=50_000, ge=1)
     transaction_timeout_ms: int = 60_000
     #: A batch's commit still unfinished after this long (default: the transaction timeout
     #: plus 30 s, when the broker has long aborted it) means a stuck client: the runner

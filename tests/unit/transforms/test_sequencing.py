@@ -324,12 +324,12 @@ def test_a_line_read_before_a_lagging_conversion_partition_waits_in_memory() -> 
     assert {(tp.topic, tp.partition): tp.offset for tp in mapped.positions}[LINES] == 1
 
 
-def test_a_partition_with_a_full_batch_waiting_is_paused_until_it_is_mapped() -> None:
-    runner = Runner(TransformsSettings(batch_size=1), default_registry())
+def test_partitions_with_rows_waiting_pause_past_the_limit_until_half_are_mapped() -> None:
+    runner = Runner(TransformsSettings(batch_size=1, pending_max_rows=1), default_registry())
     consumer: Any = FakeConsumer({CONVERSIONS: 0, LINES: 1}, {CONVERSIONS: 2, LINES: 1})
 
-    runner._map(consumer, [Message(LINE_PLACED)])  # type: ignore[list-item]
-    assert consumer.paused == [LINES]
+    runner._map(consumer, [Message(LINE_PLACED), Message(LINE_CHANGED)])  # type: ignore[list-item]
+    assert consumer.paused == [LINES]  # two rows waiting, one allowed
 
     consumer.positions[CONVERSIONS] = 2
     runner._map(consumer, [Message(CONVERSION_CREATED), Message(CONVERSION_CHANGED)])  # type: ignore[list-item]
