@@ -420,7 +420,13 @@ def write_846(
 
 def _856(doc: ShipNotice, profile: PartnerProfile) -> TransactionSet:
     body: list[Segment] = [
-        seg("BSN", "00", _fit(doc.shipment_id, 30, "BSN02 shipment id"), *_shipped(doc, profile), "0004"),
+        seg(
+            "BSN",
+            "00",
+            _fit(doc.shipment_id, 30, "BSN02 shipment id"),
+            *_shipped(doc, profile),
+            "0004",
+        ),
         _dtm("011", doc.shipped_at, profile),
         seg("HL", "1", None, "S"),
     ]

@@ -314,9 +314,8 @@ def event_hash(event: Mapping[str, Any], *, namespaces: Mapping[str, str] | None
 
     ``namespaces``: the CURIE prefixes of the document's ``@context`` (for user extensions).
     """
-    return "ni:///sha-256;" + hashlib.sha256(pre_hash(event, namespaces).encode()).hexdigest() + (
-        "?ver=CBV2.0"
-    )
+    digest = hashlib.sha256(pre_hash(event, namespaces).encode()).hexdigest()
+    return f"ni:///sha-256;{digest}?ver=CBV2.0"
 
 
 def pre_hash(event: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> str:

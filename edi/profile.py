@@ -310,4 +310,3 @@ def _describe(error: Any) -> str:
         return f"{where}: unknown key"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}"
-

@@ -209,9 +209,8 @@ def _isa(envelope: Envelope, interchange: int, at: datetime) -> str:
     for position, value in enumerate(elements, start=1):
         _check(value, sep, f"ISA{position:02d}")
     # ISA16 is the component separator itself; the ISA is never trimmed (fixed widths).
-    return "ISA" + "".join(sep.element + e for e in elements) + sep.element + sep.component + (
-        sep.segment + sep.suffix
-    )
+    fields = "".join(sep.element + e for e in elements)
+    return f"ISA{fields}{sep.element}{sep.component}{sep.segment}{sep.suffix}"
 
 
 def _render(segment: Segment, sep: Separators) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +46,12 @@ def header(event_type: str, *, site: str = SITE, at: datetime = T0) -> dict[str,
         "recorded_at": at,
         "site_id": site,
         "source": SourceRef(
-            system="test", namespace="t", table="t", op="c", position=str(n), pk=str(n),
+            system="test",
+            namespace="t",
+            table="t",
+            op="c",
+            position=str(n),
+            pk=str(n),
             snapshot=False,
         ),
     }

@@ -79,7 +79,8 @@ def test_golden_file_parses_with_bots_and_its_envelope_checks(code: str) -> None
     assert data[90:99] == b"000000042"
     assert data[99:102].decode() in ("*0*", "|1|")
     assert data[104:106].decode() in (">~", "^~")
-    assert parsed.iea["IEA01"] == "1" and int(parsed.iea["IEA02"]) == 42
+    assert parsed.iea["IEA01"] == "1"
+    assert int(parsed.iea["IEA02"]) == 42
     assert parsed.gs["GS06"] == parsed.ge["GE02"] == "42"
     assert parsed.gs["GS08"] == "004010"
     assert int(parsed.ge["GE01"]) == len(parsed.sets)
@@ -157,7 +158,8 @@ def test_944_is_the_4010_structure_w07_without_lx() -> None:
 
 
 def test_the_same_events_give_the_same_bytes() -> None:
-    assert _856() == _856() and _846() == _846()
+    assert _856() == _856()
+    assert _846() == _846()
 
 
 # --- rejections ------------------------------------------------------------------------------
@@ -186,7 +188,9 @@ def test_a_missing_gtin_rejects_only_where_the_partner_requires_one() -> None:
         "item 'BOLT-1001-RED' has no GTIN and acme-retail needs one",
     )
     cold = ev.shipped_order(site=ev.COLD_SITE)
-    cold = replace(cold, lines=(ev.placed("1.000", 24, gtin=None, site=ev.COLD_SITE), *cold.lines[1:]))
+    cold = replace(
+        cold, lines=(ev.placed("1.000", 24, gtin=None, site=ev.COLD_SITE), *cold.lines[1:])
+    )
     assert shipping_advice(NORTHWIND, cold).lines[0].gtin is None
 
 
@@ -202,14 +206,17 @@ def test_a_site_or_item_out_of_scope_rejects_the_document() -> None:
 
 def test_values_the_segments_cannot_hold_reject_the_document() -> None:
     order = ev.shipped_order()
-    long_po = replace(order, dispatched=order.dispatched.model_copy(update={"shipment_id": "S" * 31}))
-    assert _rejected(lambda: write_856(ACME, long_po, control=ev.CONTROL, at=ev.CREATED)).reason == (
-        "value_too_long"
+    long_po = replace(
+        order, dispatched=order.dispatched.model_copy(update={"shipment_id": "S" * 31})
     )
+    assert _rejected(
+        lambda: write_856(ACME, long_po, control=ev.CONTROL, at=ev.CREATED)
+    ).reason == ("value_too_long")
     starred = replace(order, lines=(ev.placed("1.000", 24, item="BOLT*1"), *order.lines[1:]))
     starred = replace(starred, picks=(ev.picked("1.000", 24, item="BOLT*1"),))
     rejection = _rejected(lambda: write_856(ACME, starred, control=ev.CONTROL, at=ev.CREATED))
-    assert rejection.reason == "value_not_writable" and "LIN03" in rejection.detail
+    assert rejection.reason == "value_not_writable"
+    assert "LIN03" in rejection.detail
 
 
 def test_an_order_without_picks_or_with_a_stray_pick_is_rejected() -> None:

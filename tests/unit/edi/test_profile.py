@@ -36,7 +36,8 @@ def test_the_sample_partners_load() -> None:
     acme = partners["acme-retail"]
     assert acme.documents == {"846", "856"}
     assert acme.envelope().sender_id == "SCVDISTRIB"
-    assert acme.unit("CA") == "CA" and partners["northwind-depositor"].unit("CA") == "CS"
+    assert acme.unit("CA") == "CA"
+    assert partners["northwind-depositor"].unit("CA") == "CS"
 
 
 def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
@@ -48,7 +49,9 @@ def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
 
 def test_an_isa_id_wider_than_15_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "wide", {"interchange.receiver_id": "1234567890123456"})
-    with pytest.raises(ProfileError, match=r"interchange\.receiver_id: String should have at most 15"):
+    with pytest.raises(
+        ProfileError, match=r"interchange\.receiver_id: String should have at most 15"
+    ):
         load_partner(path)
 
 
@@ -76,7 +79,8 @@ def test_invalid_profiles_say_what_is_wrong(
     with pytest.raises(ProfileError) as caught:
         load_partner(path)
     (line,) = caught.value.lines
-    assert line.startswith(f"{path}: ") and message in line
+    assert line.startswith(f"{path}: ")
+    assert message in line
 
 
 def test_a_directory_gives_one_line_per_bad_file(tmp_path: Path) -> None:
@@ -90,7 +94,8 @@ def test_a_directory_gives_one_line_per_bad_file(tmp_path: Path) -> None:
         load_partners(tmp_path)
     lines = caught.value.lines
     assert len(lines) == 3
-    assert lines[0].startswith(f"{one}: ") and "colour: unknown key" in lines[0]
+    assert lines[0].startswith(f"{one}: ")
+    assert "colour: unknown key" in lines[0]
     assert "version: Input should be '004010'" in lines[0]
     assert "must be the file's name" in lines[1]
     assert lines[2] == f"{two}: not YAML at line 2"

@@ -51,9 +51,15 @@ def test_the_isa_is_106_characters_with_padded_ids_and_a_nine_digit_control_numb
     isa = data.split("\n")[0]
     assert len(isa) == 106
     fields = isa[:-1].split("*")
-    assert fields[6] == "SENDER         " and fields[8] == "123456789      "
+    assert fields[6] == "SENDER         "
+    assert fields[8] == "123456789      "
     assert fields[2] == fields[4] == " " * 10
-    assert (fields[9], fields[10], fields[12], fields[13]) == ("260302", "0805", "00401", "000000007")
+    assert (fields[9], fields[10], fields[12], fields[13]) == (
+        "260302",
+        "0805",
+        "00401",
+        "000000007",
+    )
     assert fields[16] == ">"
     assert data.rstrip("\n").endswith("IEA*1*000000007~")
 
@@ -77,16 +83,15 @@ def test_separators_come_from_the_envelope() -> None:
     data = write_interchange(envelope, [_receipt()], control=ControlNumbers(1, 1, 1), at=AT)
     text = data.decode()
     assert "\n" not in text
-    assert text.startswith("ISA|00|") and text[104:106] == "^\\"
+    assert text.startswith("ISA|00|")
+    assert text[104:106] == "^\\"
     assert "GS|RE|SENDAPP|RECVAPP|20260302|0805|1|X|004010\\" in text
 
 
 @pytest.mark.parametrize("value", ["A*B", "A~B", "A>B", "line\nbreak", "caf\u00e9"])
 def test_a_value_that_would_break_the_file_is_refused(value: str) -> None:
     with pytest.raises(X12ValueError, match="W0705"):
-        write_interchange(
-            ENVELOPE, [_receipt(item=value)], control=ControlNumbers(1, 1, 1), at=AT
-        )
+        write_interchange(ENVELOPE, [_receipt(item=value)], control=ControlNumbers(1, 1, 1), at=AT)
 
 
 def test_trailing_empty_elements_and_components_are_left_out() -> None:
@@ -94,7 +99,8 @@ def test_trailing_empty_elements_and_components_are_left_out() -> None:
     data = write_interchange(
         ENVELOPE, [TransactionSet("944", body)], control=ControlNumbers(1, 1, 1), at=AT
     ).decode()
-    assert "W07*5*EA~" in data and "QTY*17*5*EA~" in data
+    assert "W07*5*EA~" in data
+    assert "QTY*17*5*EA~" in data
 
 
 @pytest.mark.parametrize(
