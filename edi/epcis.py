@@ -182,8 +182,11 @@ def shipping_event(order: ShippedOrder, identity: Gs1Identity) -> dict[str, Any]
     classes: dict[tuple[str, str | None], Decimal] = {}
     for pick in order.picks:
         line = lines.get(pick.line_id or "")
-        gtin = line.gtin if line is not None else None
-        key = (identity.item_class(pick.item_id, gtin, pick.lot), identity.uom(pick.base_uom))
+        if line is None:
+            raise EpcisRejected(
+                "pick_without_line", f"pick {pick.allocation_id} names line {pick.line_id!r}"
+            )
+        key = (identity.item_class(pick.item_id, line.gtin, pick.lot), identity.uom(pick.base_uom))
         classes[key] = classes.get(key, Decimal(0)) + pick.quantity
     quantities = tuple(_quantity(c, q, uom) for (c, uom), q in sorted(classes.items()) if q)
     if not cartons and not quantities:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -108,6 +109,17 @@ def test_shipping_event_lists_cartons_and_goods_by_gtin_and_lot() -> None:
     ]
     assert "bizLocation" not in event
     assert [t["type"] for t in event["bizTransactionList"]] == ["poc", "desadv"]
+
+
+def test_a_shipping_event_without_picks_or_with_a_stray_pick_is_rejected() -> None:
+    order = ev.shipped_order()
+    for changed, reason in (
+        (replace(order, picks=()), "nothing_shipped"),
+        (replace(order, picks=(*order.picks, ev.picked("9.000", 1))), "pick_without_line"),
+    ):
+        with pytest.raises(EpcisRejected) as caught:
+            shipping_event(changed, IDENTITY)
+        assert caught.value.reason == reason
 
 
 def test_quantities_are_exact_json_numbers() -> None:
