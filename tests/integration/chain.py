@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,20 @@ def scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     )
     assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
+
+
+def namespaced_env(endpoints: dict[str, str]) -> dict[str, str]:
+    """The environment of a pipeline with a namespace of its own (topic prefix, group,
+    transactional ids), so a test never reads or fences another's."""
+    run = f"it{uuid.uuid4().hex[:8]}"
+    return {
+        **os.environ,
+        **endpoints,
+        "SCV_TRANSFORMS_TOPIC_PREFIX": f"{run}.",
+        "SCV_TRANSFORMS_GROUP_ID": f"{run}-group",
+        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
+        "SCV_TRANSFORMS_IDLE_S": "4",
+    }
 
 
 def sim_run(env: dict[str, str], *args: str) -> int:

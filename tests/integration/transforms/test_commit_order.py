@@ -8,18 +8,16 @@ different raw topics, and a runner joining in arrival order maps both lines with
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import orjson
 import pytest
-from chain import scv, seed_world, sim_run
+from chain import namespaced_env, scv, seed_world, sim_run
 from sqlalchemy import create_engine, text
 
 import kafkaio
@@ -27,18 +25,6 @@ from legacy_sim.quirks import implied_for
 
 FIRST_ORDER = 99_000_001
 SECOND_ORDER = 99_000_002
-
-
-def _env(endpoints: dict[str, str]) -> dict[str, str]:
-    run = f"it{uuid.uuid4().hex[:8]}"
-    return {
-        **os.environ,
-        **endpoints,
-        "SCV_TRANSFORMS_TOPIC_PREFIX": f"{run}.",
-        "SCV_TRANSFORMS_GROUP_ID": f"{run}-group",
-        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
-        "SCV_TRANSFORMS_IDLE_S": "4",
-    }
 
 
 def _placed(env: dict[str, str], litm: str) -> dict[int, Decimal]:
@@ -61,7 +47,7 @@ def test_a_line_committed_before_a_conversion_change_keeps_the_old_factor(
 ) -> None:
     """``backlog``: the runner starts once all three changes are on Kafka (one batch);
     ``live``: it runs while they are committed (they arrive when they arrive)."""
-    env = _env(endpoints)
+    env = namespaced_env(endpoints)
     seed_world(env, 41)
     sim_run(env, "--rate", "10", "--duration", "3", "--seed", "41")  # order lines to copy
     runner: subprocess.Popen[bytes] | None = None
@@ -77,7 +63,6 @@ def test_a_line_committed_before_a_conversion_change_keeps_the_old_factor(
             assert runner.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        time.sleep(2)  # settled on the raw topics' ends
     try:
         litm, expected = _commit_line_conversion_change_line(env)
         if runner is None:

@@ -9,31 +9,17 @@ the test's own (topic prefix, group, transactional ids).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-from chain import scv, sim_run
-
-
-def _env(endpoints: dict[str, str]) -> dict[str, str]:
-    run = f"it{uuid.uuid4().hex[:8]}"
-    return {
-        **os.environ,
-        **endpoints,
-        "SCV_TRANSFORMS_TOPIC_PREFIX": f"{run}.",
-        "SCV_TRANSFORMS_GROUP_ID": f"{run}-group",
-        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
-        "SCV_TRANSFORMS_IDLE_S": "4",
-    }
+from chain import namespaced_env, scv, sim_run
 
 
 def test_a_new_world_after_an_earlier_one_verifies(endpoints: dict[str, str]) -> None:
-    env = _env(endpoints)
+    env = namespaced_env(endpoints)
     scv(env, "sim", "init", "--seed", "3")
     scv(env, "connectors", "apply")
     sim_run(env, "--rate", "20", "--duration", "10", "--seed", "3")
@@ -51,7 +37,7 @@ def test_a_new_world_after_an_earlier_one_verifies(endpoints: dict[str, str]) ->
 
 
 def test_a_running_pipeline_is_not_reset(endpoints: dict[str, str], tmp_path: Path) -> None:
-    env = _env(endpoints)
+    env = namespaced_env(endpoints)
     log = tmp_path / "runner.log"
     with log.open("wb") as out:
         runner = subprocess.Popen(
