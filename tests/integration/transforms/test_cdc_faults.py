@@ -176,7 +176,9 @@ def test_connect_crashes_and_restarts_publish_no_replay(
     env = pipeline.env
     runner = pipeline.runner("0", until_idle=False)
     try:
-        with Traffic(env, 110, 31, tmp_path / "sim.log") as traffic:
+        # Each `scv stack up` waits ~20 s for Connect, so the steps up to the graceful restart
+        # take ~90 s of the run; 150 s leaves the last two steps mid-stream even on a slow day.
+        with Traffic(env, 150, 31, tmp_path / "sim.log") as traffic:
             try:
                 traffic.at(8)
                 kill_component(stack_settings, "connect")
@@ -193,10 +195,10 @@ def test_connect_crashes_and_restarts_publish_no_replay(
                 time.sleep(1)
                 kill_component(stack_settings, "connect")
                 _stack_up(env)
-                traffic.at(70)
+                traffic.at(95)
                 kill_component(stack_settings, "connect", signal.SIGTERM)  # graceful
                 _stack_up(env)
-                traffic.at(90)
+                traffic.at(125)
                 scv(env, "connectors", "restart")
             finally:
                 _stack_up(env)  # whatever failed, the next test finds the stack up
