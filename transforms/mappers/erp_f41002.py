@@ -12,8 +12,8 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MissingReference
 from transforms.events import UomConversion
-from transforms.mappers._common import changed_columns, jde_business, jde_columns
 from transforms.mappers.erp_f4101 import item_event
+from transforms.mapping import changed_columns, jde_business, jde_columns
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import Output, mapper
 

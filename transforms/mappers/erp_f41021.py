@@ -19,7 +19,7 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import InventoryBalanceOpened
-from transforms.mappers._common import erp_occurred, header, jde_columns, pk_of
+from transforms.mapping import erp_occurred, header, jde_columns, pk_of
 from transforms.reference import Reference
 from transforms.registry import Output, mapper
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import OrderCancelled, OrderLineChanged, OrderPlaced
-from transforms.mappers._common import (
+from transforms.mapping import (
     changed_columns,
     erp_occurred,
     erp_quantity,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import PoChanged, PoIssued
-from transforms.mappers._common import (
+from transforms.mapping import (
     changed_columns,
     erp_occurred,
     erp_quantity,

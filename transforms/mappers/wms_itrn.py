@@ -17,7 +17,7 @@ from decimal import Decimal
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MissingReference
 from transforms.events import InventoryAdjusted, InventoryMoved
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, loc_site, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, header, loc_site, wms_when
 from transforms.reference import Reference
 from transforms.registry import Output, mapper
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.errors import MappingError
 from transforms.events import ShipmentDelivered, ShipmentDispatched
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, header, wms_when
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import Output, mapper
 

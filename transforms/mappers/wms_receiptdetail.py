@@ -13,7 +13,7 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import InboundAdvised, Quantity
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, loc_site, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, header, loc_site, wms_when
 from transforms.reference import Reference
 from transforms.registry import Output, mapper
 

@@ -18,7 +18,7 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MappingError
 from transforms.events import TemperatureRecorded
-from transforms.mappers._common import header, loc_site
+from transforms.mapping import header, loc_site
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import Output, mapper
 

@@ -11,8 +11,8 @@ import pytest
 from transforms.envelope import ChangeEvent, Op, parse_change_event
 from transforms.errors import InvalidChangeEvent, QuarantineLimitExceeded
 from transforms.events import ItemUpserted
-from transforms.mappers._common import header
 from transforms.mappers.erp_f4101 import COLUMNS as F4101_COLUMNS
+from transforms.mapping import header
 from transforms.pipeline import (
     Emit,
     Outcome,

@@ -1,4 +1,5 @@
-"""Helpers shared by the mappers: event headers, ids, business-change detection, times."""
+"""The helpers the mappers share: event headers and ids, business-change detection, site
+times, quantities in base units, the site of a WMS location."""
 
 from __future__ import annotations
 
