@@ -14,6 +14,7 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import PoChanged, PoIssued
 from transforms.mapping import (
+    Output,
     changed_columns,
     erp_occurred,
     erp_quantity,
@@ -21,10 +22,10 @@ from transforms.mapping import (
     header,
     jde_business,
     jde_columns,
+    mapper,
     pk_of,
 )
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "pd",
