@@ -88,6 +88,13 @@ class PostgresState:
     publication: frozenset[str] | None
 
 
+def _free(name: str, used: int, maximum: int, fix: str) -> Check:
+    """One of ``maximum`` is still free."""
+    if used >= maximum:
+        return _fail(name, f"all {maximum} in use", fix)
+    return _ok(name, f"{maximum - used} of {maximum} free")
+
+
 def pg_wal_level(spec: PostgresSpec, state: PostgresState) -> Iterator[Check]:
     if state.wal_level == "logical":
         yield _ok("wal_level", "logical")
@@ -115,30 +122,25 @@ def pg_replication_slot(spec: PostgresSpec, state: PostgresState) -> Iterator[Ch
             )
         else:
             yield _ok("replication slot", f"{spec.slot} exists (pgoutput, {slot.wal_status})")
-    elif state.used_slots >= state.max_slots:
-        yield _fail(
+    else:
+        yield _free(
             "replication slots",
-            f"all {state.max_slots} in use",
+            state.used_slots,
+            state.max_slots,
             "drop an unused slot (pg_drop_replication_slot) or raise max_replication_slots",
         )
-    else:
-        free = state.max_slots - state.used_slots
-        yield _ok("replication slots", f"{free} of {state.max_slots} free")
 
 
 def pg_wal_senders(spec: PostgresSpec, state: PostgresState) -> Iterator[Check]:
     """A free WAL sender, unless the connector's slot is active (it holds one already)."""
     if state.slot is not None and state.slot.active:
         return
-    if state.used_senders >= state.max_senders:
-        yield _fail(
-            "wal senders",
-            f"all {state.max_senders} in use",
-            "stop an idle replication client or raise max_wal_senders",
-        )
-    else:
-        free = state.max_senders - state.used_senders
-        yield _ok("wal senders", f"{free} of {state.max_senders} free")
+    yield _free(
+        "wal senders",
+        state.used_senders,
+        state.max_senders,
+        "stop an idle replication client or raise max_wal_senders",
+    )
 
 
 def pg_role(spec: PostgresSpec, state: PostgresState) -> Iterator[Check]:
