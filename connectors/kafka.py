@@ -12,7 +12,7 @@ from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
 import kafkaio
-from connectors.sources import Check
+from connectors.preflight import Check
 from connectors.specs import MariaDbSpec
 
 HISTORY_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}

@@ -15,10 +15,10 @@ import orjson
 
 from connectors.client import ConfigProblem, ConnectClient, ConnectorStatus
 from connectors.errors import ConnectError, ConnectServerError, NotRunning, RenderError, SourceError
+from connectors.preflight import Check
 from connectors.render import RenderContext, mask_secrets, render
 from connectors.settings import ConnectorsSettings
 from connectors.sources import (
-    Check,
     Dsn,
     check_mariadb,
     check_postgres,

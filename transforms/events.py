@@ -122,6 +122,15 @@ class CanonicalEvent(_Model):
         raise NotImplementedError
 
 
+class _LineChanges(_Model):
+    """Business fields of a document line that changed (mixed in before the topic's base, so
+    its fields follow the topic's key on the wire)."""
+
+    line_id: str
+    changes: tuple[FieldChange, ...]
+    status: str | None = None
+
+
 class _OrderEvent(CanonicalEvent):
     TOPIC: ClassVar[str] = TOPIC_ORDER
     order_id: str
@@ -157,13 +166,10 @@ class OrderPlaced(_OrderEvent):
     duplicate: bool = False
 
 
-class OrderLineChanged(_OrderEvent):
+class OrderLineChanged(_LineChanges, _OrderEvent):
     """Business fields of an order line changed (quantity, dates, status, backorder)."""
 
     event_type: Literal["order.line_changed"] = "order.line_changed"
-    line_id: str
-    changes: tuple[FieldChange, ...]
-    status: str | None = None
     quantity: Decimal | None = None
     base_uom: str | None = None
 
@@ -178,10 +184,9 @@ class OrderCancelled(_OrderEvent):
     reason: str
 
 
-class OrderAllocated(_OrderEvent):
-    """Stock (lot x location x LPN) was allocated to an order line in the warehouse."""
+class _AllocationEvent(_OrderEvent):
+    """One warehouse allocation of stock to an order line."""
 
-    event_type: Literal["order.allocated"] = "order.allocated"
     line_id: str | None = None
     allocation_id: str
     item_id: str
@@ -189,21 +194,20 @@ class OrderAllocated(_OrderEvent):
     base_uom: str | None = None
     original: Quantity | None = None
     lot: str | None = None
+
+
+class OrderAllocated(_AllocationEvent):
+    """Stock (lot x location x LPN) was allocated to an order line in the warehouse."""
+
+    event_type: Literal["order.allocated"] = "order.allocated"
     location: str | None = None
     lpn: str | None = None
 
 
-class OrderPicked(_OrderEvent):
+class OrderPicked(_AllocationEvent):
     """An allocation was picked."""
 
     event_type: Literal["order.picked"] = "order.picked"
-    line_id: str | None = None
-    allocation_id: str
-    item_id: str
-    quantity: Decimal
-    base_uom: str | None = None
-    original: Quantity | None = None
-    lot: str | None = None
     from_location: str | None = None
     to_location: str | None = None
     lpn: str | None = None
@@ -264,13 +268,10 @@ class PoIssued(_InboundEvent):
     status: str | None = None
 
 
-class PoChanged(_InboundEvent):
+class PoChanged(_LineChanges, _InboundEvent):
     """Business fields of a purchase-order line changed (quantity, promised date, status)."""
 
     event_type: Literal["po.changed"] = "po.changed"
-    line_id: str
-    changes: tuple[FieldChange, ...]
-    status: str | None = None
     promised_date: date | None = None
 
 
@@ -287,16 +288,21 @@ class InboundAdvised(_InboundEvent):
     lot: str | None = None
 
 
-class GoodsReceived(_InboundEvent):
-    """A purchase-order line was received (ERP ``f43121`` receipt, match type 1)."""
+class _ReceiptEvent(_InboundEvent):
+    """One receipt of a purchase-order line (ERP ``f43121``), in the item's base unit."""
 
-    event_type: Literal["goods.received"] = "goods.received"
     line_id: str
     receipt_id: str
     item_id: str
     quantity: Decimal
     base_uom: str
     original: Quantity
+
+
+class GoodsReceived(_ReceiptEvent):
+    """A purchase-order line was received (ERP ``f43121`` receipt, match type 1)."""
+
+    event_type: Literal["goods.received"] = "goods.received"
     lot: str | None = None
     location: str | None = None
     received_date: date | None = None
@@ -305,16 +311,10 @@ class GoodsReceived(_InboundEvent):
     open_quantity: Decimal | None = None
 
 
-class ReceiptReversed(_InboundEvent):
+class ReceiptReversed(_ReceiptEvent):
     """A receipt was reversed (``f43121`` match type 1 → 4: a PK change, DELETE + CREATE)."""
 
     event_type: Literal["receipt.reversed"] = "receipt.reversed"
-    line_id: str
-    receipt_id: str
-    item_id: str
-    quantity: Decimal
-    base_uom: str
-    original: Quantity
 
 
 class _InventoryEvent(CanonicalEvent):

@@ -1,57 +1,61 @@
-"""The mapper registry: one pure mapper function per captured source table.
+"""The mapper registry: which mapper maps a captured source table.
 
-A mapper turns one ``ChangeEvent`` into zero or more outputs: canonical events and reference
-state updates (``StateUpdate``, e.g. an item's UoM conversions), reading reference data only
-through the read-only ``Reference`` it is given. It does no I/O and reads no clock or global, so
-the same change always maps to the same events.
-
-    @mapper("erp", "f4211", columns=F4211_COLUMNS)
-    def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]: ...
-
-``columns`` is the table's column set as the mapper was written against it: a row carrying a
-column outside it with a non-null value is schema drift and goes to quarantine; a new column
-that is null (a new nullable column) is tolerated.
+``MAPPERS`` lists the mappers in use, one per captured table, and ``default_registry()`` holds
+exactly those (importing a mapper module registers nothing); a registry of one's own is
+``MapperRegistry([...])``. How a mapper is written and declared: ``transforms.mapping``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
-from transforms.envelope import ChangeEvent, Op, TableRef
+from transforms.envelope import TableRef
 from transforms.errors import DuplicateMapper, UnmappedTable
-from transforms.events import CanonicalEvent
-from transforms.reference import Reference, StateUpdate
+from transforms.mappers.erp_f4101 import items
+from transforms.mappers.erp_f4211 import sales_order_lines
+from transforms.mappers.erp_f4311 import purchase_order_lines
+from transforms.mappers.erp_f41002 import uom_conversions
+from transforms.mappers.erp_f41021 import item_balances
+from transforms.mappers.erp_f42119 import sales_order_history
+from transforms.mappers.erp_f43121 import receipts
+from transforms.mappers.wms_itrn import inventory_journal
+from transforms.mappers.wms_loc import locations
+from transforms.mappers.wms_lotattribute import lot_attributes
+from transforms.mappers.wms_lotxlocxid import bin_balances
+from transforms.mappers.wms_orders import warehouse_orders
+from transforms.mappers.wms_pickdetail import pick_details
+from transforms.mappers.wms_receiptdetail import receipt_lines
+from transforms.mappers.wms_zz_temp_log import probe_readings
+from transforms.mapping import Mapper
 
-Output = CanonicalEvent | StateUpdate
-MapperFn = Callable[[ChangeEvent, Reference], Iterable[Output]]
-
-
-@dataclass(frozen=True, slots=True)
-class Mapper:
-    system: str
-    table: str
-    columns: frozenset[str]
-    fn: MapperFn
-    #: Reference tables are mapped first within a batch (they feed other mappers' lookups).
-    reference: bool = False
-    #: Operations whose changes map to nothing, whatever their rows hold (the balance updates
-    #: that documents already report): skipped before their row images are decoded, which is
-    #: most of a message's cost. Their rows are discarded whole, so the column check has
-    #: nothing to protect in them; the table's other operations still show schema drift.
-    ignored_ops: frozenset[Op] = frozenset()
-
-    @property
-    def name(self) -> str:
-        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+#: Every mapper in use, one per captured table, in the order of the connector specs' tables.
+MAPPERS: tuple[Mapper, ...] = (
+    items,
+    uom_conversions,
+    item_balances,
+    sales_order_lines,
+    sales_order_history,
+    purchase_order_lines,
+    receipts,
+    locations,
+    lot_attributes,
+    bin_balances,
+    warehouse_orders,
+    pick_details,
+    inventory_journal,
+    receipt_lines,
+    probe_readings,
+)
 
 
 class MapperRegistry:
     """Mappers by (system, table). The namespace is not part of the key: the Debezium topic
     prefix already names the source database."""
 
-    def __init__(self) -> None:
+    def __init__(self, mappers: Iterable[Mapper] = ()) -> None:
         self._mappers: dict[tuple[str, str], Mapper] = {}
+        for entry in mappers:
+            self.register(entry)
 
     def register(self, entry: Mapper) -> None:
         key = (entry.system, entry.table)
@@ -78,31 +82,6 @@ class MapperRegistry:
         return len(self._mappers)
 
 
-DEFAULT_REGISTRY = MapperRegistry()
-
-
-def mapper(
-    system: str,
-    table: str,
-    *,
-    columns: Iterable[str],
-    reference: bool = False,
-    ignores: Iterable[Op] = (),
-    registry: MapperRegistry | None = None,
-) -> Callable[[MapperFn], MapperFn]:
-    """Register the decorated function as the mapper of ``system``.``table``."""
-
-    def decorate(fn: MapperFn) -> MapperFn:
-        target = DEFAULT_REGISTRY if registry is None else registry
-        entry = Mapper(system, table, frozenset(columns), fn, reference, frozenset(ignores))
-        target.register(entry)
-        return fn
-
-    return decorate
-
-
 def default_registry() -> MapperRegistry:
-    """The registry with every mapper module imported (their decorators register them)."""
-    import transforms.mappers  # noqa: F401  (imported for its registrations)
-
-    return DEFAULT_REGISTRY
+    """Every mapper of ``MAPPERS``."""
+    return MapperRegistry(MAPPERS)

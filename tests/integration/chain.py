@@ -31,8 +31,15 @@ from stack import launcher
 from stack.settings import StackSettings
 from transforms.settings import TransformsSettings
 
+#: Every business process of the simulator (``sim.transactions.kind``).
+PROCESSES = {
+    "order_entry", "release", "allocate", "pick", "ship", "sales_update", "purge",
+    "cancel_line", "promise_change", "po_issue", "asn", "receipt", "receipt_reversal",
+    "cycle_count", "temperature", "item_edit", "housekeeping",
+}  # fmt: skip
 
-def scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+
+def scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     """``scv ARGS`` in a subprocess; its output (it must exit 0)."""
     done = subprocess.run(
         [sys.executable, "-m", "scv", *args],
@@ -46,10 +53,18 @@ def scv(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout + done.stderr
 
 
-def namespaced_env(endpoints: dict[str, str]) -> dict[str, str]:
+def spawn(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``scv ARGS`` in the background, its output appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scv", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def namespaced_env(endpoints: dict[str, str], tag: str = "it") -> dict[str, str]:
     """The environment of a pipeline with a namespace of its own (topic prefix, group,
-    transactional ids), so a test never reads or fences another's."""
-    run = f"it{uuid.uuid4().hex[:8]}"
+    transactional ids: ``<tag><8 hex>``), so a test never reads or fences another's."""
+    run = f"{tag}{uuid.uuid4().hex[:8]}"
     return {
         **os.environ,
         **endpoints,
@@ -71,23 +86,26 @@ def run_id(output: str) -> int:
     return int(found.group(1))
 
 
-def seed_world(env: dict[str, str], seed: int) -> None:
-    """``scv sim init``, ``scv connectors apply`` and an incremental snapshot of the ERP item
-    tables (a re-created PostgreSQL table is re-added to the publication, so its seed rows
-    only reach Kafka by a snapshot), waited for until every seed row is on its raw topic."""
+def seed_world(
+    env: dict[str, str], seed: int, snapshots: tuple[str, ...] = ("f4101", "f41002")
+) -> None:
+    """``scv sim init``, ``scv connectors apply`` and an incremental snapshot of the ERP tables
+    ``snapshots`` (by default the item tables: a re-created PostgreSQL table is re-added to the
+    publication, so its seed rows only reach Kafka by a snapshot), waited for until every seed
+    row is on its raw topic."""
     bootstrap = env["SCV_KAFKA_BOOTSTRAP"]
     from rawtopics import raw_ends
 
     start = raw_ends(bootstrap)
     scv(env, "sim", "init", "--seed", str(seed))
     scv(env, "connectors", "apply")
-    for table in ("f4101", "f41002"):
+    for table in snapshots:
         scv(env, "connectors", "snapshot", "erp", "--table", table)
     engine = create_engine(env["SCV_ERP_DSN"])
     with engine.connect() as conn:
         want = {
             t: conn.execute(text(f"SELECT count(*) FROM proddta.{t}")).scalar_one()
-            for t in ("f4101", "f41002")
+            for t in snapshots
         }
     engine.dispose()
     deadline = time.monotonic() + 180
@@ -95,6 +113,20 @@ def seed_world(env: dict[str, str], seed: int) -> None:
         while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
             assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
             time.sleep(1)
+
+
+def start_group(bootstrap: str, group: str, offsets: Offsets) -> None:
+    """Commit ``offsets`` for ``group``: where its consumers start (partitions not in it: at
+    their beginning)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+    )
+    try:
+        parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        if parts:
+            consumer.commit(offsets=parts, asynchronous=False)
+    finally:
+        consumer.close()
 
 
 @dataclass(frozen=True)
@@ -137,29 +169,13 @@ class Pipeline:
 
     def start_group(self) -> None:
         """The group starts at ``start`` (partitions not in it: at their beginning)."""
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.env["SCV_KAFKA_BOOTSTRAP"],
-                "group.id": f"{self.run}-group",
-                "enable.auto.commit": False,
-            }
-        )
-        try:
-            offsets = [TopicPartition(t, p, o) for (t, p), o in self.start.items()]
-            if offsets:
-                consumer.commit(offsets=offsets, asynchronous=False)
-        finally:
-            consumer.close()
+        start_group(self.env["SCV_KAFKA_BOOTSTRAP"], f"{self.run}-group", self.start)
 
     def runner(self, instance: str, *, until_idle: bool) -> subprocess.Popen[bytes]:
-        args = [sys.executable, "-m", "scv", "pipeline", "run", "--instance-id", instance]
-        with (self.logs / f"runner-{instance}.log").open("ab") as out:
-            return subprocess.Popen(
-                [*args, "--until-idle"] if until_idle else args,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        args = ["pipeline", "run", "--instance-id", instance]
+        if until_idle:
+            args.append("--until-idle")
+        return spawn(self.env, self.logs / f"runner-{instance}.log", *args)
 
     def log(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.logs.glob("runner-*.log")))

@@ -12,10 +12,9 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MissingReference
 from transforms.events import UomConversion
-from transforms.mappers._common import changed_columns, jde_business, jde_columns
 from transforms.mappers.erp_f4101 import item_event
+from transforms.mapping import Output, changed_columns, jde_business, jde_columns, mapper
 from transforms.reference import Reference, StateUpdate
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns("um", ["ummcu", "umitm", "umum", "umrum", "umconv", "umcnv1"])
 BUSINESS = jde_business("um", COLUMNS)

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import ItemUpserted
-from transforms.mappers._common import changed_columns, header, jde_business, jde_columns
+from transforms.mapping import Output, changed_columns, header, jde_business, jde_columns, mapper
 from transforms.reference import Reference, StateUpdate, StateValue
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "im",

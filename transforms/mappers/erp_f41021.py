@@ -19,9 +19,8 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import InventoryBalanceOpened
-from transforms.mappers._common import erp_occurred, header, jde_columns, pk_of
+from transforms.mapping import Output, erp_occurred, header, jde_columns, mapper, pk_of
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "li",

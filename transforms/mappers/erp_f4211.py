@@ -19,7 +19,8 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import OrderCancelled, OrderLineChanged, OrderPlaced
-from transforms.mappers._common import (
+from transforms.mapping import (
+    Output,
     changed_columns,
     erp_occurred,
     erp_quantity,
@@ -27,10 +28,10 @@ from transforms.mappers._common import (
     header,
     jde_business,
     jde_columns,
+    mapper,
     pk_of,
 )
 from transforms.reference import Reference, StateUpdate
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "sd",

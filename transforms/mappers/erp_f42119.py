@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 from transforms.envelope import ChangeEvent
 from transforms.mappers.erp_f4211 import COLUMNS
+from transforms.mapping import Output, mapper
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 
 @mapper("erp", "f42119", columns=COLUMNS)

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import PoChanged, PoIssued
-from transforms.mappers._common import (
+from transforms.mapping import (
+    Output,
     changed_columns,
     erp_occurred,
     erp_quantity,
@@ -21,10 +22,10 @@ from transforms.mappers._common import (
     header,
     jde_business,
     jde_columns,
+    mapper,
     pk_of,
 )
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "pd",

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.events import GoodsReceived, ReceiptReversed
-from transforms.mappers._common import erp_quantity, header, jde_columns, pk_of
+from transforms.mapping import Output, erp_quantity, header, jde_columns, mapper, pk_of
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = jde_columns(
     "pr",

@@ -17,9 +17,8 @@ from decimal import Decimal
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MissingReference
 from transforms.events import InventoryAdjusted, InventoryMoved
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, loc_site, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, Output, header, loc_site, mapper, wms_when
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 #: Journal sources that belong to a business document the ERP reports: a receipt reversal's
 #: ``AJ`` is the stock side of ``receipt.reversed`` (f43121), not an inventory adjustment.

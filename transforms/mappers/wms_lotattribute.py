@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from transforms.envelope import ChangeEvent
-from transforms.mappers._common import WMS_HOUSEKEEPING
+from transforms.mapping import WMS_HOUSEKEEPING, Output, mapper
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = WMS_HOUSEKEEPING | set(
     [

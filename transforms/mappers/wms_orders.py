@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.errors import MappingError
 from transforms.events import ShipmentDelivered, ShipmentDispatched
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, Output, header, mapper, wms_when
 from transforms.reference import Reference, StateUpdate
-from transforms.registry import Output, mapper
 
 COLUMNS = WMS_HOUSEKEEPING | set(
     [

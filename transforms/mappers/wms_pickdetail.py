@@ -17,9 +17,8 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.errors import DataError
 from transforms.events import OrderAllocated, OrderPicked, Quantity
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, Output, header, mapper, wms_when
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = WMS_HOUSEKEEPING | set(
     [

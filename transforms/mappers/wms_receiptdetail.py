@@ -13,9 +13,8 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.events import InboundAdvised, Quantity
-from transforms.mappers._common import WMS_HOUSEKEEPING, header, loc_site, wms_when
+from transforms.mapping import WMS_HOUSEKEEPING, Output, header, loc_site, mapper, wms_when
 from transforms.reference import Reference
-from transforms.registry import Output, mapper
 
 COLUMNS = WMS_HOUSEKEEPING | set(
     [

@@ -18,9 +18,8 @@ from transforms import quirks
 from transforms.envelope import ChangeEvent, Op
 from transforms.errors import MappingError
 from transforms.events import TemperatureRecorded
-from transforms.mappers._common import header, loc_site
+from transforms.mapping import Output, header, loc_site, mapper
 from transforms.reference import Reference, StateUpdate
-from transforms.registry import Output, mapper
 
 COLUMNS = frozenset(["SerialKey", "SensorId", "Loc", "TrailerId", "ReadingEpoch", "TempC"])
 #: Readings remembered per probe (duplicates are written together, never far apart).

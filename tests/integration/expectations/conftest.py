@@ -11,19 +11,16 @@ where the raw topics ended before the fixture), transactional ids and output top
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
-from rawtopics import Offsets, count_ops, raw_ends, wait_quiet
+from chain import namespaced_env, seed_world, sim_run, start_group
+from rawtopics import raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from legacy_sim.anomalies import DEFECTS
@@ -34,27 +31,11 @@ INIT_SEED = 606
 RATE, DURATION, ANOMALIES = 60, 20, "0.02"
 
 
-def scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "scv", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
 def _sim_run(env: dict[str, str], seed: int) -> int:
-    out = scv(
-        env, "sim", "run", "--rate", str(RATE), "--duration", str(DURATION),
+    return sim_run(
+        env, "--rate", str(RATE), "--duration", str(DURATION),
         "--anomalies", ANOMALIES, "--rollback", "0.01", "--seed", str(seed),
     )  # fmt: skip
-    found = re.search(r"sim: run (\d+) ", out)
-    assert found, out
-    return int(found.group(1))
 
 
 @dataclass(frozen=True)
@@ -91,48 +72,13 @@ def _anomaly_kinds(store_dsn: str, runs: list[int]) -> set[str]:
         engine.dispose()
 
 
-def _start_group(bootstrap: str, group: str, offsets: Offsets) -> None:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
-    try:
-        parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-        if parts:
-            consumer.commit(offsets=parts, asynchronous=False)
-    finally:
-        consumer.close()
-
-
 @pytest.fixture(scope="package")
 def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Chain:
-    run_id = f"itq{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        **endpoints,
-        "SCV_TRANSFORMS_TOPIC_PREFIX": f"{run_id}.",
-        "SCV_TRANSFORMS_GROUP_ID": f"{run_id}-group",
-        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run_id}-tx",
-        "SCV_TRANSFORMS_BATCH_SIZE": "200",
-        "SCV_TRANSFORMS_IDLE_S": "4",
-    }
+    env = {**namespaced_env(endpoints, tag="itq"), "SCV_TRANSFORMS_BATCH_SIZE": "200"}
+    run_id = env["SCV_TRANSFORMS_TOPIC_PREFIX"].rstrip(".")
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
     start = raw_ends(bootstrap)
-    scv(env, "sim", "init", "--seed", str(INIT_SEED))
-    scv(env, "connectors", "apply")
-    for table in ("f4101", "f41002"):
-        scv(env, "connectors", "snapshot", "erp", "--table", table)
-    engine = create_engine(endpoints["SCV_ERP_DSN"])
-    with engine.connect() as conn:
-        want = {
-            t: conn.execute(text(f"SELECT count(*) FROM proddta.{t}")).scalar_one()
-            for t in ("f4101", "f41002")
-        }
-    engine.dispose()
-    deadline = time.monotonic() + 180
-    for table, rows in want.items():
-        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
-            assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
-            time.sleep(1)
+    seed_world(env, INIT_SEED)
     runs = [_sim_run(env, 1)]
     # More seeded runs until every defect kind was injected at least once (2% of ~1,200
     # transactions per run: usually one or two runs).
@@ -142,7 +88,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         runs.append(_sim_run(env, seed))
     wait_quiet(bootstrap)
     transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
-    _start_group(bootstrap, f"{run_id}-group", start)
+    start_group(bootstrap, f"{run_id}-group", start)
     logs = tmp_path_factory.mktemp(run_id) / "pipeline.log"
     with logs.open("wb") as out:
         proc = subprocess.Popen(

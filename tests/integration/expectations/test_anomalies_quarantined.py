@@ -12,13 +12,14 @@ import re
 from collections import Counter, defaultdict
 
 import pytest
+from chain import scv
 
 from expectations.anomalies import expected_rule
 from legacy_sim.anomalies import DEFECTS
 from scv.commands.sim_verify import _quarantined_row
 from scv.verify import Fact, _quarantine_ident
 
-from .conftest import Chain, read_topic, scv
+from .conftest import Chain, read_topic
 
 #: The chain (sim runs, pipeline to idle) is built inside the first test's setup.
 pytestmark = pytest.mark.timeout(1800)

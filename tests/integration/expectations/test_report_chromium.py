@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from chain import scv
 
-from .conftest import Chain, artifacts_dir, scv
+from .conftest import Chain, artifacts_dir
 
 CHROMIUM = "/usr/bin/chromium"
 LOOPBACK = re.compile(r"^(file:|data:|about:|chrome:|blob:|https?://(127\.0\.0\.1|localhost)[:/])")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from chain import Pipeline, Scope, scv, seed_world, sim_run
+from chain import PROCESSES, Pipeline, Scope, scv, seed_world, sim_run
 from rawtopics import Offsets, raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
@@ -35,11 +35,6 @@ from scv.commands.sim_verify import ledger
 INIT_SEED = 515
 #: Business transactions per `scv sim run` (rate x duration) and the runs before the drift.
 RATE, DURATION = 60, 15
-PROCESSES = {
-    "order_entry", "release", "allocate", "pick", "ship", "sales_update", "purge",
-    "cancel_line", "promise_change", "po_issue", "asn", "receipt", "receipt_reversal",
-    "cycle_count", "temperature", "item_edit", "housekeeping",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)

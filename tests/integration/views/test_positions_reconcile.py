@@ -16,12 +16,10 @@ serving schema:
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,16 +28,11 @@ from pathlib import Path
 import orjson
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
-from rawtopics import count_ops, raw_ends, wait_quiet
+from chain import PROCESSES, namespaced_env, seed_world, spawn, start_group
+from rawtopics import raw_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 RATE, DURATION = 60, 10
-PROCESSES = {
-    "order_entry", "release", "allocate", "pick", "ship", "sales_update", "purge",
-    "cancel_line", "promise_change", "po_issue", "asn", "receipt", "receipt_reversal",
-    "cycle_count", "temperature", "item_edit", "housekeeping",
-}  # fmt: skip
 Positions = dict[tuple[str, str], dict[str, str]]
 
 
@@ -71,14 +64,10 @@ class Chain:
         _scv(self.env, "pipeline", "run", "--until-idle")
 
     def view(self, *, until_idle: bool) -> subprocess.Popen[bytes]:
-        args = [sys.executable, "-m", "scv", "views", "run", "--schema", self.schema]
-        with (self.logs / "views.log").open("ab") as out:
-            return subprocess.Popen(
-                [*args, "--until-idle"] if until_idle else args,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        args = ["views", "run", "--schema", self.schema]
+        if until_idle:
+            args.append("--until-idle")
+        return spawn(self.env, self.logs / "views.log", *args)
 
     def log(self) -> str:
         return (self.logs / "views.log").read_text()
@@ -129,41 +118,17 @@ def _business(env: dict[str, str], seeds: range) -> None:
 
 @pytest.fixture(scope="module")
 def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    run = f"itv{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        **endpoints,
-        "SCV_TRANSFORMS_TOPIC_PREFIX": f"{run}.",
-        "SCV_TRANSFORMS_GROUP_ID": f"{run}-group",
-        "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
-        "SCV_TRANSFORMS_IDLE_S": "4",
+    env = namespaced_env(endpoints, tag="itv")
+    run = env["SCV_TRANSFORMS_TOPIC_PREFIX"].rstrip(".")
+    env |= {
         "SCV_VIEWS_TOPIC_PREFIX": f"{run}.",
         "SCV_VIEWS_BATCH_SIZE": "50",
         "SCV_VIEWS_IDLE_S": "3",
     }
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start = raw_ends(bootstrap)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{run}-group"})
-    consumer.commit(
-        offsets=[TopicPartition(t, p, o) for (t, p), o in start.items()], asynchronous=False
-    )
-    consumer.close()
-    _scv(env, "sim", "init", "--seed", "808")
-    _scv(env, "connectors", "apply")
-    tables = ("f4101", "f41002", "f41021")
-    for table in tables:
-        _scv(env, "connectors", "snapshot", "erp", "--table", table)
-    erp = create_engine(endpoints["SCV_ERP_DSN"])
-    with erp.connect() as conn:
-        want = {
-            t: conn.execute(text(f"SELECT count(*) FROM proddta.{t}")).scalar_one() for t in tables
-        }
-    erp.dispose()
-    deadline = time.monotonic() + 180
-    for table, rows in want.items():
-        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
-            assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
-            time.sleep(1)
+    start_group(bootstrap, f"{run}-group", raw_ends(bootstrap))
+    # the balances' opening stock only reaches Kafka by a snapshot too
+    seed_world(env, 808, snapshots=("f4101", "f41002", "f41021"))
     _business(env, range(1, 16))
     wait_quiet(bootstrap)
     chain = Chain(env=env, run=run, logs=tmp_path_factory.mktemp(run))

@@ -11,8 +11,8 @@ import pytest
 from transforms.envelope import ChangeEvent, Op, parse_change_event
 from transforms.errors import InvalidChangeEvent, QuarantineLimitExceeded
 from transforms.events import ItemUpserted
-from transforms.mappers._common import header
 from transforms.mappers.erp_f4101 import COLUMNS as F4101_COLUMNS
+from transforms.mapping import Output, header, mapper
 from transforms.pipeline import (
     Emit,
     Outcome,
@@ -24,7 +24,7 @@ from transforms.pipeline import (
     quarantine_headers,
 )
 from transforms.reference import Reference, StateStore
-from transforms.registry import MapperRegistry, Output, default_registry, mapper
+from transforms.registry import MapperRegistry, default_registry
 
 CAPTURED = Path(__file__).parents[2] / "fixtures" / "captured" / "erp" / "f4101"
 
@@ -49,9 +49,7 @@ def _with_after(raw: RawMessage, **columns: object) -> RawMessage:
 
 
 def _registry() -> MapperRegistry:
-    registry = MapperRegistry()
-
-    @mapper("erp", "f4101", columns=F4101_COLUMNS, registry=registry)
+    @mapper("erp", "f4101", columns=F4101_COLUMNS)
     def echo(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         itm = str(change.row.required_integer("imitm"))
         yield ItemUpserted(
@@ -61,7 +59,7 @@ def _registry() -> MapperRegistry:
             base_uom="EA",
         )
 
-    return registry
+    return MapperRegistry([echo])
 
 
 REF = Reference(StateStore(), {})
@@ -215,14 +213,12 @@ def test_quarantine_limit_by_batch_stops_where_one_by_one_does(chunk: int) -> No
 
 
 def _ignoring_updates() -> MapperRegistry:
-    registry = MapperRegistry()
-
-    @mapper("erp", "f4101", columns=F4101_COLUMNS, ignores=(Op.UPDATE,), registry=registry)
+    @mapper("erp", "f4101", columns=F4101_COLUMNS, ignores=(Op.UPDATE,))
     def created_only(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         change.row.required_text("imlitm")  # the captured create has it blank: quarantine
         return iter(())
 
-    return registry
+    return MapperRegistry([created_only])
 
 
 def test_an_ignored_operation_is_skipped_before_its_rows_are_read() -> None:

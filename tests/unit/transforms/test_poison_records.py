@@ -20,8 +20,9 @@ import pytest
 from transforms.envelope import ChangeEvent
 from transforms.errors import QuarantineLimitExceeded
 from transforms.mappers.erp_f41021 import COLUMNS as F41021_COLUMNS
+from transforms.mapping import Output, mapper
 from transforms.pipeline import Emit, Outcome, Quarantine, QuarantineLimit, RawMessage, process
-from transforms.registry import MapperRegistry, Output, mapper
+from transforms.registry import MapperRegistry
 
 from .test_mappers import FIXTURES, REGISTRY, raw_fixture, reference
 
@@ -207,14 +208,12 @@ def test_a_nested_value_100000_deep_at_the_top_is_not_an_envelope() -> None:
 
 
 def _raising(exc: BaseException) -> MapperRegistry:
-    registry = MapperRegistry()
-
-    @mapper("erp", "f41021", columns=F41021_COLUMNS, registry=registry)
+    @mapper("erp", "f41021", columns=F41021_COLUMNS)
     def broken(change: ChangeEvent, ref: Any) -> Iterator[Output]:
         raise exc
         yield  # a generator, like the real mappers
 
-    return registry
+    return MapperRegistry([broken])
 
 
 @pytest.mark.parametrize(

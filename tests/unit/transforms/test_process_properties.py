@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms.mapping import Mapper
 from transforms.pipeline import (
     Emit,
     Quarantine,
@@ -34,7 +35,6 @@ from transforms.pipeline import (
     serialize,
 )
 from transforms.quality import QualityGate
-from transforms.registry import Mapper
 
 from .test_mappers import FIXTURES, REGISTRY, raw_fixture, reference
 

@@ -16,9 +16,10 @@ import orjson
 import pytest
 
 from transforms.envelope import ChangeEvent, parse_change_event
+from transforms.mapping import Output, mapper
 from transforms.pipeline import Emit, Quarantine, RawMessage, process
 from transforms.reference import Reference, StateStore, StateUpdate
-from transforms.registry import MapperRegistry, Output, mapper
+from transforms.registry import MapperRegistry
 
 from .test_mappers import FIXTURES, REGISTRY, raw_fixture
 
@@ -77,11 +78,11 @@ def test_a_blank_new_column_changes_nothing(system: str, table: str, column: str
 
 @pytest.mark.parametrize(("system", "table", "column"), DRIFTS)
 def test_a_blank_new_column_reaches_the_mapper(system: str, table: str, column: str) -> None:
-    registry = MapperRegistry()
-
-    @mapper(system, table, columns=_columns(system, table), registry=registry)
+    @mapper(system, table, columns=_columns(system, table))
     def seen(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         yield StateUpdate("seen", {"op": change.op.value})
+
+    registry = MapperRegistry([seen])
 
     outcome = process(_drifted(system, table, "blank"), registry, REF)
     assert isinstance(outcome, Emit), outcome

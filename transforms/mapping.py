@@ -1,9 +1,28 @@
-"""Helpers shared by the mappers: event headers, ids, business-change detection, times."""
+"""What a mapper is written with: its declaration, and the helpers the mappers share.
+
+A mapper is one pure function per captured source table. It turns one ``ChangeEvent`` into
+zero or more outputs: canonical events and reference state updates (``StateUpdate``, e.g. an
+item's UoM conversions), reading reference data only through the read-only ``Reference`` it is
+given. It does no I/O and reads no clock or global, so the same change always maps to the same
+events.
+
+    @mapper("erp", "f4211", columns=F4211_COLUMNS)
+    def sales_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]: ...
+
+``columns`` is the table's column set as the mapper was written against it: a row carrying a
+column outside it with a non-null value is schema drift and goes to quarantine; a new column
+that is null (a new nullable column) is tolerated. ``@mapper`` only declares: the mappers in
+use are the ones ``transforms.registry.MAPPERS`` lists.
+
+The helpers: event headers and ids, business-change detection, site times, quantities in base
+units, the site of a WMS location.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -14,8 +33,52 @@ from zoneinfo import ZoneInfo
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.errors import MissingReference
-from transforms.events import FieldChange, Quantity, SourceRef, event_id_for
-from transforms.reference import Reference
+from transforms.events import CanonicalEvent, FieldChange, Quantity, SourceRef, event_id_for
+from transforms.reference import Reference, StateUpdate
+
+Output = CanonicalEvent | StateUpdate
+MapperFn = Callable[[ChangeEvent, Reference], Iterable[Output]]
+
+
+@dataclass(frozen=True, slots=True)
+class Mapper:
+    system: str
+    table: str
+    columns: frozenset[str]
+    fn: MapperFn
+    #: Reference tables are mapped first within a batch (they feed other mappers' lookups).
+    reference: bool = False
+    #: Operations whose changes map to nothing, whatever their rows hold (the balance updates
+    #: that documents already report): skipped before their row images are decoded, which is
+    #: most of a message's cost. Their rows are discarded whole, so the column check has
+    #: nothing to protect in them; the table's other operations still show schema drift.
+    ignored_ops: frozenset[Op] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    def __call__(self, change: ChangeEvent, ref: Reference) -> Iterable[Output]:
+        return self.fn(change, ref)
+
+
+def mapper(
+    system: str,
+    table: str,
+    *,
+    columns: Iterable[str],
+    reference: bool = False,
+    ignores: Iterable[Op] = (),
+) -> Callable[[MapperFn], Mapper]:
+    """Declare the decorated function the mapper of ``system``.``table``."""
+
+    def declare(fn: MapperFn) -> Mapper:
+        return Mapper(system, table, frozenset(columns), fn, reference, frozenset(ignores))
+
+    return declare
+
+
+# -- helpers ------------------------------------------------------------------------------------
 
 #: JDE audit columns by table prefix: every program touch rewrites them (update "noise").
 AUDIT_SUFFIXES = ("user", "pid", "jobn", "upmj", "tday")
