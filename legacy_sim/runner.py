@@ -141,11 +141,15 @@ def run(
     settings: SimSettings,
     options: RunOptions,
     progress: Callable[[RunStats], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> RunStats:
     """``rate x duration`` business transactions, paced to the rate, all in the ledger.
 
     The count is fixed in advance (not the wall time), so a seed gives the same ledger on any
     machine; a machine that cannot keep up takes longer and reports how far it fell behind.
+    ``stop`` is asked before each transaction: once it says so, the run ends there as
+    ``interrupted``, with every committed transaction in the ledger (a signal that lands
+    mid-transaction could not promise that).
     """
     options.validate()
     planned = max(1, round(options.rate * options.duration))
@@ -173,7 +177,7 @@ def run(
         ):
             conns: dict[Db, Connection] = {"erp": erp_conn, "wms": wms_conn}
             try:
-                _loop(workload, options, stats, conns, store_conn, progress)
+                _loop(workload, options, stats, conns, store_conn, progress, stop)
                 status = "interrupted" if stats.interrupted else "finished"
             finally:
                 with store_conn.begin():
@@ -197,6 +201,7 @@ def _loop(
     conns: dict[Db, Connection],
     store: Connection,
     progress: Callable[[RunStats], None] | None,
+    stop: Callable[[], bool],
 ) -> None:
     rng = workload.rng
     interval = 1.0 / options.rate
@@ -205,6 +210,9 @@ def _loop(
     last_flush = last_report = t0
     try:
         for seq in range(1, stats.planned + 1):
+            if stop():
+                stats.interrupted = True
+                break
             due = t0 + (seq - 1) * interval
             now = time.monotonic()
             if due > now:

@@ -147,7 +147,12 @@ def _describe(stats: RunStats) -> str:
     "--rollback", type=float, default=0.01, show_default=True, help="Share rolled back on purpose."
 )
 def run(rate: float, duration: float, seed: int, anomalies: float, rollback: float) -> None:
-    """Run business processes across both databases at a held rate, into the ledger."""
+    """Run business processes across both databases at a held rate, into the ledger.
+
+    SIGTERM ends the run after the transaction in progress, recorded as interrupted."""
+    import signal
+    import threading
+
     from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
     from legacy_sim import runner
@@ -168,7 +173,12 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
         def show(stats: RunStats) -> None:
             bar.update(task, completed=stats.done, description=_describe(stats))
 
-        stats = runner.run(_settings(), options, show)
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        try:
+            stats = runner.run(_settings(), options, show, stop=stopping.is_set)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     verdict = "interrupted" if stats.interrupted else "done"
     console.print(f"sim: run {stats.run_id} {verdict} in {stats.elapsed:.1f}s: {_describe(stats)}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items()))

@@ -71,12 +71,14 @@ def pipeline(world: World, tmp_path: Path) -> Pipeline:
 class Traffic:
     """``scv sim run`` in the background, and what happens at which second of it.
 
-    Left early (a failed step), it lets the simulator finish its run: a run cut short leaves
-    the simulator's picture unlike the databases, and the next run would refuse to start."""
+    The simulator writes until ``stop`` (SIGTERM: it ends after the transaction in progress, every
+    committed one in the ledger), so each fault lands mid-stream however long the steps before
+    it took; ``seconds`` only bounds a run that is never stopped. Left early (a failed step), it
+    stops the simulator the same way: a run killed mid-transaction would leave the simulator's
+    picture unlike the databases, and the next run would refuse to start."""
 
     def __init__(self, env: dict[str, str], seconds: int, seed: int, log: Path) -> None:
         self.log = log
-        self.seconds = seconds
         args = ["sim", "run", "--rate", "50", "--seed", str(seed), "--duration", str(seconds)]
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -89,9 +91,9 @@ class Traffic:
 
     def __exit__(self, *_: object) -> None:
         if self.proc.poll() is None:
-            left = self.started + self.seconds - time.monotonic()
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(max(0.0, left) + 120)
+                self.proc.wait(120)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -100,6 +102,12 @@ class Traffic:
         """Sleep until ``second`` of the run (the simulator must still be writing)."""
         time.sleep(max(0.0, self.started + second - time.monotonic()))
         assert self.proc.poll() is None, f"the simulator ended early:\n{self.log.read_text()}"
+
+    def stop(self, after_s: float = 0.0) -> None:
+        """Let the simulator write ``after_s`` more seconds, then end its run (SIGTERM)."""
+        time.sleep(after_s)
+        assert self.proc.poll() is None, f"the simulator ended early:\n{self.log.read_text()}"
+        self.proc.send_signal(signal.SIGTERM)
 
     def finish(self) -> int:
         assert self.proc.wait(600) == 0, self.log.read_text()
@@ -176,9 +184,7 @@ def test_connect_crashes_and_restarts_publish_no_replay(
     env = pipeline.env
     runner = pipeline.runner("0", until_idle=False)
     try:
-        # Each `scv stack up` waits ~20 s for Connect, so the steps up to the graceful restart
-        # take ~90 s of the run; 150 s leaves the last two steps mid-stream even on a slow day.
-        with Traffic(env, 150, 31, tmp_path / "sim.log") as traffic:
+        with Traffic(env, 900, 31, tmp_path / "sim.log") as traffic:
             try:
                 traffic.at(8)
                 kill_component(stack_settings, "connect")
@@ -195,11 +201,12 @@ def test_connect_crashes_and_restarts_publish_no_replay(
                 time.sleep(1)
                 kill_component(stack_settings, "connect")
                 _stack_up(env)
-                traffic.at(95)
+                traffic.at(70)
                 kill_component(stack_settings, "connect", signal.SIGTERM)  # graceful
                 _stack_up(env)
-                traffic.at(125)
+                traffic.at(90)
                 scv(env, "connectors", "restart")
+                traffic.stop(after_s=10)
             finally:
                 _stack_up(env)  # whatever failed, the next test finds the stack up
             runs = [traffic.finish()]
@@ -219,13 +226,14 @@ def test_broker_killed_for_10_s_and_60_s_loses_and_duplicates_nothing(
     env = pipeline.env
     runner = pipeline.runner("0", until_idle=False)
     try:
-        with Traffic(env, 150, 37, tmp_path / "sim.log") as traffic:
+        with Traffic(env, 900, 37, tmp_path / "sim.log") as traffic:
             try:
                 for at, outage in ((15, 10), (60, 60)):
                     traffic.at(at)
                     kill_component(stack_settings, "kafka")
                     time.sleep(outage)
                     _stack_up(env)
+                traffic.stop(after_s=15)
             finally:
                 _stack_up(env)
             runs = [traffic.finish()]
