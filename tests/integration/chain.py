@@ -94,9 +94,9 @@ def seed_world(
     publication, so its seed rows only reach Kafka by a snapshot), waited for until every seed
     row is on its raw topic."""
     bootstrap = env["SCV_KAFKA_BOOTSTRAP"]
-    from rawtopics import raw_ends
+    from rawtopics import settled_ends
 
-    start = raw_ends(bootstrap)
+    start = settled_ends(bootstrap, env["SCV_CONNECT_URL"])
     scv(env, "sim", "init", "--seed", str(seed))
     scv(env, "connectors", "apply")
     for table in snapshots:

@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 
+import httpx
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
@@ -64,3 +65,26 @@ def wait_quiet(bootstrap: str, seconds: float = 4.0, timeout: float = 180.0) -> 
         elif time.monotonic() - since >= seconds:
             return now
     raise AssertionError("the raw topics kept growing: connectors not caught up")
+
+
+def settled_ends(bootstrap: str, connect_url: str, timeout: float = 180.0) -> Offsets:
+    """The raw topics' ends once every connector's tasks run and have caught up: where a new
+    world starts.
+
+    A test before may have left the connectors replaying an earlier world's backlog (a Connect
+    crash, a failed step). Its records, arriving after the new world's start, would reach the
+    new world's pipeline with the same order numbers, other lines."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{connect_url}/connectors", params={"expand": "status"}, timeout=10)
+        response.raise_for_status()
+        states = [
+            [entry["status"]["connector"]["state"]]
+            + [task["state"] for task in entry["status"]["tasks"]]
+            for entry in response.json().values()
+        ]
+        if all(len(s) > 1 and set(s) == {"RUNNING"} for s in states):
+            break
+        assert time.monotonic() < deadline, f"connectors not running: {states}"
+        time.sleep(1)
+    return wait_quiet(bootstrap, timeout=max(10.0, deadline - time.monotonic()))

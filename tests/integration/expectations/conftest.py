@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from chain import namespaced_env, seed_world, sim_run, start_group
-from rawtopics import raw_ends, wait_quiet
+from rawtopics import settled_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from legacy_sim.anomalies import DEFECTS
@@ -77,7 +77,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     env = {**namespaced_env(endpoints, tag="itq"), "SCV_TRANSFORMS_BATCH_SIZE": "200"}
     run_id = env["SCV_TRANSFORMS_TOPIC_PREFIX"].rstrip(".")
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start = raw_ends(bootstrap)
+    start = settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"])
     seed_world(env, INIT_SEED)
     runs = [_sim_run(env, 1)]
     # More seeded runs until every defect kind was injected at least once (2% of ~1,200

@@ -38,7 +38,7 @@ from chain import (
     seed_world,
 )
 from confluent_kafka import Consumer, TopicPartition
-from rawtopics import Offsets, raw_ends, wait_quiet
+from rawtopics import Offsets, settled_ends, wait_quiet
 
 from scv.commands.sim_verify import ledger
 from stack.settings import StackSettings
@@ -56,7 +56,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(endpoints: dict[str, str]) -> World:
     env = {**os.environ, **endpoints}
-    start = raw_ends(endpoints["SCV_KAFKA_BOOTSTRAP"])
+    start = settled_ends(endpoints["SCV_KAFKA_BOOTSTRAP"], endpoints["SCV_CONNECT_URL"])
     seed_world(env, SEED)
     return World(env, start)
 

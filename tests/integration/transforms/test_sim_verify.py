@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from chain import PROCESSES, Pipeline, Scope, scv, seed_world, sim_run
-from rawtopics import Offsets, raw_ends, wait_quiet
+from rawtopics import Offsets, settled_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from scv.commands.sim_verify import ledger
@@ -55,7 +55,7 @@ class Backlog:
 def backlog(endpoints: dict[str, str]) -> Backlog:
     env = {**os.environ, **endpoints}
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start = raw_ends(bootstrap)
+    start = settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"])
     seed_world(env, INIT_SEED)
     run = ["--rate", str(RATE), "--duration", str(DURATION), "--rollback", "0.05"]
     runs = [sim_run(env, *run, "--seed", "1")]

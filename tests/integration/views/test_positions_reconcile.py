@@ -29,7 +29,7 @@ import orjson
 import psycopg
 import pytest
 from chain import PROCESSES, namespaced_env, seed_world, spawn, start_group
-from rawtopics import raw_ends, wait_quiet
+from rawtopics import settled_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 RATE, DURATION = 60, 10
@@ -126,7 +126,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         "SCV_VIEWS_IDLE_S": "3",
     }
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start_group(bootstrap, f"{run}-group", raw_ends(bootstrap))
+    start_group(bootstrap, f"{run}-group", settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"]))
     # the balances' opening stock only reaches Kafka by a snapshot too
     seed_world(env, 808, snapshots=("f4101", "f41002", "f41021"))
     _business(env, range(1, 16))
