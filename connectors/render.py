@@ -76,6 +76,14 @@ def render(spec: PostgresSpec | MariaDbSpec, context: RenderContext) -> dict[str
         isinstance(k, str) and isinstance(v, str) for k, v in config.items()
     ):
         raise RenderError(f"{spec.name}: a connector config is a flat mapping of strings")
+    # ``extra`` is for what the template does not model: overriding a key it sets would change
+    # what the spec says silently (``transforms: ""`` turns PII hashing off), so it is refused.
+    overridden = sorted(set(spec.extra) & set(config))
+    if overridden:
+        raise RenderError(
+            f"{spec.name}: extra may not override keys the template sets: {', '.join(overridden)}"
+        )
+    config.update(spec.extra)
     in_keys = sorted(k for k in config if _ENV_REF.search(k))
     if in_keys:
         raise RenderError(

@@ -63,6 +63,36 @@ def test_a_secret_reference_in_a_key_is_refused() -> None:
         render(parse_spec(text, "specs/wms.yaml"), CONTEXT)
 
 
+def _with_extra(name: str, lines: str) -> str:
+    return (DEFAULT_SPECS / f"{name}.yaml").read_text().replace("extra:\n", f"extra:\n{lines}")
+
+
+def test_extra_may_not_turn_pii_hashing_off() -> None:
+    spec = parse_spec(_with_extra("wms", '  transforms: ""\n'), "specs/wms.yaml")
+    with pytest.raises(
+        RenderError, match=r"extra may not override keys the template sets: transforms$"
+    ):
+        render(spec, CONTEXT)
+
+
+@pytest.mark.parametrize("name", ["erp", "wms"])
+def test_extra_may_not_override_any_template_key_and_every_one_is_named(name: str) -> None:
+    lines = '  database.hostname: "evil"\n  topic.creation.default.partitions: "1"\n'
+    spec = parse_spec(_with_extra(name, lines), f"specs/{name}.yaml")
+    with pytest.raises(RenderError) as err:
+        render(spec, CONTEXT)
+    assert str(err.value) == (
+        f"{name}: extra may not override keys the template sets: "
+        "database.hostname, topic.creation.default.partitions"
+    )
+
+
+def test_extra_adds_keys_the_template_does_not_set() -> None:
+    config = render(load_specs()["erp"], CONTEXT)
+    assert config["poll.interval.ms"] == "50"
+    assert config["message.key.columns"] == "proddta.f4211:sdkcoo,sddoco,sddcto"
+
+
 def test_mask_replaces_a_deployed_secret_value_by_its_reference() -> None:
     config = render(load_specs()["wms"], CONTEXT)
     leaked = {**config, "transforms.pii.secret": SECRETS["SCV_PII_HASH_SALT"]}
