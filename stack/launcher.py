@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -13,12 +12,13 @@ from pathlib import Path
 from rich.console import Console
 
 from stack import credentials as creds
+from stack import state as stack_state
 from stack.components import Component, all_components
 from stack.errors import ComponentFailed, CorruptState, PortInUse
 from stack.jars import ensure_jars, jars_dir, prune_stale
 from stack.settings import StackSettings
 
-_STATE_DIRS = ("logs", "run", "data", "conf", "cache")
+_STATE_DIRS = (*stack_state.STATE_DIRS, "cache")
 
 
 def _check_state_dir(settings: StackSettings) -> None:
@@ -70,6 +70,8 @@ def _wait_healthy(component: Component, timeout: float) -> None:
 
 def up(settings: StackSettings, console: Console) -> None:
     """Start every component that is not running and wait until all are healthy (idempotent)."""
+    _check_state_dir(settings)
+    stack_state.create(settings)
     stack = components(settings)
     for component in stack:
         component.check_prerequisites()
@@ -150,21 +152,9 @@ def down(settings: StackSettings, console: Console, purge: bool = False) -> None
 
 
 def _purge(settings: StackSettings, console: Console) -> None:
-    state = settings.state_dir
-    if not state.exists():
-        return
-    for entry in state.iterdir():
-        if entry.name == "cache":
-            continue  # jars are a cache, not state: a purge must not force a re-download
-        if entry.name == "data":
-            for link in entry.iterdir():
-                if link.is_symlink():
-                    shutil.rmtree(link.resolve(), ignore_errors=True)
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    console.print(f"purged {state} (kept the jar cache)")
+    deleted = stack_state.purge(settings)
+    if deleted:
+        console.print(f"purged {settings.state_dir}: {len(deleted)} entries (kept the jar cache)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,12 @@ def up(state_dir: Path | None) -> None:
 
 @stack.command()
 @state_dir_option
-@click.option("--purge", is_flag=True, help="Also delete data, logs and secrets (keeps jars).")
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete what `up` created: data, logs, secrets (keeps the jar cache; refuses a "
+    "state dir `up` did not mark).",
+)
 def down(state_dir: Path | None, purge: bool) -> None:
     """Stop exactly the processes `up` started."""
     from stack import launcher

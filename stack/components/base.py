@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 
+from stack import state as stack_state
 from stack.credentials import Credentials
 from stack.processes import PidFile
 from stack.settings import StackSettings
@@ -99,6 +100,7 @@ def service_home(settings: StackSettings, name: str, user: str | None) -> Path:
     user, which must be able to reach the data directory. Where the state directory is inside a
     private home (``/root`` is 0700), the data lives under ``/var/lib/scv/<hash>`` instead and
     ``<state>/data/<name>`` is a symlink to it, so the state directory stays the one place to look.
+    The directory is mode 0700 when created here: only ``user`` (and root) may read it.
     """
     link = settings.data_dir / name
     existing_dir = link.is_dir() and not link.is_symlink()
@@ -106,12 +108,13 @@ def service_home(settings: StackSettings, name: str, user: str | None) -> Path:
         home = link
     else:
         tag = hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:12]
-        home = Path("/var/lib/scv") / tag / name
+        home = stack_state.EXTERNAL_ROOT / tag / name
+        # Recorded in up's marker: `down --purge` deletes it by this path, never via the link.
+        stack_state.record_external(settings, home)
         if not link.is_symlink():
-            link.parent.mkdir(parents=True, exist_ok=True)
-            home.mkdir(parents=True, exist_ok=True)
+            stack_state.private_dir(link.parent)
             link.symlink_to(home)
-    home.mkdir(parents=True, exist_ok=True)
+    stack_state.private_dir(home)
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(home, entry.pw_uid, entry.pw_gid)
