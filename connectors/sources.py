@@ -45,12 +45,20 @@ class Dsn:
     @classmethod
     def parse(cls, url: str) -> Dsn:
         """``postgresql+psycopg://u:p@h:5432/db`` or ``mysql+pymysql://u:p@h:3306/db``."""
-        parts = urlsplit(url)
+        shape = "owner DSN must look like scheme://user:password@host:port/database"
+        try:
+            parts = urlsplit(url)
+            port = parts.port or 0
+        except ValueError:  # its text quotes the mis-parsed piece, maybe of the password
+            raise SourceError(f"{shape} (URL-encode @ : / % in the password)") from None
         if not parts.hostname or not parts.username or not parts.path.strip("/"):
-            raise SourceError("owner DSN must look like scheme://user:password@host:port/database")
+            raise SourceError(shape)
+        userinfo = parts.netloc.rpartition("@")[0]
+        if "@" in userinfo or userinfo.count(":") > 1:  # other parsers split it elsewhere
+            raise SourceError(f"{shape} (URL-encode @ : / % in the password)")
         return cls(
             host=parts.hostname,
-            port=parts.port or 0,
+            port=port,
             user=unquote(parts.username),
             password=unquote(parts.password or ""),
             database=parts.path.strip("/"),

@@ -6,9 +6,11 @@ from typing import Any
 
 import pymysql
 
+from stack import dsn
 from stack.credentials import (
     ERP_DATABASE,
     ERP_OWNER,
+    SCV_DATABASE,
     WMS_DATABASE,
     WMS_OWNER,
     Credentials,
@@ -19,25 +21,20 @@ from stack.settings import StackSettings
 def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]:
     """``SCV_*`` variables for local use: Kafka, Connect, and SQLAlchemy URLs of both databases.
 
-    The URLs carry the owner users' local sandbox passwords: ``scv stack env`` exists to hand
-    them to a local shell. The CDC users' passwords are never exported.
+    The URLs carry the owner users' local sandbox passwords, URL-encoded (a password from the
+    environment may hold ``@`` or ``/``): ``scv stack env`` exists to hand them to a local shell.
+    The CDC users' passwords are never exported.
     """
     host = settings.host
     erp_pw = credentials["SCV_ERP_OWNER_PASSWORD"]
     wms_pw = credentials["SCV_WMS_OWNER_PASSWORD"]
+    pg, maria = settings.postgres_port, settings.mariadb_port
     return {
         "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SCV_CONNECT_URL": settings.connect_url,
-        "SCV_ERP_DSN": (
-            f"postgresql+psycopg://{ERP_OWNER}:{erp_pw}@{host}:{settings.postgres_port}"
-            f"/{ERP_DATABASE}"
-        ),
-        "SCV_WMS_DSN": (
-            f"mysql+pymysql://{WMS_OWNER}:{wms_pw}@{host}:{settings.mariadb_port}/{WMS_DATABASE}"
-        ),
-        "SCV_STORE_DSN": (
-            f"postgresql+psycopg://{ERP_OWNER}:{erp_pw}@{host}:{settings.postgres_port}/scv"
-        ),
+        "SCV_ERP_DSN": dsn.url("postgresql+psycopg", ERP_OWNER, erp_pw, host, pg, ERP_DATABASE),
+        "SCV_WMS_DSN": dsn.url("mysql+pymysql", WMS_OWNER, wms_pw, host, maria, WMS_DATABASE),
+        "SCV_STORE_DSN": dsn.url("postgresql+psycopg", ERP_OWNER, erp_pw, host, pg, SCV_DATABASE),
     }
 
 

@@ -45,6 +45,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from stack import dsn as dsn_check
 from views.alerts import Alert, Monitor
 from views.errors import StoreError, ViewLocked
 from views.positions import BUCKETS, Book, Key, Position, doc_to_json
@@ -138,10 +139,14 @@ class Store:
 
     def __init__(self, dsn: str, schema: str) -> None:
         self.schema = schema
+        wrong = dsn_check.problem(dsn) if "://" in dsn else None
+        if wrong:  # before libpq, which would quote the pieces of a mis-parsed password
+            raise StoreError(f"serving database DSN (SCV_STORE_DSN): {wrong}")
         try:
             self.conn = psycopg.connect(dsn, autocommit=False)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the serving database: {exc}") from None
+            reason = dsn_check.redact(str(exc).strip(), dsn)
+            raise StoreError(f"cannot connect to the serving database: {reason}") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from scv.options import dsn_option
+
 if TYPE_CHECKING:
     from transforms.runner import RunStats
     from transforms.settings import TransformsSettings
@@ -81,7 +83,7 @@ def pipeline() -> None:
 @pipeline.command()
 @click.option("--until-idle", is_flag=True, help="Stop once no message arrived for a while.")
 @click.option("--instance-id", default=None, help="Stable id of this instance (transactional.id).")
-@click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="Where to read F0006 zones.")
+@dsn_option("--erp-dsn", "SCV_ERP_DSN", "Where to read F0006 zones")
 def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
     from transforms.quality import QualityGate

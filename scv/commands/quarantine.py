@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.options import dsn_option
+
 if TYPE_CHECKING:
     from expectations.quarantine import QuarantineRecord
     from transforms.settings import TransformsSettings
@@ -97,7 +99,7 @@ def show(topic_prefix: str | None, record_id: str) -> None:
 @_rule
 @_since
 @click.option("--batch-size", default=500, show_default=True, help="Records per transaction.")
-@click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="Where to read F0006 zones.")
+@dsn_option("--erp-dsn", "SCV_ERP_DSN", "Where to read F0006 zones")
 def replay(
     topic_prefix: str | None,
     rule: str | None,

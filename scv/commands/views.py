@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.options import dsn_option
+
 if TYPE_CHECKING:
     from views.positions import Key, Position
     from views.reconcile import Truth
@@ -264,8 +266,8 @@ def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
 
 @click.command()
 @click.option("--schema", default=None, help="Serving schema (default: views).")
-@click.option("--erp-dsn", envvar="SCV_ERP_DSN", default=None, help="The legacy ERP.")
-@click.option("--wms-dsn", envvar="SCV_WMS_DSN", default=None, help="The legacy WMS.")
+@dsn_option("--erp-dsn", "SCV_ERP_DSN", "The legacy ERP")
+@dsn_option("--wms-dsn", "SCV_WMS_DSN", "The legacy WMS")
 @click.option("--limit", default=50, show_default=True, help="Mismatches printed at most.")
 def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> None:
     """Compare the stream's positions with the legacy sources; exit 1 on any mismatch."""
