@@ -16,7 +16,7 @@ import orjson
 from connectors.client import ConfigProblem, ConnectClient, ConnectorStatus
 from connectors.errors import ConnectError, ConnectServerError, NotRunning, RenderError, SourceError
 from connectors.preflight import Check
-from connectors.render import RenderContext, mask_secrets, render
+from connectors.render import RenderContext, mask_secret_keys, mask_secrets, render
 from connectors.settings import ConnectorsSettings
 from connectors.sources import (
     Dsn,
@@ -78,8 +78,10 @@ def diff(want: Mapping[str, str], have: Mapping[str, str] | None, name: str) -> 
 def plan(spec: Spec, client: ConnectClient, settings: ConnectorsSettings) -> Plan:
     secrets = settings.secret_values()
     deployed = client.get_config(spec.name)
-    have = mask_secrets(deployed, secrets) if deployed is not None else None
-    return diff(desired(spec, settings), have, spec.name)
+    # Known secret values first (they become their ${env:} reference and compare equal), then
+    # any other value under a secret-like key: a literal set by hand is never printed.
+    have = mask_secret_keys(mask_secrets(deployed, secrets)) if deployed is not None else None
+    return diff(mask_secret_keys(desired(spec, settings)), have, spec.name)
 
 
 # -- prepare / validate -------------------------------------------------------------------------

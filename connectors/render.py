@@ -6,7 +6,8 @@ the Connect worker resolves with its ``EnvVarConfigProvider``, in values only (C
 nothing in property names, so a reference in a key is refused). That is why the PII salt is a
 value of scv's ``HashPii`` transform and not Debezium's ``column.mask.hash.v2.<alg>.with.salt.
 <salt>``, whose salt is part of the name. ``mask_secrets`` scrubs known secret values from
-anything shown to a user, should a deployed config ever carry one.
+anything shown to a user, should a deployed config ever carry one, and ``mask_secret_keys`` hides
+the value of any key named like a secret that is not a ``${...}`` reference.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import jinja2
 import orjson
 
 from connectors.errors import RenderError
-from connectors.specs import MariaDbSpec, PostgresSpec
+from connectors.specs import MariaDbSpec, PostgresSpec, looks_secret
 
 _TEMPLATES = {"postgres": "debezium_postgres.json.j2", "mariadb": "debezium_mariadb.json.j2"}
 _ENV_REF = re.compile(r"\$\{env:([A-Z_][A-Z0-9_]*)\}")
+#: A value that is only a config-provider reference (``${env:NAME}``, ``${file:path:key}``).
+_REFERENCE = re.compile(r"\$\{[A-Za-z0-9_.-]+:[^${}]*\}")
 #: Shown instead of a secret value.
 MASK = "********"
 
@@ -107,6 +110,16 @@ def mask_secrets(config: Mapping[str, str], secrets: Mapping[str, str]) -> dict[
         return text
 
     return {scrub(k): scrub(v) for k, v in config.items()}
+
+
+def mask_secret_keys(config: Mapping[str, str]) -> dict[str, str]:
+    """Replace the value of every key named like a secret by :data:`MASK`, unless the value is
+    only a config-provider reference (safe to show): for configs deployed by someone else, whose
+    literal secrets ``mask_secrets`` does not know."""
+    return {
+        k: MASK if looks_secret(k) and v and not _REFERENCE.fullmatch(v) else v
+        for k, v in config.items()
+    }
 
 
 def to_json(config: Mapping[str, str]) -> str:

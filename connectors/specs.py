@@ -34,6 +34,21 @@ CONNECTOR_CLASSES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Property names whose values are credentials: passwords, secrets, salts, tokens, JAAS configs
+#: (which embed passwords) and keys that are credentials (an API, access or private key; not
+#: ``key.converter`` or ``message.key.columns``).
+SECRET_KEY = re.compile(
+    r"password|secret|salt|token|credential|sasl\.jaas\.config"
+    r"|(api|access|private|secret)[._-]?key|keystore\.key",
+    re.IGNORECASE,
+)
+
+
+def looks_secret(key: str) -> bool:
+    """True for a property name whose value is a credential."""
+    return SECRET_KEY.search(key) is not None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -118,7 +133,7 @@ class _SpecBase(_Model):
                 if column.split(".")[0] not in self.tables:
                     raise ValueError(f"pii.columns: {column} is not in a captured table")
         for key in self.extra:
-            if re.search(r"password|secret|salt", key, re.IGNORECASE):
+            if looks_secret(key):
                 raise ValueError(f"extra: {key} looks like a secret; secrets go in *_env fields")
         return self
 

@@ -20,6 +20,8 @@ from expectations.errors import InvalidSince
 
 #: The header the pipeline's own headers start with (the original headers come before it).
 FIRST_ADDED_HEADER: Final = "scv_quarantine_stage"
+#: Why the record was quarantined, as free text; it may quote the record, so it is shown masked.
+DETAIL_HEADER: Final = "scv_quarantine_detail"
 
 #: Fields whose values never leave quarantine unmasked (compared case-insensitively, at any
 #: depth of the record): customers, ship-to parties, their order references, prices and
@@ -56,6 +58,48 @@ def mask(value: Any) -> Any:
     if isinstance(value, list):
         return [mask(v) for v in value]
     return value
+
+
+#: ``name=value``, ``name: value`` or ``'name': 'value'`` in free text; masked when the name is
+#: sensitive (an exception message that quotes a field).
+_NAMED_VALUE = re.compile(
+    r"""(?P<name>\b[A-Za-z_][A-Za-z0-9_]*)['"]?\s*[=:]\s*(?P<value>'[^']*'|"[^"]*"|[^\s,;)}\]]+)"""
+)
+#: Shorter values are not searched for in free text: "1" would mask every digit 1.
+_MIN_MASKED_CHARS = 3
+
+
+def _sensitive_values(value: Any, found: set[str]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(v, (Mapping, list)):
+                _sensitive_values(v, found)
+            elif is_sensitive(str(k)) and v is not None and not isinstance(v, bool):
+                found.update({str(v), str(v).strip()})
+    elif isinstance(value, list):
+        for v in value:
+            _sensitive_values(v, found)
+
+
+def mask_text(text: str, *records: bytes | None) -> str:
+    """Free text (a quarantine detail) masked as the records' values are: every value of a
+    sensitive field of ``records`` (raw JSON) and every value named by a sensitive field."""
+    found: set[str] = set()
+    for data in records:
+        try:
+            _sensitive_values(json.loads(data) if data else None, found)
+        except ValueError:
+            continue  # not JSON: only the named values below are masked
+    for secret in sorted(found, key=len, reverse=True):
+        if len(secret) >= _MIN_MASKED_CHARS:
+            text = text.replace(secret, MASK)
+
+    def named(match: re.Match[str]) -> str:
+        if not is_sensitive(match["name"]):
+            return match[0]
+        return match[0][: match.start("value") - match.start()] + MASK
+
+    return _NAMED_VALUE.sub(named, text)
 
 
 def masked_json(data: bytes | None) -> Any:
@@ -151,7 +195,12 @@ class QuarantineRecord:
 
     @property
     def detail(self) -> str:
-        return self.header("scv_quarantine_detail")
+        """As the pipeline wrote it: may quote record values; show :attr:`masked_detail`."""
+        return self.header(DETAIL_HEADER)
+
+    @property
+    def masked_detail(self) -> str:
+        return mask_text(self.detail, self.key, self.value)
 
     @property
     def event_types(self) -> list[str]:
@@ -201,7 +250,7 @@ class QuarantineRecord:
             "rule": self.rule,
             "failed_rules": self.failed_rules,
             "stage": self.stage,
-            "detail": self.detail,
+            "detail": self.masked_detail,
             "suites": self.suites,
             "event_ids": self.event_ids,
             "event_types": self.event_types,
@@ -210,21 +259,21 @@ class QuarantineRecord:
                 "partition": self.original_partition,
                 "offset": self.original_offset,
             },
-            "headers": {name: _header_text(name, value) for name, value in self.added_headers},
+            "headers": {name: self._header_text(name, value) for name, value in self.added_headers},
             "original_headers": {
-                name: _header_text(name, value) for name, value in self.original_headers
+                name: self._header_text(name, value) for name, value in self.original_headers
             },
             "key": masked_json(self.key),
             "value": masked_json(self.value),
         }
 
-
-def _header_text(name: str, value: bytes | None) -> str | None:
-    if value is None:
-        return None
-    if is_sensitive(name):
-        return MASK
-    return value.decode(errors="replace")
+    def _header_text(self, name: str, value: bytes | None) -> str | None:
+        if value is None:
+            return None
+        if is_sensitive(name):
+            return MASK
+        text = value.decode(errors="replace")
+        return mask_text(text, self.key, self.value) if name == DETAIL_HEADER else text
 
 
 def find(records: Sequence[QuarantineRecord], record_id: str) -> QuarantineRecord | None:

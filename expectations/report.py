@@ -147,7 +147,7 @@ def _sample(record: QuarantineRecord) -> dict[str, Any]:
         "source_table": record.source_table,
         "original": f"{record.original_topic}/{record.original_partition}@{record.original_offset}",
         "key": _key_text(record.key),
-        "detail": record.detail[:300],
+        "detail": record.masked_detail[:300],
         "row": row,
     }
 

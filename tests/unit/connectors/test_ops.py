@@ -6,6 +6,7 @@ import pytest
 from connectors.client import ConnectClient
 from connectors.errors import NotRunning
 from connectors.ops import diff, plan, trace_of, wait_running
+from connectors.render import MASK
 from connectors.settings import ConnectorsSettings
 from connectors.specs import load_specs
 
@@ -38,6 +39,50 @@ def test_plan_masks_the_deployed_secrets_and_sees_no_change() -> None:
     unmasked = ConnectorsSettings()
     changes = plan(spec, client, unmasked).changes
     assert [c.key for c in changes] == ["transforms.pii.secret"]
+    # An unknown literal under a secret-like key is still never shown.
+    assert [(c.before, c.after) for c in changes] == [(MASK, "${env:SCV_PII_HASH_SALT}")]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "database.password",
+        "transforms.x.secret",
+        "sasl.jaas.config",
+        "producer.override.sasl.jaas.config",
+        "auth.token",
+        "aws.access.key.id",
+        "api.key",
+        "ssl.keystore.key",
+    ],
+)
+def test_plan_masks_any_key_named_like_a_secret_that_is_not_a_reference(key: str) -> None:
+    spec = load_specs()["erp"]
+    settings = ConnectorsSettings()
+    from connectors.ops import desired
+
+    deployed = {**desired(spec, settings), key: "hunter2-literal"}
+    client = ConnectClient(
+        "http://c",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json=deployed)),
+    )
+    result = plan(spec, client, settings)
+    shown = [(c.key, c.before, c.after) for c in result.changes]
+    assert "hunter2-literal" not in repr(shown)
+    assert (key, MASK, desired(spec, settings).get(key)) in shown
+
+
+def test_plan_shows_references_and_ordinary_keys_named_key() -> None:
+    from connectors.render import mask_secret_keys
+
+    config = {
+        "database.password": "${env:SCV_ERP_CDC_PASSWORD}",
+        "x.secret": "${file:/etc/connect/secrets.properties:salt}",
+        "message.key.columns": "proddta.f4211:sdkcoo",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "y.password": "",
+    }
+    assert mask_secret_keys(config) == config
 
 
 def _status(connector: str, tasks: list[tuple[str, str | None]]) -> dict[str, object]:

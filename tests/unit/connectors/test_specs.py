@@ -38,8 +38,11 @@ def test_nested_unknown_key_is_rejected() -> None:
         parse_spec(text, "specs/erp.yaml")
 
 
-def test_a_secret_in_extra_is_refused() -> None:
-    text = _shipped_text("wms") + "extra:\n  database.password: hunter2\n"
+@pytest.mark.parametrize(
+    "key", ["database.password", "auth.token", "sasl.jaas.config", "aws.access.key.id"]
+)
+def test_a_secret_in_extra_is_refused(key: str) -> None:
+    text = _shipped_text("wms") + f"extra:\n  {key}: hunter2\n"
     with pytest.raises(SpecError, match="looks like a secret"):
         parse_spec(text, "specs/wms.yaml")
 

@@ -108,3 +108,33 @@ def test_since_is_a_duration_or_an_iso_time() -> None:
     assert parse_since("2026-11-27T10:00", now=now) == datetime(2026, 11, 27, 10, tzinfo=UTC)
     with pytest.raises(InvalidSince, match="duration"):
         parse_since("yesterday", now=now)
+
+
+LEAKY_DETAIL = (
+    b"mapper_exception: ValueError: invalid literal for int() with base 10: 'PO758914'; "
+    b"row {'sdan8': 4242, 'sdmcu': 'DC01'}; c_phone1=555-0100, quantity: 3"
+)
+
+
+def _with_detail(detail: bytes) -> QuarantineRecord:
+    headers = tuple(
+        (name, detail if name == "scv_quarantine_detail" else value) for name, value in ADDED
+    )
+    return record(ORIGINAL + headers)
+
+
+def test_show_masks_the_detail_as_it_masks_values() -> None:
+    shown = _with_detail(LEAKY_DETAIL).describe()
+    for text in (shown["detail"], shown["headers"]["scv_quarantine_detail"]):
+        assert "PO758914" not in text  # a sensitive value of the record, quoted by an exception
+        assert "4242" not in text  # named by a sensitive field
+        assert "555-0100" not in text
+        assert "'sdmcu': 'DC01'" in text  # not sensitive: kept
+        assert "quantity: 3" in text
+        assert text.count(MASK) == 3
+    assert json.dumps(shown).count("PO758914") == 0
+
+
+def test_a_short_or_non_sensitive_value_is_not_searched_for() -> None:
+    r = _with_detail(b"order.placed e1: quantity_positive (...)")
+    assert r.masked_detail == "order.placed e1: quantity_positive (...)"

@@ -40,6 +40,7 @@ def quarantined(offset: int, second: int, rules: list[str], kind: str) -> Quaran
         ("__rule.name", rules[0].encode()),
         ("dq.failed_rules", json.dumps(rules).encode()),
         ("dq.event_type", kind.encode()),
+        ("scv_quarantine_detail", b"order.placed: 'PO-SECRET-1' is not a number; sdan8=4242"),
     ]
     value = {"after": {"sddoco": 7, "sdvr01": "PO-SECRET-1", "sduorg": -100}}
     return QuarantineRecord(
@@ -97,6 +98,7 @@ def test_summary_per_type_table_rule_time_and_freshness() -> None:
     assert fresh["p50_ms"] == 580.0
     assert fresh["max_ms"] == 1080.0
     assert s["samples"][0]["row"]["sdvr01"] == MASK
+    assert s["samples"][0]["detail"] == f"order.placed: '{MASK}' is not a number; sdan8={MASK}"
 
 
 def test_snapshot_reads_have_no_freshness() -> None:
