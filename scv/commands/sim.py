@@ -25,7 +25,15 @@ def _settings() -> SimSettings:
 
     from legacy_sim.settings import SimSettings
 
-    if all(os.environ.get(f"SCV_SIM_{k}") for k in ("ERP_DSN", "WMS_DSN", "STORE_DSN")):
+    names = ("ERP_DSN", "WMS_DSN", "STORE_DSN")
+    if all(os.environ.get(f"SCV_SIM_{k}") for k in names):
+        from legacy_sim.errors import SimConfigError
+        from stack.dsn import problem
+
+        for name in names:  # before a driver parses one and quotes the pieces of its password
+            wrong = problem(os.environ[f"SCV_SIM_{name}"])
+            if wrong:
+                raise SimConfigError(f"SCV_SIM_{name}: {wrong}")
         return SimSettings()
     from stack.credentials import load_or_create
     from stack.endpoints import exports
