@@ -32,10 +32,16 @@ EXTERNAL_ROOT = Path("/var/lib/scv")
 
 def private_dir(path: Path) -> Path:
     """``path`` as a directory; mode 0700 if this call creates it (an existing one is kept)."""
-    if not path.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
         path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; say it exactly
+    except FileExistsError:
+        if path.is_dir():
+            return path  # another process created it a moment ago: it is not ours to chmod
+        raise
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; say it exactly
     return path
 
 
