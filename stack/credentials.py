@@ -67,6 +67,17 @@ def _parse(path: Path) -> dict[str, str]:
     return values
 
 
+def load_existing(state_dir: Path, environ: Mapping[str, str] = os.environ) -> Credentials:
+    """The secrets as stored (missing ones empty), writing nothing: for ``down`` and ``status``.
+
+    A stack that is not set up has no secrets yet, and stopping or inspecting it must not create
+    them (a purged state directory would otherwise be refilled by the next ``down``).
+    """
+    path = state_dir / "secrets.env"
+    stored = _parse(path) if path.exists() else {}
+    return Credentials({name: environ.get(name) or stored.get(name, "") for name in SECRET_NAMES})
+
+
 def load_or_create(state_dir: Path, environ: Mapping[str, str] = os.environ) -> Credentials:
     """Read ``secrets.env``, add any missing secret, and let the environment override."""
     path = state_dir / "secrets.env"

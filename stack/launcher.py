@@ -41,9 +41,12 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def components(settings: StackSettings) -> list[Component]:
+def components(settings: StackSettings, *, create_secrets: bool = False) -> list[Component]:
+    """The stack's components; only ``up`` creates the secrets (``down`` and ``status`` read)."""
     _check_state_dir(settings)
-    return all_components(settings, creds.load_or_create(settings.state_dir))
+    if create_secrets:
+        return all_components(settings, creds.load_or_create(settings.state_dir))
+    return all_components(settings, creds.load_existing(settings.state_dir))
 
 
 def _tail(log: Path, lines: int = 5) -> str:
@@ -72,7 +75,7 @@ def up(settings: StackSettings, console: Console) -> None:
     """Start every component that is not running and wait until all are healthy (idempotent)."""
     _check_state_dir(settings)
     stack_state.create(settings)
-    stack = components(settings)
+    stack = components(settings, create_secrets=True)
     for component in stack:
         component.check_prerequisites()
 

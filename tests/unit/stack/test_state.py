@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 import stat
 from pathlib import Path
 
@@ -151,3 +152,23 @@ def test_a_marker_that_is_not_ours_is_refused(settings: StackSettings) -> None:
     with pytest.raises(CorruptState, match="not the marker"):
         stack_state.purge(settings)
     assert settings.data_dir.is_dir()
+
+
+def test_down_and_status_on_a_purged_state_dir_create_nothing_and_purge_again_cleanly(
+    settings: StackSettings,
+) -> None:
+    from rich.console import Console
+
+    from stack import launcher
+
+    stack_state.create(settings)
+    load_or_create(settings.state_dir, environ={})
+    (settings.state_dir / "cache").mkdir()
+    console = Console(file=io.StringIO())
+    launcher.down(settings, console, purge=True)
+    assert sorted(p.name for p in settings.state_dir.iterdir()) == ["cache"]
+
+    assert {row.state for row in launcher.status(settings)} == {"down"}
+    launcher.down(settings, console, purge=True)  # a second purge: nothing of ours is left
+
+    assert sorted(p.name for p in settings.state_dir.iterdir()) == ["cache"]
