@@ -237,9 +237,9 @@ def run_postgres_checks(spec: PostgresSpec, state: PostgresState) -> list[Check]
 
 # -- MariaDB ------------------------------------------------------------------------------------
 
-#: What Debezium's binlog reader needs (MariaDB >= 10.5 names; REPLICATION CLIENT is the alias
-#: of BINLOG MONITOR in older releases).
-MARIADB_GRANTS = ("SELECT", "RELOAD", "SHOW DATABASES", "REPLICATION SLAVE", "BINLOG MONITOR")
+#: What Debezium's binlog reader needs server-wide (MariaDB >= 10.5 names; REPLICATION CLIENT is
+#: the alias of BINLOG MONITOR in older releases). SELECT it needs on the captured database only.
+MARIADB_GRANTS = ("RELOAD", "SHOW DATABASES", "REPLICATION SLAVE", "BINLOG MONITOR")
 
 #: A connector stopped over a weekend must find its binlog position again.
 MIN_BINLOG_RETENTION_S = 24 * 3600
@@ -372,6 +372,25 @@ def maria_grants(spec: MariaDbSpec, state: MariaDbState) -> Iterator[Check]:
         yield _ok("grants", ", ".join(MARIADB_GRANTS))
 
 
+def maria_select_grant(spec: MariaDbSpec, state: MariaDbState) -> Iterator[Check]:
+    """SELECT on the captured database (the snapshot reads it), and not on ``*.*``."""
+    name = f"grants: {spec.schema_name}"
+    if not has_grant(state.granted, "SELECT", f"{spec.schema_name}.*"):
+        yield _fail(
+            name,
+            f"CDC user cannot SELECT from {spec.schema_name} (the snapshot reads it)",
+            f"GRANT SELECT ON {spec.schema_name}.* TO the CDC user (as root)",
+        )
+    elif has_grant(state.granted, "SELECT"):
+        yield _warn(
+            name,
+            "CDC user may SELECT on *.*, which reads the password hashes in mysql.*",
+            f"REVOKE SELECT ON *.* and GRANT SELECT ON {spec.schema_name}.* (as root)",
+        )
+    else:
+        yield _ok(name, f"SELECT on {spec.schema_name}.* only")
+
+
 def maria_signal_grant(spec: MariaDbSpec, state: MariaDbState) -> Iterator[Check]:
     """INSERT into the signal table (incremental snapshots write watermarks there)."""
     targets = (f"{spec.control_schema}.*", f"{spec.signal_collection}")
@@ -408,6 +427,7 @@ MARIADB_CHECKS: tuple[MariaDbCheck, ...] = (
     maria_binlog_retention,
     maria_server_id,
     maria_grants,
+    maria_select_grant,
     maria_signal_grant,
     maria_captured_tables,
     maria_signal_table,

@@ -21,7 +21,7 @@ def dsn_option(flag: str, envvar: str, what: str) -> Callable[[F], F]:
     """``flag`` (like ``--erp-dsn``), read from ``envvar`` unless given; ``what`` it reaches."""
 
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-        from stack import dsn
+        import dsn
 
         if value is None:
             return None

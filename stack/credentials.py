@@ -22,16 +22,27 @@ from stack.state import private_dir
 SECRET_NAMES = (
     "SCV_ERP_OWNER_PASSWORD",
     "SCV_ERP_CDC_PASSWORD",
+    "SCV_ERP_READER_PASSWORD",
+    "SCV_STORE_PASSWORD",
     "SCV_WMS_OWNER_PASSWORD",
     "SCV_WMS_CDC_PASSWORD",
     "SCV_PII_HASH_SALT",
 )
 
+#: The secrets the Kafka Connect worker may resolve (``${env:NAME}`` in connector configs): the
+#: CDC users' passwords and the PII salt, never an owner's password. The worker's environment
+#: holds only these, and its EnvVarConfigProvider allows only these names.
+CONNECT_SECRETS = ("SCV_ERP_CDC_PASSWORD", "SCV_WMS_CDC_PASSWORD", "SCV_PII_HASH_SALT")
+
 ERP_DATABASE = "erp"
 ERP_OWNER = "scv_owner"
 ERP_CDC_USER = "scv_cdc"
+#: Reads the ERP and writes nothing: the pipeline's F0006 lookup, the views' reconciliation.
+ERP_READER = "scv_reader"
 #: scv's own PostgreSQL database (ledger, serving tables); never captured.
 SCV_DATABASE = "scv"
+#: Owns ``scv`` and may connect nowhere else: the views store, the simulator's ledger.
+STORE_USER = "scv_store"
 WMS_DATABASE = "wmwhse1"
 WMS_OWNER = "scv_owner"
 WMS_CDC_USER = "scv_cdc"

@@ -6,6 +6,8 @@ unit test reads the compose file and refuses any drift between the two.
 
 from __future__ import annotations
 
+from stack.credentials import CONNECT_SECRETS
+
 #: The database server lines the stack is built and tested on (Debian 12's packages); the
 #: compose images use the same.
 POSTGRES_MAJOR = 15
@@ -65,4 +67,6 @@ CONNECT_SETTINGS: dict[str, str] = {
     "scheduled.rebalance.max.delay.ms": "10000",
     "config.providers": "env",
     "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+    # Any local process can POST a connector to the REST API: it may name only these variables.
+    "config.providers.env.param.allowlist.pattern": "^(" + "|".join(CONNECT_SECRETS) + ")$",
 }

@@ -6,11 +6,13 @@ from typing import Any
 
 import pymysql
 
-from stack import dsn
+import dsn
 from stack.credentials import (
     ERP_DATABASE,
     ERP_OWNER,
+    ERP_READER,
     SCV_DATABASE,
+    STORE_USER,
     WMS_DATABASE,
     WMS_OWNER,
     Credentials,
@@ -19,22 +21,31 @@ from stack.settings import StackSettings
 
 
 def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]:
-    """``SCV_*`` variables for local use: Kafka, Connect, and SQLAlchemy URLs of both databases.
+    """``SCV_*`` variables for local use: Kafka, Connect, and SQLAlchemy URLs of the databases.
 
-    The URLs carry the owner users' local sandbox passwords, URL-encoded (a password from the
-    environment may hold ``@`` or ``/``): ``scv stack env`` exists to hand them to a local shell.
-    The CDC users' passwords are never exported.
+    ``SCV_ERP_DSN`` and ``SCV_WMS_DSN`` are the legacy owners (the simulator writes as them),
+    ``SCV_ERP_READ_DSN`` the ERP's read-only user (the pipeline's F0006 lookup, reconciliation),
+    ``SCV_STORE_DSN`` the owner of scv's own database. The URLs carry the local sandbox
+    passwords, URL-encoded (a password from the environment may hold ``@`` or ``/``): ``scv
+    stack env`` exists to hand them to a local shell. The CDC users' passwords are never exported.
     """
     host = settings.host
     erp_pw = credentials["SCV_ERP_OWNER_PASSWORD"]
+    reader_pw = credentials["SCV_ERP_READER_PASSWORD"]
+    store_pw = credentials["SCV_STORE_PASSWORD"]
     wms_pw = credentials["SCV_WMS_OWNER_PASSWORD"]
     pg, maria = settings.postgres_port, settings.mariadb_port
     return {
         "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SCV_CONNECT_URL": settings.connect_url,
         "SCV_ERP_DSN": dsn.url("postgresql+psycopg", ERP_OWNER, erp_pw, host, pg, ERP_DATABASE),
+        "SCV_ERP_READ_DSN": dsn.url(
+            "postgresql+psycopg", ERP_READER, reader_pw, host, pg, ERP_DATABASE
+        ),
         "SCV_WMS_DSN": dsn.url("mysql+pymysql", WMS_OWNER, wms_pw, host, maria, WMS_DATABASE),
-        "SCV_STORE_DSN": dsn.url("postgresql+psycopg", ERP_OWNER, erp_pw, host, pg, SCV_DATABASE),
+        "SCV_STORE_DSN": dsn.url(
+            "postgresql+psycopg", STORE_USER, store_pw, host, pg, SCV_DATABASE
+        ),
     }
 
 

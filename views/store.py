@@ -45,7 +45,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from stack import dsn as dsn_check
+import dsn as dsn_check
 from views.alerts import Alert, Monitor
 from views.errors import StoreError, ViewLocked
 from views.positions import BUCKETS, Book, Key, Position, doc_to_json

@@ -37,7 +37,7 @@ def _erp_dsn_from_stack() -> str | None:
     settings = StackSettings()
     if not settings.state_dir.exists():
         return None
-    return exports(settings, load_or_create(settings.state_dir))["SCV_ERP_DSN"]
+    return exports(settings, load_or_create(settings.state_dir))["SCV_ERP_READ_DSN"]
 
 
 def build_settings(instance_id: str | None, erp_dsn: str | None) -> TransformsSettings:
@@ -83,7 +83,7 @@ def pipeline() -> None:
 @pipeline.command()
 @click.option("--until-idle", is_flag=True, help="Stop once no message arrived for a while.")
 @click.option("--instance-id", default=None, help="Stable id of this instance (transactional.id).")
-@dsn_option("--erp-dsn", "SCV_ERP_DSN", "Where to read F0006 zones")
+@dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "Where to read F0006 zones (read-only)")
 def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
     from transforms.quality import QualityGate

@@ -99,7 +99,7 @@ def show(topic_prefix: str | None, record_id: str) -> None:
 @_rule
 @_since
 @click.option("--batch-size", default=500, show_default=True, help="Records per transaction.")
-@dsn_option("--erp-dsn", "SCV_ERP_DSN", "Where to read F0006 zones")
+@dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "Where to read F0006 zones (read-only)")
 def replay(
     topic_prefix: str | None,
     rule: str | None,

@@ -27,8 +27,8 @@ def _settings() -> SimSettings:
 
     names = ("ERP_DSN", "WMS_DSN", "STORE_DSN")
     if all(os.environ.get(f"SCV_SIM_{k}") for k in names):
+        from dsn import problem
         from legacy_sim.errors import SimConfigError
-        from stack.dsn import problem
 
         for name in names:  # before a driver parses one and quotes the pieces of its password
             wrong = problem(os.environ[f"SCV_SIM_{name}"])

@@ -266,7 +266,7 @@ def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
 
 @click.command()
 @click.option("--schema", default=None, help="Serving schema (default: views).")
-@dsn_option("--erp-dsn", "SCV_ERP_DSN", "The legacy ERP")
+@dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "The legacy ERP (read-only)")
 @dsn_option("--wms-dsn", "SCV_WMS_DSN", "The legacy WMS")
 @click.option("--limit", default=50, show_default=True, help="Mismatches printed at most.")
 def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> None:
@@ -275,10 +275,10 @@ def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limi
     from views.store import opened
 
     env = _stack_env() if not (erp_dsn and wms_dsn) else {}
-    erp_dsn = erp_dsn or env.get("SCV_ERP_DSN")
+    erp_dsn = erp_dsn or env.get("SCV_ERP_READ_DSN")
     wms_dsn = wms_dsn or env.get("SCV_WMS_DSN")
     if not erp_dsn or not wms_dsn:
-        raise click.UsageError("no legacy sources: set SCV_ERP_DSN and SCV_WMS_DSN")
+        raise click.UsageError("no legacy sources: set SCV_ERP_READ_DSN and SCV_WMS_DSN")
     settings = build_settings(schema)
     with opened(settings.libpq_dsn, settings.db_schema) as store:
         store.ensure_schema()

@@ -9,9 +9,14 @@ import httpx
 
 from stack.components.base import Component
 from stack.components.kafka import LOG4J2, java_argv
+from stack.credentials import CONNECT_SECRETS
 from stack.db_settings import CONNECT_SETTINGS
 from stack.jars import KAFKA_LIB, PLUGINS, jars_dir
 from stack.versions import jvm_versions
+
+#: What the worker inherits from our environment: what a JVM needs to start and print, nothing
+#: else (the shell that runs ``scv stack up`` may hold ``SCV_*_DSN`` with passwords in them).
+INHERITED_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "JAVA_HOME")
 
 #: The plugin classes ``up`` waits for: both connectors and scv's PII-hashing transform must be
 #: listed by the worker.
@@ -65,8 +70,10 @@ class ConnectWorker(Component):
         )
 
     def env(self) -> dict[str, str]:
-        # Secrets reach connector configs only through ${env:NAME} (EnvVarConfigProvider).
-        return {**os.environ, **self.credentials.as_env()}
+        # Secrets reach connector configs only through ${env:NAME} (EnvVarConfigProvider), and
+        # the worker holds no other: not the owners' passwords, not a DSN the shell exported.
+        inherited = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+        return {**inherited, **{name: self.credentials[name] for name in CONNECT_SECRETS}}
 
     def probe(self) -> str | None:
         try:

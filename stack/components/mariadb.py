@@ -15,8 +15,10 @@ from stack.credentials import WMS_CDC_USER, WMS_CONTROL_DATABASE, WMS_DATABASE, 
 from stack.db_settings import MARIADB_SETTINGS
 from stack.errors import ComponentFailed, CorruptState, PrerequisiteMissing
 
-#: What Debezium's binlog connector needs and nothing more (MariaDB >= 10.5 privilege names).
-CDC_GRANTS = "SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
+#: The CDC user's server-wide privileges, what Debezium's binlog connector needs and nothing more
+#: (MariaDB >= 10.5 names): binlog access, listing databases, flushing. SELECT is granted on the
+#: captured database only: on ``*.*`` it would read ``mysql.global_priv``, the password hashes.
+CDC_GRANTS = "RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
 
 
 def _quote(value: str) -> str:
@@ -128,23 +130,29 @@ class MariaDB(Component):
         """The WMS database, its owner, and a CDC user with only the grants Debezium needs.
 
         ``scv_control`` holds scv's Debezium signal table (created by the owner); the CDC user
-        may INSERT there only, because incremental snapshots write their watermarks into it.
+        may read it and INSERT there, because incremental snapshots write their watermarks into
+        it. None of this is written to the binlog (``sql_log_bin=0``): the CDC user reads the
+        binlog, and ``IDENTIFIED BY`` would put the passwords in it. ``REVOKE SELECT ON *.*``
+        narrows a CDC user an older scv created.
         """
         host = self.settings.host
         owner_pw = _quote(self.credentials["SCV_WMS_OWNER_PASSWORD"])
         cdc_pw = _quote(self.credentials["SCV_WMS_CDC_PASSWORD"])
         self._root_sql(
             f"""
+            SET SESSION sql_log_bin = 0;
             CREATE DATABASE IF NOT EXISTS `{WMS_DATABASE}` CHARACTER SET utf8mb4;
             CREATE USER IF NOT EXISTS '{WMS_OWNER}'@'{host}' IDENTIFIED BY {owner_pw};
             ALTER USER '{WMS_OWNER}'@'{host}' IDENTIFIED BY {owner_pw};
             GRANT ALL PRIVILEGES ON `{WMS_DATABASE}`.* TO '{WMS_OWNER}'@'{host}';
             CREATE USER IF NOT EXISTS '{WMS_CDC_USER}'@'{host}' IDENTIFIED BY {cdc_pw};
             ALTER USER '{WMS_CDC_USER}'@'{host}' IDENTIFIED BY {cdc_pw};
+            REVOKE SELECT ON *.* FROM '{WMS_CDC_USER}'@'{host}';
             GRANT {CDC_GRANTS} ON *.* TO '{WMS_CDC_USER}'@'{host}';
+            GRANT SELECT ON `{WMS_DATABASE}`.* TO '{WMS_CDC_USER}'@'{host}';
             CREATE DATABASE IF NOT EXISTS `{WMS_CONTROL_DATABASE}` CHARACTER SET utf8mb4;
             GRANT ALL PRIVILEGES ON `{WMS_CONTROL_DATABASE}`.* TO '{WMS_OWNER}'@'{host}';
-            GRANT INSERT ON `{WMS_CONTROL_DATABASE}`.* TO '{WMS_CDC_USER}'@'{host}';
+            GRANT SELECT, INSERT ON `{WMS_CONTROL_DATABASE}`.* TO '{WMS_CDC_USER}'@'{host}';
             """
         )
 

@@ -12,7 +12,14 @@ import psycopg
 from psycopg import sql
 
 from stack.components.base import Component, running_as_root
-from stack.credentials import ERP_CDC_USER, ERP_DATABASE, ERP_OWNER, SCV_DATABASE
+from stack.credentials import (
+    ERP_CDC_USER,
+    ERP_DATABASE,
+    ERP_OWNER,
+    ERP_READER,
+    SCV_DATABASE,
+    STORE_USER,
+)
 from stack.db_settings import POSTGRES_SETTINGS
 from stack.errors import CorruptState, PrerequisiteMissing
 
@@ -107,12 +114,12 @@ class PostgreSQL(Component):
             argv += ["-c", f"{key}={value}"]
         return argv
 
-    def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
+    def _admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
             host=str(self.socket_dir),
             port=self.port,
             user="postgres",
-            dbname="postgres",
+            dbname=dbname,
             autocommit=True,
             connect_timeout=3,
         )
@@ -126,58 +133,86 @@ class PostgreSQL(Component):
         return None
 
     def bootstrap(self) -> None:
-        """The ERP database, its owner, and a least-privilege Debezium user.
+        """The ERP database and scv's own, each user with the least it needs.
 
-        A second database, ``scv``, is never captured: it holds scv's own tables (the
-        simulator's ledger, serving tables), so they cannot leak into the change stream.
+        - ``scv_owner`` owns the ERP (the legacy application's user; the simulator writes as it).
+        - ``scv_cdc`` may log in, replicate and read what the owner creates; the publication is
+          created by the owner (the connectors own that), so it needs no ownership or CREATE.
+        - ``scv_reader`` reads the ERP and writes nothing (the pipeline's F0006 lookup, the
+          views' reconciliation).
+        - ``scv_store`` owns ``scv``, the database that is never captured: the simulator's
+          ledger and the views' serving tables, so they cannot leak into the change stream.
 
-        ``scv_cdc`` may log in, replicate and read what ``scv_owner`` creates; nothing else. The
-        publication is created by the owner (the connectors own that), so the CDC user needs no
-        ownership or CREATE right.
+        Nobody else may connect to either database (``CONNECT`` is revoked from ``PUBLIC``). Runs
+        at every start, so a stack an older scv created is brought to the same grants: ``scv``
+        and what the owner created in it pass to ``scv_store``.
         """
-        owner_pw = self.credentials["SCV_ERP_OWNER_PASSWORD"]
-        cdc_pw = self.credentials["SCV_ERP_CDC_PASSWORD"]
+        roles = (
+            (ERP_OWNER, "LOGIN", "SCV_ERP_OWNER_PASSWORD"),
+            (ERP_CDC_USER, "LOGIN REPLICATION", "SCV_ERP_CDC_PASSWORD"),
+            (ERP_READER, "LOGIN", "SCV_ERP_READER_PASSWORD"),
+            (STORE_USER, "LOGIN", "SCV_STORE_PASSWORD"),
+        )
         with self._admin() as conn:
-            for role, attrs, password in (
-                (ERP_OWNER, sql.SQL("LOGIN"), owner_pw),
-                (ERP_CDC_USER, sql.SQL("LOGIN REPLICATION"), cdc_pw),
-            ):
+            for role, attrs, secret in roles:
                 exists = conn.execute(
                     "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
                 ).fetchone()
-                verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")
                 conn.execute(
                     sql.SQL("{} ROLE {} {} PASSWORD {}").format(
-                        verb, sql.Identifier(role), attrs, sql.Literal(password)
+                        sql.SQL("ALTER") if exists else sql.SQL("CREATE"),
+                        sql.Identifier(role),
+                        sql.SQL(attrs),
+                        sql.Literal(self.credentials[secret]),
                     )
                 )
-            for database in (ERP_DATABASE, SCV_DATABASE):
-                if not conn.execute(
+            for database, owner in ((ERP_DATABASE, ERP_OWNER), (SCV_DATABASE, STORE_USER)):
+                exists = conn.execute(
                     "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
-                ).fetchone():
-                    conn.execute(
-                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                            sql.Identifier(database), sql.Identifier(ERP_OWNER)
-                        )
+                ).fetchone()
+                conn.execute(
+                    sql.SQL(
+                        "ALTER DATABASE {} OWNER TO {}" if exists else "CREATE DATABASE {} OWNER {}"
+                    ).format(sql.Identifier(database), sql.Identifier(owner))
+                )
+                conn.execute(
+                    sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                        sql.Identifier(database)
                     )
+                )
             conn.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(ERP_DATABASE), sql.Identifier(ERP_CDC_USER)
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
+                    sql.Identifier(ERP_DATABASE),
+                    sql.Identifier(ERP_CDC_USER),
+                    sql.Identifier(ERP_READER),
                 )
             )
-        with psycopg.connect(
-            host=str(self.socket_dir), port=self.port, user="postgres", dbname=ERP_DATABASE,
-            autocommit=True,
-        ) as conn:  # fmt: skip
-            for kind in ("SCHEMAS", "TABLES"):
-                privilege = "USAGE" if kind == "SCHEMAS" else "SELECT"
+        with self._admin(ERP_DATABASE) as conn:
+            self._grant_reads(conn, (ERP_CDC_USER, ERP_READER))
+        with self._admin(SCV_DATABASE) as conn:
+            _hand_over(conn, ERP_OWNER, STORE_USER)
+
+    @staticmethod
+    def _grant_reads(
+        conn: psycopg.Connection[tuple[object, ...]], readers: tuple[str, ...]
+    ) -> None:
+        """``readers`` may read every table the owner creates, now and later."""
+        owner = sql.Identifier(ERP_OWNER)
+        for reader in map(sql.Identifier, readers):
+            for kind, privilege in (("SCHEMAS", "USAGE"), ("TABLES", "SELECT")):
                 conn.execute(
                     sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT {} ON {} TO {}").format(
-                        sql.Identifier(ERP_OWNER),
-                        sql.SQL(privilege),
-                        sql.SQL(kind),
-                        sql.Identifier(ERP_CDC_USER),
+                        owner, sql.SQL(privilege), sql.SQL(kind), reader
                     )
+                )
+            # Schemas the owner created before the default privileges were set (an older stack).
+            for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspowner = %s::regrole", (ERP_OWNER,)
+            ).fetchall():
+                name = sql.Identifier(str(schema))
+                conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(name, reader))
+                conn.execute(
+                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(name, reader)
                 )
 
     def version(self) -> str:
@@ -186,3 +221,34 @@ class PostgreSQL(Component):
         ).stdout
         match = re.search(r"(\d+\.\d+)", out)
         return match.group(1) if match else out.strip()
+
+
+def _hand_over(conn: psycopg.Connection[tuple[object, ...]], old: str, new: str) -> None:
+    """Give ``new`` the schemas and relations ``old`` owns in this database (not its others).
+
+    ``REASSIGN OWNED`` would do it in one statement, but it also hands over ``old``'s databases,
+    the ERP among them.
+    """
+    target = sql.Identifier(new)
+    for (schema,) in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspowner = %s::regrole", (old,)
+    ).fetchall():
+        conn.execute(
+            sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(str(schema)), target)
+        )
+    # Tables, views, materialized views, partitioned tables and free sequences; indexes and the
+    # sequences of identity/serial columns follow their table.
+    for schema, name, kind in conn.execute(
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relowner = %s::regrole AND c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+        "AND d.objid = c.oid AND d.deptype IN ('a', 'i'))",
+        (old,),
+    ).fetchall():
+        statement = {"v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}.get(str(kind), "TABLE")
+        conn.execute(
+            sql.SQL("ALTER {} {}.{} OWNER TO {}").format(
+                sql.SQL(statement), sql.Identifier(str(schema)), sql.Identifier(str(name)), target
+            )
+        )

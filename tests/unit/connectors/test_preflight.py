@@ -43,8 +43,9 @@ PG = PostgresState(
     publication=frozenset(ERP.publication_tables),
 )
 
-GRANTS = "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `c`@`%`"
-SIGNAL_GRANT = "GRANT INSERT ON `scv_control`.* TO `c`@`%`"
+GRANTS = "GRANT RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `c`@`%`"
+SELECT_GRANT = "GRANT SELECT ON `wmwhse1`.* TO `c`@`%`"
+SIGNAL_GRANT = "GRANT SELECT, INSERT ON `scv_control`.* TO `c`@`%`"
 MARIA = MariaDbState(
     log_bin=True,
     binlog_format="ROW",
@@ -52,7 +53,7 @@ MARIA = MariaDbState(
     binlog_row_image="FULL",
     server_id=184054,
     retention_s=7 * 86400,
-    granted=pf.parse_grants([GRANTS, SIGNAL_GRANT]),
+    granted=pf.parse_grants([GRANTS, SELECT_GRANT, SIGNAL_GRANT]),
     tables=frozenset({*WMS.qualified_tables, SIGNAL}),
 )
 
@@ -213,7 +214,8 @@ def test_a_healthy_wms_passes_every_check_in_order() -> None:
         "binlog_row_image: FULL",
         "binlog retention: 604800s (7.0 days)",
         "server_id: 5401 (server is 184054)",
-        "grants: SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR",
+        "grants: RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR",
+        "grants: wmwhse1: SELECT on wmwhse1.* only",
     ]
 
 
@@ -275,7 +277,19 @@ def test_grants_of_the_binlog_reader() -> None:
     ]
     everything = pf.parse_grants(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost`"])
     assert maria_lines(pf.maria_grants, granted=everything) == [
-        "grants: SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
+        "grants: RELOAD, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR"
+    ]
+
+
+def test_select_on_the_captured_database_and_not_on_everything() -> None:
+    assert maria_lines(pf.maria_select_grant, granted=pf.parse_grants([GRANTS])) == [
+        "grants: wmwhse1: CDC user cannot SELECT from wmwhse1 (the snapshot reads it) -> fix: "
+        "GRANT SELECT ON wmwhse1.* TO the CDC user (as root)"
+    ]
+    server_wide = pf.parse_grants([GRANTS.replace("GRANT ", "GRANT SELECT, ")])
+    assert maria_lines(pf.maria_select_grant, granted=server_wide) == [
+        "grants: wmwhse1: CDC user may SELECT on *.*, which reads the password hashes in "
+        "mysql.* -> fix: REVOKE SELECT ON *.* and GRANT SELECT ON wmwhse1.* (as root)"
     ]
 
 
@@ -424,7 +438,7 @@ def test_check_postgres_on_a_source_without_publication() -> None:
 def wms_rows(**changes: Answer) -> dict[str, Answer]:
     rows: dict[str, Answer] = {
         "@@GLOBAL.log_bin": [(1, "ROW", "ROW", "FULL", 184054, 604800, 0)],
-        "SHOW GRANTS FOR CURRENT_USER()": [(GRANTS,), (SIGNAL_GRANT,)],
+        "SHOW GRANTS FOR CURRENT_USER()": [(GRANTS,), (SELECT_GRANT,), (SIGNAL_GRANT,)],
         "information_schema.tables": [tuple(t.split(".")) for t in sorted(MARIA.tables)],
     }
     return {**rows, **changes}

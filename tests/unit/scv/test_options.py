@@ -51,7 +51,7 @@ def test_every_dsn_option_says_it_reads_the_environment(verb: list[str], flags: 
     result = CliRunner().invoke(cli, [*verb, "--help"], terminal_width=200)
     assert result.exit_code == 0
     for flag in flags:
-        env = "SCV_ERP_DSN" if "erp" in flag else "SCV_WMS_DSN"
+        env = "SCV_ERP_READ_DSN" if "erp" in flag else "SCV_WMS_DSN"
         assert flag in result.output
         assert f"${env}" in result.output
     assert "password stays off the" in " ".join(result.output.split())

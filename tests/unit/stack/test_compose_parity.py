@@ -15,7 +15,7 @@ import yaml
 
 from stack.components.mariadb import CDC_GRANTS
 from stack.components.postgres import find_bindir
-from stack.credentials import WMS_CONTROL_DATABASE
+from stack.credentials import WMS_CONTROL_DATABASE, WMS_DATABASE
 from stack.db_settings import (
     CONNECT_SETTINGS,
     KAFKA_SETTINGS,
@@ -90,13 +90,17 @@ def test_connect_settings(compose: dict[str, Any]) -> None:
     for key, value in CONNECT_SETTINGS.items():
         name = key.upper().replace(".", "_")
         found = env.get(name, env.get("CONNECT_" + name))
-        assert found == value, key
+        # Compose interpolates `$`: a literal one is written `$$`.
+        assert found is not None, key
+        assert found.replace("$$", "$") == value, key
 
 
 def test_cdc_grants_match(compose: dict[str, Any]) -> None:
     init = (REPO_ROOT / "stack" / "compose" / "wms-init.sh").read_text()
     assert f"GRANT {CDC_GRANTS} ON *.* TO 'scv_cdc'" in init
-    assert f"GRANT INSERT ON {WMS_CONTROL_DATABASE}.* TO 'scv_cdc'" in init
+    assert f"GRANT SELECT ON {WMS_DATABASE}.* TO 'scv_cdc'" in init
+    assert f"GRANT SELECT, INSERT ON {WMS_CONTROL_DATABASE}.* TO 'scv_cdc'" in init
+    assert init.index("SET SESSION sql_log_bin = 0;") < init.index("CREATE USER")
 
 
 def test_no_secret_value_in_compose() -> None:

@@ -6,8 +6,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import make_url
 
+import dsn
 from connectors.sources import Dsn
-from stack import dsn
 from stack.credentials import Credentials
 from stack.endpoints import exports
 from stack.settings import StackSettings
@@ -16,7 +16,7 @@ AWKWARD = "p@ss:w/rd%?#&= x"
 
 
 def _credentials(password: str) -> Credentials:
-    names = ("ERP_OWNER", "ERP_CDC", "WMS_OWNER", "WMS_CDC")
+    names = ("ERP_OWNER", "ERP_CDC", "ERP_READER", "STORE", "WMS_OWNER", "WMS_CDC")
     return Credentials(
         {**{f"SCV_{n}_PASSWORD": password for n in names}, "SCV_PII_HASH_SALT": "salt"}
     )
@@ -24,14 +24,15 @@ def _credentials(password: str) -> Credentials:
 
 def test_exported_dsns_encode_the_password_so_every_parser_reads_it_back() -> None:
     urls = exports(StackSettings(), _credentials(AWKWARD))
-    for name, database in (
-        ("SCV_ERP_DSN", "erp"),
-        ("SCV_WMS_DSN", "wmwhse1"),
-        ("SCV_STORE_DSN", "scv"),
+    for name, user, database in (
+        ("SCV_ERP_DSN", "scv_owner", "erp"),
+        ("SCV_ERP_READ_DSN", "scv_reader", "erp"),
+        ("SCV_WMS_DSN", "scv_owner", "wmwhse1"),
+        ("SCV_STORE_DSN", "scv_store", "scv"),
     ):
         url = make_url(urls[name])  # SQLAlchemy: the simulator, the pipeline's F0006 read
         assert (url.username, url.password, url.host, url.database) == (
-            "scv_owner",
+            user,
             AWKWARD,
             "127.0.0.1",
             database,
