@@ -2,7 +2,7 @@
 
 ::
 
-    BenchError                  a benchmark could not run or measure (message says which)
+    BenchError                  a benchmark could not run or measure (message says which; exit 1)
     ├── StackNotReady           a stack component or connector is not running
     └── ScenarioFailed          a stage under test failed (runner exited, drain never finished)
         └── SimulatorFailed     `scv sim run` failed (often: another user re-initialised)
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 
 class BenchError(Exception):
-    """Root of every error raised by ``bench``."""
+    """Root of every error raised by ``bench``; ``str(err)`` is the one line shown."""
+
+    exit_code = 1
 
 
 class StackNotReady(BenchError):

@@ -1,7 +1,8 @@
 """The CLI's error boundary: a known error of any stage becomes one line and an exit code.
 
-Each stage package has one exception root with an ``exit_code``; the boundary only needs the
-roots. Anything else is a bug and keeps its traceback.
+Each stage package has one exception root with an ``exit_code`` (a value of
+``scv.exit_codes.ExitCode``); the boundary only needs the roots. Anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from typing import NoReturn
 
 import click
 
-#: Exit codes: 0 ok, 1 checks failed (verify, plan with changes), 2 user or config error,
-#: 3 runtime error (a component failed).
-EXIT_USAGE = 2
+from scv.exit_codes import ExitCode
 
 
 def _known_roots() -> tuple[type[Exception], ...]:
+    from bench.errors import BenchError
     from connectors.errors import ConnectorsError
     from demo.errors import DemoError
     from expectations.errors import ExpectationsError
@@ -34,6 +34,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         TransformsError,
         ViewsError,
         ExpectationsError,
+        BenchError,
         DemoError,
         KafkaIOError,
     )
@@ -41,7 +42,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
 
 def fail(message: str, code: int) -> NoReturn:
     click.echo(f"scv: error: {message}", err=True)
-    sys.exit(code)
+    sys.exit(int(code))
 
 
 def run_with_boundary(entry: Callable[[], object]) -> None:
@@ -50,14 +51,15 @@ def run_with_boundary(entry: Callable[[], object]) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        fail("aborted", 130)
+        fail("aborted", ExitCode.INTERRUPTED)
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        fail(f"{exc.format_message()}{hint}", EXIT_USAGE)
+        fail(f"{exc.format_message()}{hint}", ExitCode.USAGE)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        fail("interrupted", ExitCode.INTERRUPTED)
     except _known_roots() as exc:
-        fail(str(exc), getattr(exc, "exit_code", 3))
-    sys.exit(result if isinstance(result, int) else 0)
+        fail(str(exc), getattr(exc, "exit_code", ExitCode.ERROR))
+    # A verb returns its ExitCode (``demo`` passes on the code of the verify it ran).
+    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)

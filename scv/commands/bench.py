@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scv.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from bench.settings import BenchSettings
 
@@ -63,7 +65,7 @@ def build_settings(
 )  # fmt: skip
 def bench(
     quick: bool, json_path: Path | None, instances: int, keep_topics: bool, profile_dir: Path | None
-) -> int:
+) -> ExitCode:
     """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, memory.
 
     Uses the running stack (`scv stack up`, `scv connectors apply`). It re-initialises the
@@ -74,7 +76,7 @@ def bench(
     import orjson
     from rich.console import Console
 
-    from bench.errors import BenchError
+    from bench.errors import StackNotReady
     from bench.report import table
     from bench.run import Bench
     from stack import launcher
@@ -87,7 +89,7 @@ def bench(
     rows = launcher.status(StackSettings())
     down = [r.name for r in rows if r.state != "running" or r.pid is None]
     if down:
-        raise click.ClickException(f"the stack is not running ({', '.join(down)}): `scv stack up`")
+        raise StackNotReady(f"the stack is not running ({', '.join(down)}): `scv stack up`")
     env = {
         **os.environ,
         "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -104,14 +106,11 @@ def bench(
             say=lambda line: console.print(f"bench: {line}"),
             status=lambda line: live.update(f"bench: {line}"),
         )
-        try:
-            result = run.run()
-        except BenchError as exc:
-            raise click.ClickException(str(exc)) from None
+        result = run.run()
     click.echo()
     Console(highlight=False).print(table(result))
     if json_path is not None:
         json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
         console.print(f"bench: wrote {json_path}")
     failed = [name for name in ("b1", "b2", "b3", "b4") if "error" in result.get(name, {})]
-    return 1 if failed else 0
+    return ExitCode.FAILED if failed else ExitCode.OK

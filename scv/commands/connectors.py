@@ -1,8 +1,8 @@
 """``scv connectors``: Debezium connectors as code (render, validate, plan, apply, operate).
 
 Specs live in ``connectors/specs/*.yaml``; every verb takes an optional connector NAME (default:
-all specs). Exit codes: 0 ok, 1 checks failed / changes pending / not RUNNING, 2 user error,
-3 runtime error.
+all specs). Exit codes (``scv.exit_codes``): 0 ok, 1 checks failed / changes pending / not
+RUNNING, 2 user error, 3 runtime error.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from scv.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -154,7 +156,7 @@ def prepare(c: _Ctx, name: str | None) -> None:
 @name_arg
 @click.option("--no-connect", is_flag=True, help="Only the source checks, not Connect's validate.")
 @pass_ctx
-def validate(c: _Ctx, name: str | None, no_connect: bool) -> int:
+def validate(c: _Ctx, name: str | None, no_connect: bool) -> ExitCode:
     """Connect's validate endpoint plus pre-flight checks of the source database."""
     from connectors.ops import connect_checks, source_checks
 
@@ -170,13 +172,13 @@ def validate(c: _Ctx, name: str | None, no_connect: bool) -> int:
             failed += sum(ch.level == "fail" for ch in checks)
     if failed:
         click.echo(f"{failed} check(s) failed", err=True)
-    return 1 if failed else 0
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 @connectors.command()
 @name_arg
 @pass_ctx
-def plan(c: _Ctx, name: str | None) -> int:
+def plan(c: _Ctx, name: str | None) -> ExitCode:
     """Diff desired vs deployed config (secrets masked); exit 1 if changes are pending."""
     from connectors.ops import plan as do_plan
 
@@ -196,7 +198,7 @@ def plan(c: _Ctx, name: str | None) -> int:
                     click.echo(f"  - {ch.key} = {ch.before}")
                 else:
                     click.echo(f"  ~ {ch.key}: {ch.before} -> {ch.after}")
-    return 1 if pending else 0
+    return ExitCode.FAILED if pending else ExitCode.OK
 
 
 @connectors.command()
@@ -230,7 +232,7 @@ def apply(c: _Ctx, name: str | None, skip_prepare: bool) -> None:
 @name_arg
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
-def status(c: _Ctx, name: str | None, as_json: bool) -> int:
+def status(c: _Ctx, name: str | None, as_json: bool) -> ExitCode:
     """Connector and task states, plus data-loss risk (WAL retained / binlog head-room)."""
     from connectors.errors import ConnectorNotFound
     from connectors.ops import risk
@@ -265,7 +267,7 @@ def status(c: _Ctx, name: str | None, as_json: bool) -> int:
             risk_row = row["data_loss_risk"]
             click.echo(f"  data-loss risk: {risk_row['level'].upper()}: {risk_row['summary']}")
     bad = any(not r["running"] or r["data_loss_risk"]["level"] == "critical" for r in rows)
-    return 1 if bad else 0
+    return ExitCode.FAILED if bad else ExitCode.OK
 
 
 @connectors.command()
@@ -410,7 +412,7 @@ def _wait_state(client: ConnectClient, name: str, state: str, timeout: float) ->
 @pass_ctx
 def record(
     c: _Ctx, name: str | None, out: Path, timeout: float, drive: bool, after_drift: bool
-) -> int:
+) -> ExitCode:
     """Record real Debezium envelopes (every table and op) as test fixtures."""
     from connectors.record import record as do_record
     from connectors.record import record_drift
@@ -436,4 +438,4 @@ def record(
         for wanted in result.missing:
             click.echo(f"  missing: {wanted}")
         missing_total += len(result.missing)
-    return 1 if missing_total else 0
+    return ExitCode.FAILED if missing_total else ExitCode.OK

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from scv.exit_codes import ExitCode
 from scv.options import dsn_option
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def _start_over(why: str, *, stopping: bool) -> NoReturn:
         sys.stderr.write("scv: pipeline stopped without committing its last batch (exit 75)\n")
         sys.stderr.flush()
         sys.stdout.flush()
-        os._exit(75)
+        os._exit(ExitCode.TEMPFAIL)
     sys.stderr.write("scv: pipeline starting over from the committed offsets\n")
     sys.stderr.flush()
     sys.stdout.flush()
@@ -151,7 +152,7 @@ def reset() -> None:
 
 @pipeline.command()
 @click.option("--write", is_flag=True, help="Regenerate transforms/schemas/*.json.")
-def schemas(write: bool) -> None:
+def schemas(write: bool) -> ExitCode:
     """Check (or with --write regenerate) the committed canonical event JSON Schemas."""
     import orjson
 
@@ -163,7 +164,7 @@ def schemas(write: bool) -> None:
 
         for path in write_all():
             click.echo(f"wrote {path}")
-        return
+        return ExitCode.OK
     failed = False
     for event_type, model in sorted(EVENT_TYPES.items()):
         path = schema_path(event_type)
@@ -179,7 +180,7 @@ def schemas(write: bool) -> None:
         if stale and not problems:
             click.echo(f"{event_type}: compatible change, run with --write")
         failed |= bool(problems) or stale
-    raise SystemExit(1 if failed else 0)
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 @pipeline.command()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scv.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from confluent_kafka import Message
 
@@ -167,7 +169,7 @@ def ledger(
     help="Check only these runs of the ledger (repeatable; default: every run since init).",
 )
 @click.option("--examples", default=5, show_default=True, help="Facts listed per event type.")
-def verify(topic_prefix: str | None, runs: tuple[int, ...], examples: int) -> None:
+def verify(topic_prefix: str | None, runs: tuple[int, ...], examples: int) -> ExitCode:
     """Compare the ledger with the canonical and quarantine topics; exit 1 on any gap."""
     from scv.commands.sim import _settings as sim_settings
     from scv.verify import render
@@ -179,4 +181,4 @@ def verify(topic_prefix: str | None, runs: tuple[int, ...], examples: int) -> No
         click.echo(line)
     verdict = "PASS" if report.ok else "FAIL"
     click.echo(f"sim verify: {verdict} (topics {settings.topic('scv.*.v1')})")
-    raise SystemExit(0 if report.ok else 1)
+    return ExitCode.OK if report.ok else ExitCode.FAILED

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -73,7 +75,7 @@ def down(state_dir: Path | None, purge: bool) -> None:
 @stack.command()
 @state_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(state_dir: Path | None, as_json: bool) -> int:
+def status(state_dir: Path | None, as_json: bool) -> ExitCode:
     """Show each component's state, pid, port and version; exit 1 unless all run."""
     from stack import launcher
 
@@ -98,7 +100,7 @@ def status(state_dir: Path | None, as_json: bool) -> int:
                 r.detail or "",
             )
         Console().print(table)
-    return 0 if all(r.state == "running" for r in rows) else 1
+    return ExitCode.OK if all(r.state == "running" for r in rows) else ExitCode.FAILED
 
 
 @stack.command()

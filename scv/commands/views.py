@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.exit_codes import ExitCode
 from scv.options import dsn_option
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
 @dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "The legacy ERP (read-only)")
 @dsn_option("--wms-dsn", "SCV_WMS_DSN", "The legacy WMS")
 @click.option("--limit", default=50, show_default=True, help="Mismatches printed at most.")
-def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> None:
+def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> ExitCode:
     """Compare the stream's positions with the legacy sources; exit 1 on any mismatch."""
     from views.reconcile import compare
     from views.store import opened
@@ -296,4 +297,4 @@ def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limi
     click.echo(
         f"reconcile: {keys} site x item keys, {len(truths)} sources, {len(mismatches)} mismatches"
     )
-    raise SystemExit(1 if mismatches else 0)
+    return ExitCode.FAILED if mismatches else ExitCode.OK
