@@ -11,6 +11,7 @@
     │   └── InvalidStateRecord      stage "state": a record of the state topic that cannot be
     │                               loaded into the reference store (skipped, logged, counted)
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
+    ├── SiteZonesUnavailable        the ERP's F0006 could not be read (a warning at start-up)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
     └── KafkaError                  the broker refused or failed an operation
         ├── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
@@ -68,6 +69,10 @@ class InvalidStateRecord(DataError):
 
 class DuplicateMapper(TransformsError):
     exit_code = 2
+
+
+class SiteZonesUnavailable(TransformsError):
+    pass
 
 
 class QuarantineLimitExceeded(TransformsError):
