@@ -38,7 +38,7 @@ from connectors.record import fixture
 from connectors.specs import load_specs
 from legacy_sim.profiles import PROFILES
 from legacy_sim.seed import build_world
-from scv.commands.connectors import build_settings
+from scv.settings import connectors_settings
 from stack.credentials import WMS_DATABASE, load_or_create
 from stack.endpoints import wms_owner_connection
 from stack.settings import StackSettings
@@ -101,7 +101,7 @@ def _await(
 def main() -> int:
     stack = StackSettings()
     creds = load_or_create(stack.state_dir)
-    settings = build_settings()
+    settings = connectors_settings()
     consignees = _consignees()
     conn = wms_owner_connection(stack, creds)
     consumer = Consumer(

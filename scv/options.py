@@ -46,3 +46,18 @@ def dsn_option(flag: str, envvar: str, what: str) -> Callable[[F], F]:
         help=f"{what}. Default: ${envvar} (the environment, so that the password stays off the "
         "command line; a DSN with a password is refused here), else the local stack.",
     )
+
+
+def split_given(
+    ctx: click.Context, **values: object
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Option ``values`` by name: those given on the command line, and the others (defaults).
+
+    ``scv.settings`` ranks the first above the environment and the second below it.
+    """
+    given = {
+        name: value
+        for name, value in values.items()
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
+    return given, {name: value for name, value in values.items() if name not in given}

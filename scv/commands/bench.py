@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,36 +18,21 @@ QUICK = {"backlog_tx": 2000, "step_s": 8.0, "settle_s": 8.0}
 
 
 def build_settings(
-    quick: bool, instances: int, keep_topics: bool, profile_dir: Path | None = None
+    ctx: click.Context,
+    quick: bool,
+    instances: int,
+    keep_topics: bool,
+    profile_dir: Path | None = None,
 ) -> BenchSettings:
-    """Endpoints from the running stack; ``SCV_BENCH_*`` variables win over them."""
-    import os
-    import secrets
+    """Options given win over ``SCV_BENCH_*`` variables, which win over the options' defaults,
+    ``--quick``'s sizes and the running stack's endpoints (``scv.settings``)."""
+    from scv.options import split_given
+    from scv.settings import bench_settings
 
-    from bench.settings import BenchSettings
-    from stack.credentials import load_or_create
-    from stack.endpoints import exports
-    from stack.settings import StackSettings
-
-    stack = StackSettings()
-    urls = exports(stack, load_or_create(stack.state_dir))
-    defaults: dict[str, Any] = {
-        "kafka_bootstrap": urls["SCV_KAFKA_BOOTSTRAP"],
-        "connect_url": urls["SCV_CONNECT_URL"],
-        "erp_dsn": urls["SCV_ERP_DSN"],
-        "wms_dsn": urls["SCV_WMS_DSN"],
-        "store_dsn": urls["SCV_STORE_DSN"],
-        "run_id": secrets.token_hex(4),
-        "quick": quick,
-        "instances": instances,
-        "keep_topics": keep_topics,
-        "profile_dir": profile_dir,
-        **(QUICK if quick else {}),
-    }
-    overridden = {
-        k.removeprefix("SCV_BENCH_").lower() for k in os.environ if k.startswith("SCV_BENCH_")
-    }
-    return BenchSettings(**{k: v for k, v in defaults.items() if k not in overridden})
+    given, implied = split_given(
+        ctx, quick=quick, instances=instances, keep_topics=keep_topics, profile_dir=profile_dir
+    )
+    return bench_settings(given, {**implied, **(QUICK if quick else {})})
 
 
 @click.command()
@@ -85,7 +70,9 @@ def bench(
     console = Console(stderr=True, highlight=False)
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
-    settings = build_settings(quick, instances, keep_topics, profile_dir)
+    settings = build_settings(
+        click.get_current_context(), quick, instances, keep_topics, profile_dir
+    )
     rows = launcher.status(StackSettings())
     down = [r.name for r in rows if r.state != "running" or r.pid is None]
     if down:

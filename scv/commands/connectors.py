@@ -34,7 +34,9 @@ class _Ctx:
     @property
     def settings(self) -> ConnectorsSettings:
         if self._settings is None:
-            self._settings = build_settings()
+            from scv.settings import connectors_settings
+
+            self._settings = connectors_settings()
         return self._settings
 
     def specs(self, name: str | None) -> list[Spec]:
@@ -51,37 +53,6 @@ class _Ctx:
             settings.connect_url, timeout=settings.http_timeout, retry_for=settings.retry_for
         ) as client:
             yield client
-
-
-def build_settings() -> ConnectorsSettings:
-    """Defaults from the local stack (endpoints, sandbox secrets); ``SCV_CONNECTORS_*`` wins."""
-    import os
-
-    from pydantic import SecretStr
-
-    from connectors.settings import ConnectorsSettings
-    from stack.credentials import load_or_create
-    from stack.endpoints import exports
-    from stack.settings import StackSettings
-
-    stack = StackSettings()
-    defaults: dict[str, Any] = {
-        "connect_url": stack.connect_url,
-        "kafka_bootstrap": stack.kafka_bootstrap,
-    }
-    overridden = {k.removeprefix("SCV_CONNECTORS_").lower() for k in os.environ}
-    if "secrets" not in overridden or "owner_dsns" not in overridden:
-        credentials = load_or_create(stack.state_dir)
-        urls = exports(stack, credentials)
-        defaults["secrets"] = {k: SecretStr(v) for k, v in credentials.as_env().items()}
-        defaults["owner_dsns"] = {
-            "erp": SecretStr(urls["SCV_ERP_DSN"]),
-            "wms": SecretStr(urls["SCV_WMS_DSN"]),
-        }
-    for key in list(defaults):
-        if key in overridden:
-            del defaults[key]
-    return ConnectorsSettings(**defaults)
 
 
 def _console() -> Console:

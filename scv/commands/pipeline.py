@@ -14,51 +14,10 @@ from scv.options import dsn_option
 
 if TYPE_CHECKING:
     from transforms.runner import RunStats
-    from transforms.settings import TransformsSettings
 
 
-def _site_zones_from_erp(erp_dsn: str) -> dict[str, str]:
-    """Business unit → IANA zone from the ERP's F0006 (static seed data, not captured)."""
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(erp_dsn)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sqlalchemy.text("SELECT mcmcu, mctzid FROM proddta.f0006"))
-            return {str(mcu).strip(): str(tz).strip() for mcu, tz in rows if str(tz).strip()}
-    finally:
-        engine.dispose()
-
-
-def _erp_dsn_from_stack() -> str | None:
-    from stack.credentials import load_or_create
-    from stack.endpoints import exports
-    from stack.settings import StackSettings
-
-    settings = StackSettings()
-    if not settings.state_dir.exists():
-        return None
-    return exports(settings, load_or_create(settings.state_dir))["SCV_ERP_READ_DSN"]
-
-
-def build_settings(instance_id: str | None, erp_dsn: str | None) -> TransformsSettings:
-    import sqlalchemy.exc
-
-    from transforms.settings import TransformsSettings
-
-    base = TransformsSettings()
-    overrides: dict[str, object] = {}
-    if instance_id is not None:
-        overrides["instance_id"] = instance_id
-    dsn = erp_dsn or _erp_dsn_from_stack()
-    if dsn:
-        try:
-            zones = _site_zones_from_erp(dsn)
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            click.echo(f"pipeline: site zones not read from the ERP F0006 ({exc.code})", err=True)
-        else:
-            overrides["site_zones"] = {**zones, **base.site_zones}
-    return base.model_copy(update=overrides) if overrides else base
+def _warn(line: str) -> None:
+    click.echo(f"pipeline: {line}", err=True)
 
 
 def _report(stats: RunStats) -> None:
@@ -87,11 +46,12 @@ def pipeline() -> None:
 @dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "Where to read F0006 zones (read-only)")
 def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
+    from scv.settings import transforms_settings
     from transforms.quality import QualityGate
     from transforms.registry import default_registry
     from transforms.runner import COMMIT_SWITCH_INTERVAL_S, Runner
 
-    settings = build_settings(instance_id, erp_dsn)
+    settings = transforms_settings(instance_id=instance_id, erp_dsn=erp_dsn, warn=_warn)
     # The runner's garbage is acyclic (freed by reference counting) while its reference state
     # grows for hours; with the default thresholds the cyclic collector kept re-scanning that
     # state, 7% of a backlog drain (0.9 s of full collections in 12 s, gc.callbacks). A first
@@ -139,10 +99,10 @@ def reset() -> None:
 
     ``scv sim init`` does this itself; run it after re-creating or restoring a legacy database.
     The pipeline must be stopped."""
+    from scv.settings import transforms_settings
     from transforms.reset import reset_pipeline
-    from transforms.settings import TransformsSettings
 
-    report = reset_pipeline(TransformsSettings())
+    report = reset_pipeline(transforms_settings())
     state = "deleted" if report.state_deleted else "none yet"
     click.echo(
         f"pipeline {report.group}: reference state {report.state_topic} {state}; the group reads "

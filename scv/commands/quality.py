@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from expectations.settings import QualitySettings
 
 
-def _settings() -> QualitySettings:
-    from expectations.settings import QualitySettings
+def _settings(topic_prefix: str | None = None) -> QualitySettings:
+    from scv.settings import quality_settings
 
-    return QualitySettings()
+    return quality_settings(topic_prefix)
 
 
 @click.group()
@@ -102,9 +102,7 @@ def report(
     from kafkaio import read_committed
     from transforms.events import CANONICAL_TOPICS
 
-    settings = _settings()
-    if topic_prefix is not None:
-        settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    settings = _settings(topic_prefix)
     now = datetime.now(UTC)
     start = None if since is None else parse_since(since, now=now)
     bootstrap = settings.kafka_bootstrap

@@ -30,10 +30,9 @@ _since = click.option(
 
 
 def _settings(topic_prefix: str | None) -> TransformsSettings:
-    from transforms.settings import TransformsSettings
+    from scv.settings import transforms_settings
 
-    base = TransformsSettings()
-    return base if topic_prefix is None else base.model_copy(update={"topic_prefix": topic_prefix})
+    return transforms_settings(topic_prefix=topic_prefix)
 
 
 def _since_time(since: str | None) -> datetime | None:
@@ -108,16 +107,18 @@ def replay(
     erp_dsn: str | None,
 ) -> None:
     """Re-run quarantined records through the current mappers and suites (idempotent)."""
-    from scv.commands.pipeline import build_settings
+    from scv.settings import transforms_settings
     from transforms.quality import QualityGate
     from transforms.registry import default_registry
     from transforms.replay import Replayer
 
     if batch_size < 1:
         raise click.BadParameter("must be at least 1", param_hint="--batch-size")
-    settings = build_settings(None, erp_dsn)
-    if topic_prefix is not None:
-        settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    settings = transforms_settings(
+        topic_prefix=topic_prefix,
+        erp_dsn=erp_dsn,
+        warn=lambda line: click.echo(f"pipeline: {line}", err=True),
+    )
     replayer = Replayer(
         settings,
         default_registry(),

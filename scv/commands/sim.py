@@ -20,32 +20,9 @@ def _console() -> Console:
 
 
 def _settings() -> SimSettings:
-    """``SCV_SIM_*`` variables if set, else the running local stack's endpoints."""
-    import os
+    from scv.settings import sim_settings
 
-    from legacy_sim.settings import SimSettings
-
-    names = ("ERP_DSN", "WMS_DSN", "STORE_DSN")
-    if all(os.environ.get(f"SCV_SIM_{k}") for k in names):
-        from dsn import problem
-        from legacy_sim.errors import SimConfigError
-
-        for name in names:  # before a driver parses one and quotes the pieces of its password
-            wrong = problem(os.environ[f"SCV_SIM_{name}"])
-            if wrong:
-                raise SimConfigError(f"SCV_SIM_{name}: {wrong}")
-        return SimSettings()
-    from stack.credentials import load_or_create
-    from stack.endpoints import exports
-    from stack.settings import StackSettings
-
-    stack_settings = StackSettings()
-    env = exports(stack_settings, load_or_create(stack_settings.state_dir))
-    return SimSettings(
-        erp_dsn=env["SCV_ERP_DSN"],
-        wms_dsn=env["SCV_WMS_DSN"],
-        store_dsn=env["SCV_STORE_DSN"],
-    )
+    return sim_settings()
 
 
 @click.group()
@@ -100,10 +77,10 @@ def init(seed: int, profile: str) -> None:
 def _reset_pipeline(console: Console) -> None:
     """A new world reuses the earlier one's numbers: the pipeline (``SCV_TRANSFORMS_*``)
     starts over (see ``transforms.reset``), or is named as the reason it cannot be."""
+    from scv.settings import transforms_settings
     from transforms.reset import reset_pipeline
-    from transforms.settings import TransformsSettings
 
-    report = reset_pipeline(TransformsSettings())
+    report = reset_pipeline(transforms_settings())
     state = "deleted" if report.state_deleted else "none yet"
     console.print(
         f"sim: pipeline {report.group} starts over for a new world: reference state "
@@ -122,9 +99,9 @@ def _republish(console: Console) -> None:
     from connectors.ops import prepare
     from connectors.sources import Dsn, pg_connect, publication_tables
     from connectors.specs import DEFAULT_SPECS, PostgresSpec, load_specs
-    from scv.commands.connectors import build_settings
+    from scv.settings import connectors_settings
 
-    settings = build_settings()
+    settings = connectors_settings()
     for spec in load_specs(DEFAULT_SPECS).values():
         if not isinstance(spec, PostgresSpec):
             continue

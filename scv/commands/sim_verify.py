@@ -111,10 +111,9 @@ def _quarantined_row(
 
 
 def _settings(topic_prefix: str | None) -> TransformsSettings:
-    from transforms.settings import TransformsSettings
+    from scv.settings import transforms_settings
 
-    base = TransformsSettings()
-    return base if topic_prefix is None else base.model_copy(update={"topic_prefix": topic_prefix})
+    return transforms_settings(topic_prefix=topic_prefix)
 
 
 def check(

@@ -20,9 +20,9 @@ COMPONENT_LOGS = ("postgres", "mariadb", "kafka", "connect", "maven")
 
 
 def _settings(state_dir: Path | None) -> StackSettings:
-    from stack.settings import StackSettings
+    from scv.settings import stack_settings
 
-    return StackSettings(state_dir=state_dir) if state_dir else StackSettings()
+    return stack_settings(state_dir)
 
 
 def _console() -> Console:

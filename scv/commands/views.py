@@ -18,35 +18,10 @@ if TYPE_CHECKING:
     from views.settings import ViewsSettings
 
 
-def _stack_env() -> dict[str, str]:
-    from stack.credentials import load_or_create
-    from stack.endpoints import exports
-    from stack.settings import StackSettings
-
-    settings = StackSettings()
-    if not settings.state_dir.exists():
-        return {}
-    return exports(settings, load_or_create(settings.state_dir))
-
-
 def build_settings(schema: str | None = None) -> ViewsSettings:
-    """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the running local stack's endpoints."""
-    import os
+    from scv.settings import views_settings
 
-    from pydantic import SecretStr
-
-    from views.settings import ViewsSettings
-
-    overrides: dict[str, object] = {}
-    if not (os.environ.get("SCV_VIEWS_STORE_DSN") or os.environ.get("SCV_STORE_DSN")):
-        dsn = _stack_env().get("SCV_STORE_DSN")
-        if dsn:
-            # model_copy does not validate: hand it the field's type, not a plain string.
-            overrides["store_dsn"] = SecretStr(dsn)
-    if schema is not None:
-        overrides["db_schema"] = schema
-    base = ViewsSettings()
-    return base.model_copy(update=overrides) if overrides else base
+    return views_settings(schema)
 
 
 def _fmt(value: Decimal) -> str:
@@ -272,12 +247,11 @@ def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
 @click.option("--limit", default=50, show_default=True, help="Mismatches printed at most.")
 def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> ExitCode:
     """Compare the stream's positions with the legacy sources; exit 1 on any mismatch."""
+    from scv.settings import legacy_sources
     from views.reconcile import compare
     from views.store import opened
 
-    env = _stack_env() if not (erp_dsn and wms_dsn) else {}
-    erp_dsn = erp_dsn or env.get("SCV_ERP_READ_DSN")
-    wms_dsn = wms_dsn or env.get("SCV_WMS_DSN")
+    erp_dsn, wms_dsn = legacy_sources(erp_dsn, wms_dsn)
     if not erp_dsn or not wms_dsn:
         raise click.UsageError("no legacy sources: set SCV_ERP_READ_DSN and SCV_WMS_DSN")
     settings = build_settings(schema)

@@ -24,7 +24,7 @@ from connectors.settings import ConnectorsSettings
 from connectors.sources import check_mariadb
 from connectors.specs import PostgresSpec, load_specs
 from scv.cli import cli
-from scv.commands.connectors import build_settings
+from scv.settings import connectors_settings
 from stack.settings import StackSettings
 
 pytestmark = pytest.mark.usefixtures("legacy_schemas")
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("legacy_schemas")
 
 @pytest.fixture(scope="module")
 def settings(stack_settings: StackSettings) -> ConnectorsSettings:
-    return build_settings()
+    return connectors_settings()
 
 
 @pytest.fixture
