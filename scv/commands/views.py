@@ -14,7 +14,6 @@ from scv.options import dsn_option
 
 if TYPE_CHECKING:
     from views.positions import Key, Position
-    from views.reconcile import Truth
     from views.settings import ViewsSettings
 
 
@@ -189,57 +188,6 @@ def tail(kind: str | None, follow: bool, as_json: bool) -> None:
 # --- scv reconcile ---------------------------------------------------------------------------
 
 
-def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
-    """The simulator's expected-state queries (plain SQL on the legacy tables)."""
-    import sqlalchemy
-
-    from legacy_sim import expected
-    from views.errors import SourceError
-    from views.reconcile import Truth
-
-    erp = sqlalchemy.create_engine(erp_dsn)
-    wms = sqlalchemy.create_engine(wms_dsn)
-    try:
-        with erp.connect() as e, wms.connect() as w:
-            book = expected.erp_positions(e)
-            open_po = expected.open_po_quantities(e)
-            bins = expected.wms_positions(w)
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise SourceError(f"cannot read the legacy sources ({exc.code})") from None
-    finally:
-        erp.dispose()
-        wms.dispose()
-    return [
-        Truth(
-            "erp f41021",
-            ("on_hand", "allocated", "on_order"),
-            {
-                k: {
-                    "on_hand": p.on_hand,
-                    "allocated": p.soft_committed + p.hard_committed,
-                    "on_order": p.on_order,
-                }
-                for k, p in book.items()
-            },
-        ),
-        Truth(
-            "erp f4311 open lines", ("on_order",), {k: {"on_order": q} for k, q in open_po.items()}
-        ),
-        Truth(
-            "wms LOTxLOCxID",
-            ("on_hand", "reserved", "picked"),
-            {
-                k: {
-                    "on_hand": Decimal(p.qty),
-                    "reserved": Decimal(p.allocated),
-                    "picked": Decimal(p.picked),
-                }
-                for k, p in bins.items()
-            },
-        ),
-    ]
-
-
 @click.command()
 @click.option("--schema", default=None, help="Serving schema (default: views).")
 @dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "The legacy ERP (read-only)")
@@ -248,27 +196,21 @@ def _truths(erp_dsn: str, wms_dsn: str) -> list[Truth]:
 def reconcile(schema: str | None, erp_dsn: str | None, wms_dsn: str | None, limit: int) -> ExitCode:
     """Compare the stream's positions with the legacy sources; exit 1 on any mismatch."""
     from scv.settings import legacy_sources
-    from views.reconcile import compare
-    from views.store import opened
+    from views.reconcile import reconcile_sources
 
     erp_dsn, wms_dsn = legacy_sources(erp_dsn, wms_dsn)
     if not erp_dsn or not wms_dsn:
         raise click.UsageError("no legacy sources: set SCV_ERP_READ_DSN and SCV_WMS_DSN")
-    settings = build_settings(schema)
-    with opened(settings.libpq_dsn, settings.db_schema) as store:
-        store.ensure_schema()
-        stream = store.positions()
-    truths = _truths(erp_dsn, wms_dsn)
-    mismatches = compare(stream, truths)
-    keys = len(set(stream) | {k for t in truths for k in t.values})
-    for m in mismatches[:limit]:
+    result = reconcile_sources(build_settings(schema), erp_dsn, wms_dsn)
+    for m in result.mismatches[:limit]:
         click.echo(
             f"MISMATCH {m.source:<22} {m.site_id}|{m.item_id:<24} {m.bucket:<10} "
             f"stream {_fmt(m.stream)} source {_fmt(m.truth)} (diff {_fmt(m.difference)})"
         )
-    if len(mismatches) > limit:
-        click.echo(f"... and {len(mismatches) - limit} more")
+    if len(result.mismatches) > limit:
+        click.echo(f"... and {len(result.mismatches) - limit} more")
     click.echo(
-        f"reconcile: {keys} site x item keys, {len(truths)} sources, {len(mismatches)} mismatches"
+        f"reconcile: {result.keys} site x item keys, {result.sources} sources, "
+        f"{len(result.mismatches)} mismatches"
     )
-    return ExitCode.FAILED if mismatches else ExitCode.OK
+    return ExitCode.OK if result.ok else ExitCode.FAILED

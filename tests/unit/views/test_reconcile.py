@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,44 @@ def test_zero_on_both_sides_is_no_mismatch() -> None:
 def test_an_unknown_bucket_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown buckets"):
         compare({}, [Truth("erp", ("onhand",), {})])
+
+
+def test_the_legacy_truths_state_each_sources_buckets_in_the_base_unit() -> None:
+    from legacy_sim.expected import Position as ErpPosition
+    from legacy_sim.expected import WmsPosition
+    from views.reconcile import legacy_truths, reconcile
+
+    key = ("20001", "A")
+    truths = legacy_truths(
+        {key: ErpPosition(D(10), D(2), D(1), D(4))},
+        {key: D(4)},
+        {key: WmsPosition(9, 3, 1)},
+    )
+    assert [(t.source, tuple(t.buckets)) for t in truths] == [
+        ("erp f41021", ("on_hand", "allocated", "on_order")),
+        ("erp f4311 open lines", ("on_order",)),
+        ("wms LOTxLOCxID", ("on_hand", "reserved", "picked")),
+    ]
+    assert truths[0].values[key] == {"on_hand": D(10), "allocated": D(3), "on_order": D(4)}
+    assert truths[2].values[key] == {"on_hand": D(9), "reserved": D(3), "picked": D(1)}
+    stream = {key: Position(on_hand=D(10), allocated=D(3), on_order=D(4), picked=D(1))}
+    result = reconcile(stream, truths)
+    assert (result.keys, result.sources, result.ok) == (1, 3, False)
+    assert {(m.source, m.bucket) for m in result.mismatches} == {
+        ("wms LOTxLOCxID", "on_hand"),
+        ("wms LOTxLOCxID", "reserved"),
+    }
+
+
+def test_a_source_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    import sqlalchemy
+
+    from views.errors import SourceError
+    from views.reconcile import read_truths
+
+    erp = sqlalchemy.create_engine("sqlite://")  # no legacy tables
+    try:
+        with pytest.raises(SourceError, match=r"^cannot read the legacy sources \("):
+            read_truths(erp, f"sqlite:///{tmp_path}/wms.db")
+    finally:
+        erp.dispose()
