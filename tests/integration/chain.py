@@ -25,10 +25,10 @@ from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, count_ops
 from sqlalchemy import create_engine, text
 
-from scv.commands.sim_verify import check
-from scv.verify import render
+from legacy_sim.verify import Ledger, check, render
 from stack import launcher
 from stack.settings import StackSettings
+from transforms.readback import canonical_payloads, quarantined_rows
 from transforms.settings import TransformsSettings
 
 #: Every business process of the simulator (``sim.transactions.kind``).
@@ -224,7 +224,11 @@ class Pipeline:
         settings = TransformsSettings(
             kafka_bootstrap=self.env["SCV_KAFKA_BOOTSTRAP"], topic_prefix=f"{self.run}."
         )
-        report = check(scope.ledger, scope.since, settings, until=scope.until)
+        report = check(
+            Ledger(scope.ledger, scope.since, scope.until),
+            canonical_payloads(settings),
+            quarantined_rows(settings, scope.since, scope.until),
+        )
         lines = "\n".join(render(report))
         assert report.ok, f"{lines}\n--- runners:\n{self.log()}"
 

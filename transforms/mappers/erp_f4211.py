@@ -79,13 +79,19 @@ CANCELLED = "980"
 CLOSED = "999"
 
 
-def order_ids(row: Row) -> tuple[str, str, str]:
-    """(order_id, line_id, line_no) from the composite JDE key."""
-    order_id = quirks.document_id(
+def order_id_of(row: Row) -> str:
+    """The order's id from the composite JDE key, ``kcoo-dcto-doco`` (also the business key
+    ``scv sim verify`` finds a quarantined row by: ``transforms.readback``)."""
+    return quirks.document_id(
         row.text("sdkcoo"), row.text("sddcto"), row.required_integer("sddoco")
     )
+
+
+def order_ids(row: Row) -> tuple[str, str, str]:
+    """(order_id, line_id, line_no) from the composite JDE key."""
+    order = order_id_of(row)
     line_no = quirks.line_number(row.required_integer("sdlnid"))
-    return order_id, f"{order_id}/{line_no}", line_no
+    return order, f"{order}/{line_no}", line_no
 
 
 def _party(row: Row, column: str) -> str | None:

@@ -24,7 +24,7 @@ from rawtopics import settled_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
 from legacy_sim.anomalies import DEFECTS
-from scv.commands.sim_verify import ledger
+from legacy_sim.verify import read_ledger
 
 INIT_SEED = 606
 #: One ``scv sim run``: business transactions per second and seconds (2% of them defective).
@@ -87,7 +87,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
             break
         runs.append(_sim_run(env, seed))
     wait_quiet(bootstrap)
-    transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
+    transactions, since, until = read_ledger(endpoints["SCV_STORE_DSN"], runs)
     start_group(bootstrap, f"{run_id}-group", start)
     logs = tmp_path_factory.mktemp(run_id) / "pipeline.log"
     with logs.open("wb") as out:

@@ -16,8 +16,8 @@ from chain import scv
 
 from expectations.anomalies import expected_rule
 from legacy_sim.anomalies import DEFECTS
-from scv.commands.sim_verify import _quarantined_row
-from scv.verify import Fact, _quarantine_ident
+from legacy_sim.verify import Fact, _quarantine_ident
+from transforms.readback import quarantined_row
 
 from .conftest import Chain, read_topic
 
@@ -42,7 +42,7 @@ def test_every_anomaly_is_quarantined_by_its_rule_and_nothing_else(chain: Chain)
     assert set(expected.values()) == set(DEFECTS), "every defect kind was injected"
     rules: defaultdict[Fact, set[str]] = defaultdict(set)
     for message in read_topic(chain.bootstrap, f"{chain.prefix}scv.quarantine.v1"):
-        row = _quarantined_row(message, chain.since, chain.until)
+        row = quarantined_row(message, chain.since, chain.until)
         if row is None:
             continue  # a change outside the fixture's runs
         headers = dict(message.headers() or [])

@@ -40,7 +40,7 @@ from chain import (
 from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, settled_ends, wait_quiet
 
-from scv.commands.sim_verify import ledger
+from legacy_sim.verify import read_ledger
 from stack.settings import StackSettings
 
 SEED = 23
@@ -173,7 +173,7 @@ def _drain_and_verify(pipeline: Pipeline, runner: subprocess.Popen[bytes], runs:
     end = wait_quiet(env["SCV_KAFKA_BOOTSTRAP"])
     pipeline.wait_progress(runner, end, pipeline.size(end), timeout=900)
     pipeline.stop(runner)
-    transactions, since, until = ledger(env["SCV_STORE_DSN"], runs)
+    transactions, since, until = read_ledger(env["SCV_STORE_DSN"], runs)
     pipeline.verify(Scope(transactions, since, until, tuple(runs)))
     return _raw_duplicates(env["SCV_KAFKA_BOOTSTRAP"], pipeline.start, end)
 

@@ -30,7 +30,7 @@ from chain import PROCESSES, Pipeline, Scope, scv, seed_world, sim_run
 from rawtopics import Offsets, settled_ends, wait_quiet
 from sqlalchemy import create_engine, text
 
-from scv.commands.sim_verify import ledger
+from legacy_sim.verify import read_ledger
 
 INIT_SEED = 515
 #: Business transactions per `scv sim run` (rate x duration) and the runs before the drift.
@@ -95,7 +95,7 @@ def backlog(endpoints: dict[str, str]) -> Backlog:
     assert kinds >= PROCESSES, f"processes never run: {PROCESSES - kinds}"
     assert rolled_back > 0
     end = wait_quiet(bootstrap)
-    transactions, since, until = ledger(endpoints["SCV_STORE_DSN"], runs)
+    transactions, since, until = read_ledger(endpoints["SCV_STORE_DSN"], runs)
     return Backlog(env, start, end, Scope(transactions, since, until, tuple(runs)))
 
 

@@ -26,6 +26,13 @@ facts the ledger does not list (including facts of rolled-back transactions). Tr
 ledger marks ``verdict = quarantine`` are expected in the quarantine topic instead, matched by
 source row.
 
+The stream side arrives as plain payloads and facts: this module reads no topic and imports no
+stage (``transforms.readback`` reads the topics back and names the source row of a quarantine
+record by the mappers' own key functions; ``scv sim verify`` hands both to ``check``). The
+ledger side keys what it expects with the simulator's own rules (``legacy_sim.workload``), on
+purpose not with the mappers': an oracle that borrowed the pipeline's key function could not
+see that function go wrong.
+
 Scope: facts of the ledger's runs. Canonical events from snapshot reads (the seeded state, not
 a business transaction) and from changes committed before the first run started are left out
 and counted apart. Event types the ledger lists but no mapper emits yet (``order.backordered``,
@@ -40,7 +47,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from legacy_sim.errors import NoLedger
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Fact = tuple[str, ...]
 
@@ -84,6 +96,62 @@ class Report:
 
 
 # -- the ledger side ---------------------------------------------------------------------------
+
+
+class Ledger(NamedTuple):
+    """The ledger's run transactions (``committed``, ``verdict``, ``events``) and the time
+    window of the runs (``until`` None: the stream is read to its end)."""
+
+    transactions: list[dict[str, Any]]
+    since: datetime | None
+    until: datetime | None
+
+
+def read_ledger(store: str | Engine, runs: Sequence[int] = ()) -> Ledger:
+    """The ledger's run transactions, when the first run started and when the last finished.
+
+    ``store`` is the store database (a SQLAlchemy URL, or an engine). ``runs`` scopes it to
+    those runs (default: every run since ``scv sim init``); the stream is then scoped to changes
+    recorded between their start and their end, so traffic of other runs (another user's
+    simulator on a shared stack) is left out rather than reported unexpected.
+    """
+    import sqlalchemy
+
+    scope = "r.kind = 'run'" + (" AND r.run_id = ANY(:runs)" if runs else "")
+    params = {"runs": list(runs)} if runs else {}
+    engine = sqlalchemy.create_engine(store) if isinstance(store, str) else store
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.text(
+                    "SELECT t.committed, t.verdict, t.events FROM sim.transactions t "
+                    f"JOIN sim.runs r USING (run_id) WHERE {scope} ORDER BY t.run_id, t.seq"
+                ),
+                params,
+            )
+            transactions = [dict(r._mapping) for r in rows]
+            since, until, found = conn.execute(
+                sqlalchemy.text(
+                    "SELECT min(started_at), max(finished_at), count(*) FROM sim.runs r "
+                    f"WHERE {scope}"
+                ),
+                params,
+            ).one()
+    except sqlalchemy.exc.ProgrammingError as exc:
+        raise NoLedger(
+            f"no simulator ledger in the store database: run `scv sim init` ({exc.code})"
+        ) from None
+    finally:
+        if isinstance(store, str):
+            engine.dispose()
+    if runs and found != len(set(runs)):
+        raise NoLedger(
+            f"the ledger holds {found} of the runs {sorted(set(runs))}: re-initialised since?"
+        )
+    # MariaDB binlog times have whole seconds: a change of the first second must stay in scope.
+    since = since.replace(microsecond=0) if since is not None else None
+    # Without a scope the stream is read to its end (a run may still be going).
+    return Ledger(transactions, since, until if runs else None)
 
 
 def _ledger_facts(event: Mapping[str, Any]) -> list[Fact]:
@@ -253,6 +321,20 @@ def found_from_stream(
 
 
 # -- the comparison ----------------------------------------------------------------------------
+
+
+def check(
+    ledger: Ledger,
+    events: Iterable[Mapping[str, Any]],
+    quarantined: Iterable[Fact],
+    *,
+    examples: int = 5,
+) -> Report:
+    """``scv sim verify``: the ledger against canonical event payloads and the source rows of
+    quarantine records (both read up to now, ``read_committed``; ``transforms.readback``)."""
+    expected = expected_from_ledger(ledger.transactions)
+    found = found_from_stream(events, quarantined, since=ledger.since, until=ledger.until)
+    return compare(expected, found, examples=examples)
 
 
 def _example(kind: str, what: str, fact: Fact) -> str:

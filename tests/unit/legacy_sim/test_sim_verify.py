@@ -1,4 +1,5 @@
-"""``scv sim verify``'s comparison: ledger facts against canonical event payloads."""
+"""``scv sim verify``'s comparison (``legacy_sim.verify``): ledger facts against canonical
+event payloads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from scv.verify import compare, expected_from_ledger, found_from_stream, num, render
+from legacy_sim.verify import (
+    Ledger,
+    check,
+    compare,
+    expected_from_ledger,
+    found_from_stream,
+    num,
+    render,
+)
 
 SINCE = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 OID = "00020-SO-7"
@@ -162,3 +171,13 @@ def test_numbers_compare_by_value() -> None:
     assert num("144.00") == num(144) == "144"
     assert num("-0.0") == "0"
     assert num("1.50") == "1.5"
+
+
+def test_check_scopes_the_stream_to_the_ledgers_window() -> None:
+    ledger = Ledger([_tx([_placed(("1.000", "144"))])], SINCE, None)
+    early = _line(9, "9.000", "1") | {"recorded_at": "2026-01-05T07:59:59+00:00"}
+    report = check(ledger, [_line(1, "1.000", "144"), early], [], examples=1)
+    assert report.ok
+    assert report.out_of_scope == {"order.placed (before the first run)": 1}
+    late = Ledger(ledger.transactions, SINCE, SINCE)
+    assert not check(late, [_line(1, "1.000", "144")], []).ok  # recorded after: missing
