@@ -8,8 +8,8 @@ One Kafka transaction per batch::
 
 so the outputs of a batch and the consumer offsets that produced them become visible to
 ``read_committed`` readers together, or not at all. The offsets and the commit of a batch
-travel on a thread of their own while the next batch is consumed, mapped and gated (a third of
-a backlog drain was spent waiting on those round trips); the next batch is produced once that
+travel on a thread of their own while the next batch is consumed, mapped and gated (so the
+broker's round trips overlap the work); the next batch is produced once that
 commit succeeded, and if it failed both batches are rolled back and read again.
 
 Several instances share the raw partitions through one consumer group; each has its own
@@ -227,8 +227,8 @@ class _Headers(Sequence[tuple[str, str | bytes | None]]):
     """A consumed record's headers, read from the client on first use.
 
     Debezium puts four ``__debezium.context.*`` headers on every record and converting them
-    costs about 3.6 µs a message (``Message.headers``), a tenth of the runner's time per
-    message on a backlog, while only a quarantined record needs them.
+    (``Message.headers``) is a noticeable share of the runner's time per message, while only a
+    quarantined record needs them (figures: docs/benchmarks.md).
     """
 
     # One slot: the record until it is read, then the list (one store per consumed record).
@@ -274,8 +274,7 @@ METADATA_REFRESH_S = 10.0
 
 #: The interpreter's thread switch interval for a runner process (``sys.setswitchinterval``).
 #: The commit thread needs the GIL back after each client call, and at the default 5 ms it
-#: waited behind the mapping thread for most of it: send_offsets_to_transaction took 6 ms at
-#: the median instead of 1 ms.
+#: waits behind the mapping thread for most of it (figures: docs/benchmarks.md).
 COMMIT_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -298,8 +297,8 @@ def producer_config(settings: TransformsSettings) -> dict[str, Any]:
         "compression.type": "lz4",
         # A transaction begun right after the previous commit often finds the coordinator
         # still writing that commit's markers (CONCURRENT_TRANSACTIONS) and is retried after
-        # this back-off: at the default 100 ms, one batch in thirty stalled 100-300 ms in
-        # send_offsets_to_transaction. Repeated failures still back off exponentially.
+        # this back-off, which at the default 100 ms stalls batches (docs/benchmarks.md).
+        # Repeated failures still back off exponentially.
         "retry.backoff.ms": 10,
     }
 
@@ -677,8 +676,8 @@ class Runner:
     # -- holding rows back for reference data ------------------------------------------------
 
     def _reference_partitions(self, consumer: Consumer) -> list[TopicPartition]:
-        # Topics change as rarely as the consumer's own metadata refresh notices them; asking
-        # the broker on every batch with a hold was a quarter of the runner's wall time.
+        # Topics change as rarely as the consumer's own metadata refresh notices them, so the
+        # list is kept that long rather than asked for on every batch with a hold.
         fetched_at, cached = self._reference_cache
         if time.monotonic() - fetched_at < METADATA_REFRESH_S:
             return cached
@@ -694,8 +693,7 @@ class Runner:
 
     def _reference_ends(self, consumer: Consumer) -> _Ends:
         # One ListOffsets request for all reference partitions (latest = the high watermark),
-        # sent now and read when the hold is reviewed: waiting for it here, once per batch,
-        # was 45% of the runner's wall time on a backlog (scv bench --profile).
+        # sent now and read when the hold is reviewed, so no batch waits for it here.
         if self._admin is None:
             raise KafkaError("the runner's admin client is not open")
         wanted = {
@@ -811,8 +809,8 @@ class Runner:
     def _limit_pending(self, consumer: Consumer) -> None:
         """Past ``pending_max_rows`` rows waiting, pause the partitions with a batch or more
         of them until half of them are mapped. A partition paused drops what the client had
-        fetched for it and each ``consume`` then waits for a full batch: pausing early, at a
-        batch per partition, halved the drain of a backlog."""
+        fetched for it and each ``consume`` then waits for a full batch, hence no pausing early,
+        at a batch per partition (docs/benchmarks.md)."""
         limit = self.settings.pending_max_rows
         waiting = len(self._pending)
         if waiting > limit:

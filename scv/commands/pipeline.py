@@ -53,8 +53,7 @@ def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
 
     settings = transforms_settings(instance_id=instance_id, erp_dsn=erp_dsn, warn=_warn)
     # The runner's garbage is acyclic (freed by reference counting) while its reference state
-    # grows for hours; with the default thresholds the cyclic collector kept re-scanning that
-    # state, 7% of a backlog drain (0.9 s of full collections in 12 s, gc.callbacks). A first
+    # grows for hours, which the default thresholds re-scan (docs/benchmarks.md); a first
     # generation of 100,000 net allocations still collects real cycles when they pile up.
     gc.set_threshold(100_000, 50, 100)
     sys.setswitchinterval(COMMIT_SWITCH_INTERVAL_S)
