@@ -11,6 +11,9 @@ from edi.documents import InventoryPosition, ShippedOrder
 from edi.x12 import ControlNumbers
 from transforms.events import (
     GoodsReceived,
+    ItemUpserted,
+    OrderCancelled,
+    OrderLineChanged,
     OrderPicked,
     OrderPlaced,
     Quantity,
@@ -35,7 +38,9 @@ CONTROL = ControlNumbers(interchange=42, group=42, transaction_set=1)
 _seq = itertools.count()
 
 
-def header(event_type: str, *, site: str = SITE, at: datetime = T0) -> dict[str, Any]:
+def header(
+    event_type: str, *, site: str | None = SITE, at: datetime = T0, snapshot: bool = False
+) -> dict[str, Any]:
     n = next(_seq)
     return {
         "event_id": event_id_for(
@@ -52,7 +57,7 @@ def header(event_type: str, *, site: str = SITE, at: datetime = T0) -> dict[str,
             op="c",
             position=str(n),
             pk=str(n),
-            snapshot=False,
+            snapshot=snapshot,
         ),
     }
 
@@ -117,10 +122,12 @@ def dispatched(
     site: str = SITE,
     carrier: str | None = "UPSN",
     tracking: str | None = "1Z999AA10123456784",
+    shipment: str = SHIPMENT,
+    snapshot: bool = False,
 ) -> ShipmentDispatched:
     return ShipmentDispatched(
-        **header("shipment.dispatched", site=site),
-        shipment_id=SHIPMENT,
+        **header("shipment.dispatched", site=site, snapshot=snapshot),
+        shipment_id=shipment,
         order_id=order,
         wms_order_key="0000123456",
         load_id="LD00042",
@@ -129,18 +136,20 @@ def dispatched(
     )
 
 
-def shipped_order(*, site: str = SITE) -> ShippedOrder:
+def shipped_order(
+    *, site: str = SITE, order: str = ORDER, shipment: str = SHIPMENT
+) -> ShippedOrder:
     """Two lines; line 1 fully picked into two cartons (one lot each), line 2 short."""
     return ShippedOrder(
-        dispatched=dispatched(site=site),
+        dispatched=dispatched(site=site, order=order, shipment=shipment),
         lines=(
-            placed("1.000", 24, site=site),
-            placed("2.000", 10, item="NUT-2002-BLU", gtin=GTIN_2, site=site),
+            placed("1.000", 24, site=site, order=order),
+            placed("2.000", 10, item="NUT-2002-BLU", gtin=GTIN_2, site=site, order=order),
         ),
         picks=(
-            picked("1.000", 12, case=SSCC, lot="L2405A", site=site),
-            picked("1.000", 12, case=SSCC_2, lot="L2405B", site=site),
-            picked("2.000", 6, item="NUT-2002-BLU", case=SSCC_2, site=site),
+            picked("1.000", 12, case=SSCC, lot="L2405A", site=site, order=order),
+            picked("1.000", 12, case=SSCC_2, lot="L2405B", site=site, order=order),
+            picked("2.000", 6, item="NUT-2002-BLU", case=SSCC_2, site=site, order=order),
         ),
     )
 
@@ -152,12 +161,13 @@ def received(
     uom: str = "EA",
     item: str = "FISH-3003-ICE",
     lot: str | None = "B20260301",
+    receipt: str = "99123",
 ) -> GoodsReceived:
     return GoodsReceived(
         **header("goods.received", site=site),
         po_id="00020-OP-4711",
         line_id="00020-OP-4711/1.000",
-        receipt_id="00020-OP-4711/1.000/1/99123",
+        receipt_id=f"00020-OP-4711/1.000/1/{receipt}",
         item_id=item,
         quantity=Decimal(qty),
         base_uom=uom,
@@ -186,4 +196,36 @@ def position(
         available=on_hand_ - committed_,
         as_of=T0,
         gtin=gtin,
+    )
+
+
+def line_changed(
+    line: str, qty: int | str, *, order: str = ORDER, site: str = SITE
+) -> OrderLineChanged:
+    return OrderLineChanged(
+        **header("order.line_changed", site=site),
+        order_id=order,
+        line_id=f"{order}/{line}",
+        changes=(),
+        quantity=Decimal(qty),
+        base_uom="EA",
+    )
+
+
+def cancelled(line: str | None, *, order: str = ORDER, site: str = SITE) -> OrderCancelled:
+    return OrderCancelled(
+        **header("order.cancelled", site=site),
+        order_id=order,
+        line_id=None if line is None else f"{order}/{line}",
+        reason="cancelled",
+    )
+
+
+def item(item_id: str, *, gtin: str | None = GTIN, uom: str = "EA") -> ItemUpserted:
+    return ItemUpserted(
+        **header("item.upserted", site=None),
+        item_id=item_id,
+        item_short="4711",
+        gtin=gtin,
+        base_uom=uom,
     )
