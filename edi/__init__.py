@@ -1,10 +1,14 @@
 """EDI from the stream: X12 4010 documents and GS1 EPCIS 2.0 events built from canonical events.
 
-The stage sits downstream of the canonical topics, beside ``views``. This package is its pure
-core: partner profiles (``profile``, samples in ``partners/``), the X12 interchange writer
-(``x12``), one builder per document (``documents``: 846, 856, 944, 945), the EPCIS 2.0 export
-with the CBV event hash (``epcis``), its errors (``errors``) and settings (``settings``). Nothing
-here does I/O, reads a clock or holds a global: the time of a document and its control numbers
-are parameters, so the same events give the same bytes. It imports the canonical models from
-``transforms.events``; nothing of the project imports it back.
+The stage sits downstream of the canonical topics, beside ``views``. Its pure core: partner
+profiles (``profile``, samples in ``partners/``), the X12 interchange writer (``x12``), one
+builder per document (``documents``: 846, 856, 944, 945), what a batch of events builds
+(``plan``), the EPCIS 2.0 export with the CBV event hash (``epcis``), its errors (``errors``)
+and settings (``settings``). None of these does I/O, reads a clock or holds a global: the time
+of a document and its control numbers are parameters, so the same events give the same bytes.
+
+Around it, the I/O of ``scv edi run``: the database tables (``store``), the partner outbox
+(``outbox``) and the consume loop (``stage``). It imports the canonical models from
+``transforms.events`` and the infrastructure (``kafkaio``, ``dsn``); nothing of the project
+but the console imports it back.
 """

@@ -12,11 +12,17 @@
     │                           missing GTIN, item or site out of scope, value too long): the
     │                           document is not built; ``reason`` is a short stable code for
     │                           the rejected-documents list
-    └── EpcisError              an event cannot be exported to EPCIS 2.0 (no identifier for
-        │                       its goods, a site without a GLN, a field outside the hashed
-        │                       subset)
-        └── EpcisRejected       a data problem of one event (``reason`` like
-                                ``DocumentRejected``): it goes to the rejects list
+    ├── EpcisError              an event cannot be exported to EPCIS 2.0 (no identifier for
+    │   │                       its goods, a site without a GLN, a field outside the hashed
+    │   │                       subset)
+    │   └── EpcisRejected       a data problem of one event (``reason`` like
+    │                           ``DocumentRejected``): it goes to the rejects list
+    ├── StoreError              the EDI database refused or failed an operation
+    │   └── StageLocked         another ``scv edi run`` already serves this schema
+    ├── OutboxError             a document could not be written to the partner outbox
+    ├── KafkaError              the broker refused or failed an operation
+    └── UsageError              a user mistake the stage detects (unknown partner, a time in
+                                the future, no outbox configured): exit code 2
 
 A rejection is data, not a bug: the caller (``scv edi run``) records it with its reason and
 goes on with the next event. Every other exception is a bug and stops the caller.
@@ -75,3 +81,23 @@ class EpcisRejected(EpcisError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class StoreError(EdiError):
+    pass
+
+
+class StageLocked(StoreError):
+    exit_code = 2
+
+
+class OutboxError(EdiError):
+    pass
+
+
+class KafkaError(EdiError):
+    pass
+
+
+class UsageError(EdiError):
+    exit_code = 2

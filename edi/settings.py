@@ -1,19 +1,29 @@
 """Settings of the EDI stage: one frozen object, built once by the CLI and passed down.
 
 Every field can be set from the environment with the ``SCV_EDI_`` prefix (nested with
-``__``). The document builders and the EPCIS export take what they need from it as plain
-values (``gs1()``), never the settings object itself.
+``__``); the Kafka bootstrap and the database fall back to ``SCV_KAFKA_BOOTSTRAP`` and
+``SCV_STORE_DSN`` from ``scv stack env``. The document builders and the EPCIS export take what
+they need from it as plain values (``gs1()``), never the settings object itself.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edi.epcis import Gs1Identity
+from edi.errors import UsageError
 from edi.profile import PARTNERS_DIR
+from transforms.events import TOPIC_INBOUND, TOPIC_ITEM, TOPIC_ORDER, TOPIC_SHIPMENT
+
+#: The canonical topics the documents are built from: order lines and picks, dispatches,
+#: receipts, and the item master (GTINs and base units of receipts and the 846).
+SOURCE_TOPICS = (TOPIC_ORDER, TOPIC_SHIPMENT, TOPIC_INBOUND, TOPIC_ITEM)
+
+_SCHEMA = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 class EdiSettings(BaseSettings):
@@ -32,6 +42,38 @@ class EdiSettings(BaseSettings):
     #: Canonical unit → UN/ECE Rec 20 code, for variable-measure units only (``KG: KGM``).
     gs1_measure_units: dict[str, str] = Field(default_factory=lambda: {"KG": "KGM"})
 
+    # --- the stage (``scv edi run``) ------------------------------------------------------
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("SCV_EDI_KAFKA_BOOTSTRAP", "SCV_KAFKA_BOOTSTRAP"),
+    )
+    #: The ``scv`` database (not captured by CDC); SQLAlchemy or libpq URL.
+    store_dsn: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SCV_EDI_STORE_DSN", "SCV_STORE_DSN")
+    )
+    #: PostgreSQL schema of the stage's tables; one ``scv edi run`` per schema.
+    db_schema: str = Field(default="edi", pattern=_SCHEMA)
+    #: Schema of the views' serving table ``inventory_positions`` the 846 reads (read only).
+    positions_schema: str = Field(default="views", pattern=_SCHEMA)
+    #: Where interchanges are written, one directory per partner (None: the CLI's default).
+    outbox_dir: Path | None = None
+    #: Prefix of the canonical topics read (tests).
+    topic_prefix: str = ""
+    batch_size: int = Field(default=2000, ge=1)
+    batch_timeout_s: float = Field(default=0.5, gt=0)
+    #: ``--until-idle``: stop after this long at the end of every partition.
+    idle_s: float = Field(default=3.0, gt=0)
+    #: How long a dispatch waits for order lines its picks name but the stream has not
+    #: brought yet (the ERP and the WMS are two sources, not ordered with each other).
+    line_wait_s: float = Field(default=600.0, ge=0)
+    #: Order lines and picks of an order not dispatched within this long are forgotten.
+    order_retention_days: float = Field(default=30.0, gt=0)
+    #: Whether ``scv edi run`` sends the partners' 846 on their schedules.
+    schedule_846: bool = True
+    #: Seconds between two looks at the 846 schedules.
+    schedule_check_s: float = Field(default=10.0, gt=0)
+
     def gs1(self) -> Gs1Identity:
         return Gs1Identity(
             company_prefix=self.gs1_company_prefix,
@@ -39,3 +81,30 @@ class EdiSettings(BaseSettings):
             item_class_fallback=self.gs1_item_class_fallback,
             measure_units=dict(self.gs1_measure_units),
         )
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def source_topics(self) -> list[str]:
+        return [self.topic(t) for t in SOURCE_TOPICS]
+
+    @property
+    def line_wait(self) -> timedelta:
+        return timedelta(seconds=self.line_wait_s)
+
+    @property
+    def order_retention(self) -> timedelta:
+        return timedelta(days=self.order_retention_days)
+
+    @property
+    def libpq_dsn(self) -> str:
+        if self.store_dsn is None:
+            raise UsageError("no EDI database: set SCV_EDI_STORE_DSN or SCV_STORE_DSN")
+        return self.store_dsn.get_secret_value().replace("postgresql+psycopg://", "postgresql://")
+
+    @property
+    def outbox(self) -> Path:
+        if self.outbox_dir is None:
+            raise UsageError("no partner outbox: set SCV_EDI_OUTBOX_DIR")
+        return self.outbox_dir

@@ -147,4 +147,8 @@ def test_the_sources_and_the_infrastructure_import_no_stage() -> None:
 
 
 def test_edi_reads_only_the_canonical_models() -> None:
-    assert {i.imported for i in IMPORTS if i.package == "edi"} <= {"transforms.events"}
+    # Of the stages, only the canonical models. Since ``scv edi run`` (issue 18) consumes the
+    # canonical topics and keeps its state in the database as the views do, it uses the
+    # infrastructure the order already allows it (``kafkaio``, ``dsn``), and nothing else.
+    stages = {i.imported for i in IMPORTS if i.package == "edi" and i.target not in INFRASTRUCTURE}
+    assert stages <= {"transforms.events"}
