@@ -20,6 +20,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from bench.errors import BenchError
     from connectors.errors import ConnectorsError
     from demo.errors import DemoError
+    from edi.errors import EdiError
     from expectations.errors import ExpectationsError
     from kafkaio.errors import KafkaIOError
     from legacy_sim.errors import SimError
@@ -33,6 +34,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         ConnectorsError,
         TransformsError,
         ViewsError,
+        EdiError,
         ExpectationsError,
         BenchError,
         DemoError,
