@@ -65,7 +65,8 @@ class EdiSettings(BaseSettings):
     #: ``--until-idle``: stop after this long at the end of every partition.
     idle_s: float = Field(default=3.0, gt=0)
     #: How long a dispatch waits for order lines its picks name but the stream has not
-    #: brought yet (the ERP and the WMS are two sources, not ordered with each other).
+    #: brought yet (the ERP and the WMS are two sources, not ordered with each other); then
+    #: it is rejected (``pick_without_line``). ``--until-idle`` waits for it too.
     line_wait_s: float = Field(default=600.0, ge=0)
     #: Order lines and picks of an order not dispatched within this long are forgotten.
     order_retention_days: float = Field(default=30.0, gt=0)

@@ -231,7 +231,7 @@ class Stage:
         refreshed = scheduled = 0.0
         quiet_since = time.monotonic()
         # The 846 needs the item master (units, GTINs): none before the backlog is read once.
-        caught_up = False
+        caught_up = told = False
         while self._stop is None:
             if time.monotonic() - refreshed >= TOPICS_REFRESH_S:
                 self._assign(consumer, known)
@@ -272,8 +272,16 @@ class Stage:
                 and time.monotonic() - quiet_since >= settings.idle_s
                 and progress() is None
             ):
+                # Read to the end: what waits now waits only for order lines (line_wait).
                 self.release(lambda: None)
-                self.stop("idle")
+                if not self.state.held:
+                    self.stop("idle")
+                elif not told:
+                    told = True
+                    self.log(
+                        f"edi: read to the end; {len(self.state.held)} dispatches wait up to "
+                        f"{settings.line_wait_s:g}s for order lines their picks name"
+                    )
         if self.state.held:
             self.log(f"edi: {len(self.state.held)} dispatches or receipts still held")
         self.log(f"edi: stopping: {self._stop}")

@@ -68,7 +68,11 @@ def edi() -> None:
 
 
 @edi.command()
-@click.option("--until-idle", is_flag=True, help="Stop once every partition is read to its end.")
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Stop once every partition is read to its end and no dispatch waits for its lines.",
+)
 @_schema
 @_outbox
 def run(until_idle: bool, schema: str | None, outbox: Path | None) -> None:
