@@ -24,6 +24,7 @@ import orjson
 import pytest
 
 import edi.outbox
+import kafkaio
 from edi import outbox
 from edi.errors import OutboxError, UsageError
 from edi.plan import EPOCH, Controls, Document, Item, Planned, Reject, State, StockRow
@@ -438,3 +439,41 @@ def test_an_outbox_that_cannot_be_written_says_where(tmp_path: Path) -> None:
     (tmp_path / "p").write_bytes(b"a file where the partner's folder goes")
     with pytest.raises(OutboxError, match="cannot write"):
         outbox.write(tmp_path, "p", "x.x12", b"x")
+
+
+# --- the stream's progress -------------------------------------------------------------------
+
+
+class _Position:
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic, self.partition, self.offset = topic, partition, offset
+
+
+class _Consumer:
+    def __init__(self, positions: dict[tuple[str, int], int]) -> None:
+        self.positions = positions
+
+    def position(self, parts: list[Any]) -> list[_Position]:
+        return [
+            _Position(tp.topic, tp.partition, self.positions[(tp.topic, tp.partition)])
+            for tp in parts
+        ]
+
+
+def test_a_partition_at_its_end_counts_as_read_through_only_at_its_high_watermark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = stage(FakeStore(), tmp_path)
+    a, b, c = ("t", 0), ("t", 1), ("t", 2)
+    highs = {a: 10, b: 10, c: 7}
+    monkeypatch.setattr(kafkaio, "high_watermarks", lambda _b, parts, **_: highs)
+    monkeypatch.setattr(kafkaio, "low_watermarks", lambda _b, parts, **_: {a: 0, b: 0, c: 7})
+    last = {a: ev.T0, b: ev.T0 + timedelta(seconds=1)}
+    # a: at its high watermark; b: end-of-partition at the last stable offset, in front of an
+    # open transaction (8 < 10); c: nothing delivered since the start, the log begins at 7.
+    consumer = _Consumer({a: 10, b: 8, c: -1001})
+    progress = s._progress(consumer, {a, b, c}, {a, b, c}, last)  # type: ignore[arg-type]
+    assert progress == ev.T0 + timedelta(seconds=1)  # b holds it back
+    consumer.positions[b] = 10
+    assert s._progress(consumer, {a, b, c}, {a, b, c}, last) is None  # type: ignore[arg-type]
+    assert s._progress(consumer, {a, b, c}, {a, c}, last) == last[b]  # type: ignore[arg-type]
