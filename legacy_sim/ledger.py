@@ -14,6 +14,7 @@ Schema ``sim`` of the never-captured database ``scv``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,3 +183,50 @@ def load_world(conn: Connection) -> World:
 
 def release_world(conn: Connection) -> None:
     conn.execute(update(world_table).values(in_use=False))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitFact:
+    """One committed business transaction, as the EDI parity report needs it: its kind, commit
+    time, keys and the site x item balances it changed (``inventory.level_changed`` keys)."""
+
+    kind: str
+    committed_at: datetime
+    keys: dict[str, Any]
+    balances: tuple[str, ...]
+
+
+def commits_since(conn: Connection, since: datetime) -> list[CommitFact]:
+    """Committed business transactions since ``since``, in commit order."""
+    exists = conn.execute(
+        text(
+            "SELECT 1 FROM information_schema.tables"
+            " WHERE table_schema = :s AND table_name = 'transactions'"
+        ),
+        {"s": LEDGER_SCHEMA},
+    ).first()
+    if exists is None:
+        raise NotInitialised()
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT kind, committed_at, keys,
+                   jsonb_path_query_array(
+                       events, '$[*] ? (@.type == "inventory.level_changed").key'
+                   ) AS balances
+            FROM {LEDGER_SCHEMA}.transactions
+            WHERE committed AND committed_at > :since
+            ORDER BY committed_at
+            """
+        ),
+        {"since": since},
+    )
+    return [
+        CommitFact(
+            kind=r.kind,
+            committed_at=r.committed_at,
+            keys=dict(r.keys or {}),
+            balances=tuple(str(k) for k in (r.balances or [])),
+        )
+        for r in rows
+    ]

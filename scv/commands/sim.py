@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -178,3 +180,98 @@ def drift() -> None:
     for db, outcome in runner.drift(_settings()).items():
         change = runner.DRIFTS[db]
         click.echo(f"sim: {db}: {change.table} ADD COLUMN {change.column}: {outcome}")
+
+
+def _moment(value: str, option: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset; none means UTC), or ``now``."""
+    from datetime import UTC, datetime
+
+    if value == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (2026-03-02T23:00:00Z) or 'now'",
+            param_hint=option,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@sim.command()
+@click.option("--at", "at_", default="now", show_default=True, help="Cut-off: ISO 8601 or now.")
+@click.option("--since", default=None, help="Start of the window (default: 24 hours before --at).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="New or empty directory for the files (default: edi-batch/<cut-off>).",
+)
+@click.option(
+    "--without",
+    multiple=True,
+    metavar="DEFECT",
+    help="Switch one of the batch's defects off (repeatable; see --list-defects).",
+)
+@click.option("--no-defects", is_flag=True, help="Switch every defect off.")
+@click.option("--list-defects", is_flag=True, help="Print the defects and exit.")
+@click.option(
+    "--partners",
+    "partners_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Partner profiles (default: the EDI stage's, SCV_EDI_PARTNERS_DIR).",
+)
+def batch(
+    at_: str,
+    since: str | None,
+    out_dir: Path | None,
+    without: tuple[str, ...],
+    no_defects: bool,
+    list_defects: bool,
+    partners_dir: Path | None,
+) -> None:
+    """The legacy nightly EDI extract at a cut-off: X12 846/856/944/945 files + manifest."""
+    from datetime import UTC, timedelta
+
+    from legacy_sim.batch.defects import DEFECTS
+
+    if list_defects:
+        for name, what in DEFECTS.items():
+            click.echo(f"{name:<26} {what}")
+        return
+    unknown = sorted(set(without) - set(DEFECTS))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown defect {', '.join(unknown)} (known: {', '.join(DEFECTS)})",
+            param_hint="--without",
+        )
+    from edi.settings import EdiSettings
+    from legacy_sim.batch import job
+
+    at = _moment(at_, "--at")
+    start = _moment(since, "--since") if since else at - timedelta(hours=24)
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    options = job.BatchOptions(
+        at=at,
+        since=start,
+        out_dir=out_dir or Path("edi-batch") / stamp,
+        partners_dir=partners_dir or EdiSettings().partners_dir,
+        defects=frozenset() if no_defects else frozenset(DEFECTS) - set(without),
+    )
+    options.validate(datetime.now(UTC))  # before the settings: a mistake touches nothing
+    result = job.run(_settings(), options)
+    for f in result.files:
+        click.echo(
+            f"sim: batch {f.partner:<22} {f.document}  {f.sets:>4} sets  ISA13 {f.control:09d}  "
+            f"{result.out_dir / f.partner / f.name}"
+        )
+    fired: dict[str, int] = {}
+    for firing in result.firings:
+        fired[firing.defect] = fired.get(firing.defect, 0) + 1
+    state = ", ".join(
+        f"{name} {fired.get(name, 0) if name in options.defects else 'off'}" for name in DEFECTS
+    )
+    click.echo(f"sim: batch defects fired: {state}")
+    click.echo(f"sim: batch manifest {result.manifest}")
