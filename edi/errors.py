@@ -5,9 +5,14 @@
     │                           line per bad file in ``lines``)
     ├── X12Error                the envelope cannot be written (control number out of range,
     │   │                       bad separators, ISA id of the wrong width): nothing is written
-    │   └── X12ValueError       a value cannot be written into an element (it holds a
-    │                           separator, a control character or non-ASCII text); the
-    │                           document builders turn it into a ``DocumentRejected``
+    │   ├── X12ValueError       a value cannot be written into an element (it holds a
+    │   │                       separator, a control character or non-ASCII text); the
+    │   │                       document builders turn it into a ``DocumentRejected``
+    │   └── X12ReadError        a file is not a readable X12 interchange (no ISA, a count or
+    │                           control number that does not match): the parity report lists
+    │                           the file as a problem
+    ├── ParityError             the parity report cannot start: a directory or the batch's
+    │                           manifest is missing or unreadable, the cut-off disagrees (exit 2)
     ├── DocumentRejected        an event the partner's profile cannot express (unknown unit,
     │                           missing GTIN, item or site out of scope, value too long): the
     │                           document is not built; ``reason`` is a short stable code for
@@ -53,6 +58,14 @@ class X12Error(EdiError):
 
 class X12ValueError(X12Error):
     pass
+
+
+class X12ReadError(X12Error):
+    pass
+
+
+class ParityError(EdiError):
+    exit_code = 2
 
 
 class DocumentRejected(EdiError):
