@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from legacy_sim.batch.documents import (
@@ -198,7 +198,9 @@ def _shipped_orders(
                    LoadKey, MBOLKey, TrackingNo
             FROM ORDERS WHERE Status = '9' AND EditDate > :lo AND EditDate <= :hi
             """
-        ),
+        )
+        .bindparams(bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime))
+        .columns(EditDate=DateTime),
         {"lo": lo, "hi": hi},
     )
     orders = []
