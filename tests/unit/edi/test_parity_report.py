@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +92,17 @@ def test_a_difference_is_in_the_report_with_its_class_and_reason(tmp_path: Path)
 
 def test_the_ledger_is_asked_from_the_window_s_start(tmp_path: Path) -> None:
     batch, stream = _dirs(tmp_path)
-    asked = []
+    asked: list[datetime] = []
+
+    def ledger(since: datetime) -> list[Commit]:
+        asked.append(since)
+        return []
+
     run_parity(
         batch_dir=batch,
         stream_dir=stream,
         out_dir=tmp_path / "report",
-        ledger=lambda since: asked.append(since) or [],
+        ledger=ledger,
         partners_dir=PARTNERS_DIR,
         now=pd.AT,
     )

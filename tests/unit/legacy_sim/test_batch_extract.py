@@ -134,7 +134,10 @@ def test_without_defects_the_846_is_the_book(sim: Sim) -> None:
     for balance in world.balances.values():
         item = world.items[balance.itm].litm
         book = found.book[(balance.mcu, item)]
-        assert (book.on_hand, book.committed) == (balance.pqoh, balance.pcom + balance.hcom)
+        assert (book.on_hand, book.committed) == (
+            Decimal(balance.pqoh),
+            Decimal(balance.pcom + balance.hcom),
+        )
         bins = found.bins[(balance.mcu, item)]
         assert bins.qty == balance.pqoh  # the WMS agrees with the book at rest
 

@@ -34,7 +34,7 @@ def test_ledger_facts_become_the_parity_s_commits() -> None:
     )
     assert (reversal.origins, reversal.subjects) == (
         frozenset(),
-        {"receipt:00020-OP-4711/80001"},
+        frozenset({"receipt:00020-OP-4711/80001"}),
     )
     assert commit_of(CommitFact("order_entry", T, {"order_id": "o"}, ())).origins == frozenset()
 
