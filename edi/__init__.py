@@ -11,4 +11,9 @@ Around it, the I/O of ``scv edi run``: the database tables (``store``), the part
 (``outbox``) and the consume loop (``stage``). It imports the canonical models from
 ``transforms.events`` and the infrastructure (``kafkaio``, ``dsn``); nothing of the project
 but the console imports it back.
+
+Parity with the legacy nightly batch (``scv edi parity``): ``x12read`` reads any interchange by
+the separators its ISA declares, ``parity`` turns both sides' files into records, compares and
+classifies (pure: the batch's manifest and the simulator's ledger facts come in as values), and
+``parity_report`` is its edge: it reads the two directories and writes the HTML and JSON report.
 """
