@@ -1,8 +1,7 @@
 """``scv edi parity``: the nightly batch's files against the stream's outbox, for one cut-off.
 
-Registered as ``scv edi-parity`` until the ``scv edi`` group exists (``scv.cli``); the command
-is the same object either way. It reads the simulator's ledger for the commit times that
-classify timing differences (``--no-ledger`` compares without them), calls
+Registered under the ``scv edi`` group (``scv.cli``). It reads the simulator's ledger for the
+commit times that classify timing differences (``--no-ledger`` compares without them), calls
 ``edi.parity_report.run_parity`` and exits 1 when any difference is unexplained.
 """
 

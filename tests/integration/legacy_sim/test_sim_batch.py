@@ -5,7 +5,7 @@ the pipeline), runs a short simulation, then runs the nightly batch twice at the
 with its defects and without them. The files must parse with Bots (strict X12 4010 grammars),
 their control numbers and counts must agree with the envelope and the manifest, the manifest
 must list the defects that fired, the 846 without defects must be the ERP book, every shipment
-and receipt of the run must be in the batch, and ``scv edi-parity`` of the batch against the
+and receipt of the run must be in the batch, and ``scv edi parity`` of the batch against the
 defect-free batch (standing in for a perfect stream) must explain every difference.
 """
 
@@ -185,7 +185,8 @@ def test_parity_of_the_batch_against_itself_without_defects_is_explained(
     result = CliRunner().invoke(
         cli,
         [
-            "edi-parity",
+            "edi",
+            "parity",
             "--batch",
             str(batches.with_defects),
             "--stream",

@@ -1,4 +1,4 @@
-"""``scv edi-parity`` (``scv edi parity`` once that group exists) and ``scv sim batch``'s
+"""``scv edi parity`` and ``scv sim batch``'s
 option checks: exit codes and one-line errors, with no database (``--no-ledger``)."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _dirs(tmp_path: Path, stream: dict[str, bytes]) -> tuple[Path, Path]:
 def test_parity_exits_0_when_everything_is_explained_and_1_otherwise(tmp_path: Path) -> None:
     batch, stream = _dirs(tmp_path, pd.stream_files())
     ok = CliRunner().invoke(
-        cli, ["edi-parity", "--batch", str(batch), "--stream", str(stream), "--no-ledger"]
+        cli, ["edi", "parity", "--batch", str(batch), "--stream", str(stream), "--no-ledger"]
     )
     assert ok.exit_code == 0, ok.output
     assert "0 unexplained" in ok.output
@@ -58,7 +58,7 @@ def test_parity_exits_0_when_everything_is_explained_and_1_otherwise(tmp_path: P
     batch, stream = _dirs(tmp_path / "two", missing)
     bad = CliRunner().invoke(
         cli,
-        ["edi-parity", "--batch", str(batch), "--stream", str(stream), "--no-ledger",
+        ["edi", "parity", "--batch", str(batch), "--stream", str(stream), "--no-ledger",
          "--out", str(tmp_path / "r")],
     )  # fmt: skip
     assert bad.exit_code == 1
@@ -66,7 +66,9 @@ def test_parity_exits_0_when_everything_is_explained_and_1_otherwise(tmp_path: P
 
 
 def test_parity_needs_a_stream_directory() -> None:
-    result = CliRunner().invoke(cli, ["edi-parity", "--batch", "b"], env={"SCV_EDI_OUTBOX_DIR": ""})
+    result = CliRunner().invoke(
+        cli, ["edi", "parity", "--batch", "b"], env={"SCV_EDI_OUTBOX_DIR": ""}
+    )
     assert result.exit_code == 2
     assert "--stream" in result.output
 
