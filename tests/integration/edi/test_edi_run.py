@@ -37,7 +37,7 @@ import edi_parser
 import psycopg
 import pytest
 from chain import namespaced_env, seed_world, spawn, start_group
-from rawtopics import raw_ends, wait_quiet
+from rawtopics import settled_ends, wait_quiet
 
 import kafkaio
 from transforms.events import GoodsReceived, ShipmentDispatched, from_json
@@ -167,7 +167,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         "SCV_EDI_SCHEDULE_846": "false",
     }
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
-    start_group(bootstrap, f"{run}-group", raw_ends(bootstrap))
+    start_group(bootstrap, f"{run}-group", settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"]))
     seed_world(env, 909)
     for seed in range(1, 9):
         _scv(env, "sim", "run", "--rate", str(RATE), "--duration", str(DURATION),
