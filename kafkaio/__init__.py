@@ -1,29 +1,36 @@
 """Kafka I/O shared by every stage: retries on a cluster that is not ready, ends and offsets,
-topic creation, and bounded ``read_committed`` reads to the end.
+topic creation and topic configs, where a reader starts (and the gaps it must not skip), and
+bounded ``read_committed`` reads to the end.
 
 The bottom layer: it imports no other package of the project, so every stage can import it.
 """
 
 from kafkaio.admin import (
+    ConfigChange,
     Offsets,
     Partition,
     TopicFilter,
     admin_client,
     commit_offsets,
     committed_offsets,
+    ensure_topic_configs,
     ensure_topics,
     high_watermarks,
     low_watermarks,
     offsets_for_time,
     partitions,
+    topic_configs,
 )
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
+from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
 from kafkaio.read import READ_TIMEOUT_S, read_committed, read_range
 from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
 
 __all__ = [
     "READ_TIMEOUT_S",
     "RETRIABLE_CODES",
+    "ConfigChange",
+    "Gap",
     "KafkaIOError",
     "KafkaIORetryableError",
     "Offsets",
@@ -33,6 +40,8 @@ __all__ = [
     "admin_client",
     "commit_offsets",
     "committed_offsets",
+    "describe_gaps",
+    "ensure_topic_configs",
     "ensure_topics",
     "high_watermarks",
     "is_retriable",
@@ -42,5 +51,8 @@ __all__ = [
     "raise_for",
     "read_committed",
     "read_range",
+    "resume_positions",
     "retrying",
+    "start_positions",
+    "topic_configs",
 ]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,9 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
     NewTopic,
     OffsetSpec,
 )
@@ -272,6 +276,112 @@ def ensure_topics(
         led, what=f"wait for the leaders of {_few(names)} at {bootstrap}", deadline_s=deadline_s
     )
     return created
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """A topic config ``ensure_topic_configs`` changed: ``key`` went from ``before`` (None:
+    not reported) to ``after``."""
+
+    topic: str
+    key: str
+    before: str | None
+    after: str
+
+
+def topic_configs(
+    bootstrap: str,
+    topics: Iterable[str],
+    *,
+    admin: AdminClient | None = None,
+    deadline_s: float = DEADLINE_S,
+) -> dict[str, dict[str, str | None]]:
+    """The effective configuration of each of the existing ``topics`` (DescribeConfigs)."""
+    names = sorted(set(topics))
+    if not names:
+        return {}
+    client = admin if admin is not None else admin_client(bootstrap)
+    timeout = min(REQUEST_TIMEOUT_S, deadline_s)
+
+    def ask() -> dict[str, dict[str, str | None]]:
+        resources = [ConfigResource("topic", name) for name in names]
+        futures = client.describe_configs(resources, request_timeout=timeout)
+        return {
+            resource.name: {key: entry.value for key, entry in _result(future, timeout).items()}
+            for resource, future in futures.items()
+        }
+
+    return retrying(
+        ask, what=f"describe the configs of {_few(names)} at {bootstrap}", deadline_s=deadline_s
+    )
+
+
+def ensure_topic_configs(
+    bootstrap: str,
+    wanted: Mapping[str, Mapping[str, str]],
+    *,
+    admin: AdminClient | None = None,
+    deadline_s: float = DEADLINE_S,
+) -> list[ConfigChange]:
+    """Give existing topics the ``wanted`` values where theirs differ (IncrementalAlterConfigs:
+    only those keys are touched); returns what changed.
+
+    A refused change (no AlterConfigs permission, a policy) raises ``KafkaIOError`` naming the
+    topic, what it has, what it needs and the ``kafka-configs`` line that sets it."""
+    client = admin if admin is not None else admin_client(bootstrap)
+    current = topic_configs(bootstrap, wanted, admin=client, deadline_s=deadline_s)
+    changes = [
+        ConfigChange(topic, key, current[topic].get(key), value)
+        for topic, config in sorted(wanted.items())
+        for key, value in sorted(config.items())
+        if current[topic].get(key) != value
+    ]
+    if not changes:
+        return []
+    by_topic: dict[str, list[ConfigChange]] = {}
+    for change in changes:
+        by_topic.setdefault(change.topic, []).append(change)
+    timeout = min(REQUEST_TIMEOUT_S, deadline_s)
+
+    def alter() -> None:
+        resources = [
+            ConfigResource(
+                "topic",
+                topic,
+                incremental_configs=[
+                    ConfigEntry(c.key, c.after, incremental_operation=AlterConfigOpType.SET)
+                    for c in topic_changes
+                ],
+            )
+            for topic, topic_changes in sorted(by_topic.items())
+        ]
+        futures = client.incremental_alter_configs(resources, request_timeout=timeout)
+        retry: KafkaException | None = None
+        for resource, future in futures.items():
+            try:
+                _result(future, timeout)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if is_retriable(error):
+                    retry = exc
+                    continue
+                found = ", ".join(f"{c.key}={c.before}" for c in by_topic[resource.name])
+                needed = ",".join(f"{c.key}={c.after}" for c in by_topic[resource.name])
+                raise KafkaIOError(
+                    f"topic {resource.name} has {found} and needs {needed}; it could not be "
+                    f"changed ({describe(error)}): kafka-configs.sh --bootstrap-server "
+                    f"{bootstrap} --alter --entity-type topics --entity-name {resource.name} "
+                    f"--add-config {needed}"
+                ) from None
+        if retry is not None:
+            raise retry
+
+    retrying(
+        alter,
+        what=f"alter the configs of {_few(by_topic)} at {bootstrap}",
+        deadline_s=deadline_s,
+    )
+    return changes
 
 
 def _result(future: Future[Any], timeout: float) -> Any:

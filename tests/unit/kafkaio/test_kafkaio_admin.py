@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from kafkaio import KafkaIOError, ensure_topics, partitions
+from kafkaio import KafkaIOError, ensure_topic_configs, ensure_topics, partitions
 
 
 @dataclass
@@ -120,3 +120,74 @@ def test_a_given_client_is_used_even_when_it_is_falsy() -> None:
     assert admin.asked == 1
     ensure_topics("host:1", [NewTopic("a", 1, 1)], admin=admin)
     assert admin.asked > 1
+
+
+@dataclass
+class Entry:
+    value: str | None
+
+
+@dataclass
+class ConfigAdmin:
+    """``describe_configs`` from a dict of topic configs; ``incremental_alter_configs`` applies
+    the SET entries it is given, or fails with ``alter_error``."""
+
+    configs: dict[str, dict[str, str]]
+    alter_error: KafkaError | None = None
+    altered: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def describe_configs(self, resources: list[Any], **_: Any) -> dict[Any, Future[Any]]:
+        futures: dict[Any, Future[Any]] = {}
+        for resource in resources:
+            future: Future[Any] = Future()
+            config = self.configs[resource.name]
+            future.set_result({k: Entry(v) for k, v in config.items()})
+            futures[resource] = future
+        return futures
+
+    def incremental_alter_configs(self, resources: list[Any], **_: Any) -> dict[Any, Future[Any]]:
+        futures: dict[Any, Future[Any]] = {}
+        for resource in resources:
+            future: Future[Any] = Future()
+            if self.alter_error is not None:
+                future.set_exception(KafkaException(self.alter_error))
+            else:
+                for entry in resource.incremental_configs:
+                    assert entry.incremental_operation.name == "SET"
+                    self.configs[resource.name][entry.name] = entry.value
+                    self.altered.append((resource.name, entry.name, entry.value))
+                future.set_result(None)
+            futures[resource] = future
+        return futures
+
+
+QUARANTINE = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def test_ensure_topic_configs_changes_only_the_keys_that_differ() -> None:
+    admin = ConfigAdmin(
+        {
+            "q": {"retention.ms": "604800000", "retention.bytes": "-1", "cleanup.policy": "delete"},
+            "ok": {"retention.ms": "-1", "retention.bytes": "-1"},
+        }
+    )
+    changes = ensure_topic_configs("h", {"q": QUARANTINE, "ok": QUARANTINE}, admin=admin)
+    assert [(c.topic, c.key, c.before, c.after) for c in changes] == [
+        ("q", "retention.ms", "604800000", "-1")
+    ]
+    assert admin.altered == [("q", "retention.ms", "-1")]
+    assert admin.configs["q"]["cleanup.policy"] == "delete"  # untouched
+    assert ensure_topic_configs("h", {"q": QUARANTINE}, admin=admin) == []  # now in place
+
+
+def test_a_refused_config_change_says_what_to_run() -> None:
+    admin = ConfigAdmin(
+        {"q": {"retention.ms": "86400000", "retention.bytes": "-1"}},
+        alter_error=KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed"),
+    )
+    with pytest.raises(KafkaIOError) as failed:
+        ensure_topic_configs("h:1", {"q": QUARANTINE}, admin=admin)
+    message = str(failed.value)
+    assert "topic q has retention.ms=86400000 and needs retention.ms=-1" in message
+    assert "TOPIC_AUTHORIZATION_FAILED" in message
+    assert "kafka-configs.sh --bootstrap-server h:1 --alter --entity-type topics" in message
