@@ -35,8 +35,9 @@ from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
 from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
-from transforms.runner import ensure_topics, producer_config
+from transforms.runner import producer_config
 from transforms.settings import TransformsSettings
+from transforms.topics import ensure_topics
 
 REPLAYED_TOPIC = "scv.quarantine.replayed.v1"
 Log = Callable[[str], None]

@@ -66,13 +66,11 @@ from confluent_kafka import (
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
-    NewTopic,
     OffsetSpec,
 )
 
 import kafkaio
 from transforms.errors import InvalidStateRecord, KafkaError, KafkaTransientError, RunnerStalled
-from transforms.events import CANONICAL_TOPICS, COMPACTED_TOPICS
 from transforms.pipeline import (
     AWAITED_REFERENCES,
     Emit,
@@ -95,6 +93,7 @@ from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
 from transforms.sequencing import CommitOrderMerge, PartitionReading, Sequenced
 from transforms.settings import TransformsSettings
+from transforms.topics import ensure_topics
 from transforms.transactions import (
     CommitThread,
     abort_quietly,
@@ -131,31 +130,6 @@ class RunStats:
     @property
     def events_total(self) -> int:
         return sum(self.events.values())
-
-
-def ensure_topics(settings: TransformsSettings, admin: AdminClient) -> None:
-    """Create the output topics if missing (waiting for their leaders on a fresh cluster).
-
-    Item and state topics are compacted; quarantined records never expire (one that was not
-    replayed yet must not vanish)."""
-    compacted = {settings.topic(t) for t in COMPACTED_TOPICS} | {
-        settings.topic(settings.state_topic)
-    }
-    configs: dict[str, dict[str, str]] = {
-        **{settings.topic(t): {} for t in CANONICAL_TOPICS},
-        settings.topic(settings.quarantine_topic): {"retention.ms": "-1"},
-        settings.topic(settings.state_topic): {},
-    }
-    new = [
-        NewTopic(
-            name,
-            num_partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication,
-            config={"cleanup.policy": "compact"} | config if name in compacted else config,
-        )
-        for name, config in sorted(configs.items())
-    ]
-    kafkaio.ensure_topics(settings.kafka_bootstrap, new, admin=admin)
 
 
 TopicKey = tuple[str, int]
@@ -432,7 +406,9 @@ class Runner:
         stalled = False
         try:
             with context:
-                self._until_broker("creating topics", lambda: ensure_topics(settings, admin))
+                self._until_broker(
+                    "creating topics", lambda: ensure_topics(settings, admin, self.log)
+                )
                 # Registering fences a predecessor and aborts what it left open.
                 self._until_broker(
                     "registering the transactional id", lambda: producer.init_transactions(30)

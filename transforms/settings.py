@@ -6,8 +6,11 @@ Every field can be set from the environment with the ``SCV_TRANSFORMS_`` prefix 
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The shortest finite retention a topic of the pipeline may have.
+MIN_RETENTION_MS = 3600 * 1000
 
 
 class TransformsSettings(BaseSettings):
@@ -72,6 +75,22 @@ class TransformsSettings(BaseSettings):
     #: Partitions and replication of topics the runner creates (quarantine, state, canonical).
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+    #: How long the canonical topics keep an event (``retention.ms``; -1: for ever). Kafka's
+    #: own default, stated: a reader stopped for longer finds a gap (and stops, see
+    #: ``allow_gap``), and ``scv inventory show --as-of`` reaches back this far. Set on the
+    #: existing canonical topics too at every start (``transforms.topics``); the quarantine
+    #: topic always keeps its records for ever.
+    canonical_retention_ms: int = 7 * 24 * 3600 * 1000
+
+    @field_validator("canonical_retention_ms")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value != -1 and value < MIN_RETENTION_MS:
+            raise ValueError(
+                f"must be -1 (for ever) or at least {MIN_RETENTION_MS} ms (an hour): a shorter "
+                "retention expires events before a restarted reader gets to them"
+            )
+        return value
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
