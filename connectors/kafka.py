@@ -1,8 +1,13 @@
-"""The Kafka side the connectors rely on: the MariaDB schema-history topic.
+"""The Kafka side the connectors rely on: the MariaDB schema-history topic, and the raw
+topics' retention.
 
 Debezium's binlog connectors cannot work without the full DDL history, so the topic must keep
 everything forever (``retention.ms=-1``, ``cleanup.policy=delete``, one partition); a compacted
 or expiring history is the classic "db history topic is missing" failure.
+
+The raw change topics keep a change for the spec's ``topics.retention_ms``: Connect gives it to
+the topics it creates (``topic.creation.default.retention.ms``) but never changes an existing
+topic, so ``prepare`` sets it on the captured tables' topics that exist already.
 """
 
 from __future__ import annotations
@@ -13,13 +18,30 @@ from confluent_kafka.cimpl import NewTopic
 
 import kafkaio
 from connectors.preflight import Check
-from connectors.specs import MariaDbSpec
+from connectors.specs import MariaDbSpec, PostgresSpec
 
 HISTORY_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
 def _admin(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+
+
+def raw_topic_config(spec: PostgresSpec | MariaDbSpec) -> dict[str, str]:
+    """The retention every raw topic of ``spec`` has (the template renders the same)."""
+    return {"retention.ms": str(spec.topics.retention_ms), "retention.bytes": "-1"}
+
+
+def ensure_raw_retention(
+    bootstrap: str, spec: PostgresSpec | MariaDbSpec, admin: AdminClient | None = None
+) -> list[str]:
+    """Give the captured tables' existing topics the spec's retention; one line per change."""
+    client = admin if admin is not None else _admin(bootstrap)
+    topics = [spec.topic(table) for table in spec.tables]
+    existing = sorted({topic for topic, _ in kafkaio.partitions(bootstrap, topics, admin=client)})
+    wanted = dict.fromkeys(existing, raw_topic_config(spec))
+    changes = kafkaio.ensure_topic_configs(bootstrap, wanted, admin=client)
+    return [f"topic {c.topic}: {c.key} {c.before} -> {c.after}" for c in changes]
 
 
 def ensure_history_topic(bootstrap: str, topic: str) -> bool:

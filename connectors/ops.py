@@ -102,14 +102,17 @@ def _owner(spec: Spec, settings: ConnectorsSettings) -> Dsn:
 
 
 def prepare(spec: Spec, settings: ConnectorsSettings) -> list[str]:
-    """Owner-side set-up (control tables, grants, publication) and the schema-history topic."""
-    if isinstance(spec, PostgresSpec):
-        return prepare_postgres(spec, _owner(spec, settings))
-    done = prepare_mariadb(spec, _owner(spec, settings))
-    from connectors.kafka import ensure_history_topic
+    """Owner-side set-up (control tables, grants, publication), the schema-history topic and
+    the retention of the raw topics that exist already."""
+    from connectors.kafka import ensure_history_topic, ensure_raw_retention
 
-    if ensure_history_topic(settings.kafka_bootstrap, spec.schema_history_topic):
-        done.append(f"created topic {spec.schema_history_topic} (retention.ms=-1, 1 partition)")
+    if isinstance(spec, PostgresSpec):
+        done = prepare_postgres(spec, _owner(spec, settings))
+    else:
+        done = prepare_mariadb(spec, _owner(spec, settings))
+        if ensure_history_topic(settings.kafka_bootstrap, spec.schema_history_topic):
+            done.append(f"created topic {spec.schema_history_topic} (retention.ms=-1, 1 partition)")
+    done.extend(ensure_raw_retention(settings.kafka_bootstrap, spec))
     return done
 
 

@@ -92,9 +92,30 @@ class PiiHashing(_Model):
     ] = Field(min_length=1)
 
 
+#: The shortest finite retention of a raw topic: a runner stopped for longer would find a gap.
+MIN_RETENTION_MS = 3600 * 1000
+#: Seven days, Kafka's own default, stated.
+DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
 class Topics(_Model):
+    """The raw change topics Kafka Connect creates for the connector (``topic.creation``)."""
+
     partitions: int = Field(default=3, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    #: How long a raw topic keeps a change (``retention.ms``; -1: for ever). Topics Connect
+    #: creates get it from ``topic.creation.default.retention.ms``; ``prepare`` sets it on
+    #: the captured tables' topics that exist already.
+    retention_ms: int = DEFAULT_RETENTION_MS
+
+    @model_validator(mode="after")
+    def _retention(self) -> Topics:
+        if self.retention_ms != -1 and self.retention_ms < MIN_RETENTION_MS:
+            raise ValueError(
+                f"retention_ms must be -1 (for ever) or at least {MIN_RETENTION_MS} (an hour): "
+                "a runner stopped for longer would find the changes gone"
+            )
+        return self
 
 
 class _SpecBase(_Model):

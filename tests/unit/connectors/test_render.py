@@ -134,3 +134,10 @@ def test_render_command_and_logs_never_contain_a_secret(
     text = result.output + caplog.text
     for value in SECRETS.values():
         assert value not in text
+
+
+def test_the_raw_topics_retention_is_the_specs() -> None:
+    text = (DEFAULT_SPECS / "wms.yaml").read_text().replace("604800000", "-1")
+    config = render(parse_spec(text, "specs/wms.yaml"), CONTEXT)
+    assert config["topic.creation.default.retention.ms"] == "-1"
+    assert config["topic.creation.default.retention.bytes"] == "-1"

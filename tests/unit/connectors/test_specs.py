@@ -83,3 +83,17 @@ def test_not_yaml() -> None:
 def test_select_unknown_name() -> None:
     with pytest.raises(UnknownConnector, match="known: erp, wms"):
         select(load_specs(), "crm")
+
+
+def test_raw_topic_retention_is_stated_in_each_spec() -> None:
+    for spec in load_specs().values():
+        assert spec.topics.retention_ms == 7 * 24 * 3600 * 1000
+    text = _shipped_text("erp").replace("retention_ms: 604800000", "retention_ms: -1")
+    assert parse_spec(text, "specs/erp.yaml").topics.retention_ms == -1
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "60000"])
+def test_a_raw_retention_shorter_than_an_hour_is_refused(value: str) -> None:
+    text = _shipped_text("erp").replace("retention_ms: 604800000", f"retention_ms: {value}")
+    with pytest.raises(SpecError, match=r"specs/erp.yaml: topics: .*retention_ms must be -1"):
+        parse_spec(text, "specs/erp.yaml")
