@@ -60,6 +60,13 @@ class Gap:
         """How many offsets are gone (None: unknown, the log is not the one read before)."""
         return self.log_start - self.committed if self.below_start else None
 
+    @property
+    def skipped(self) -> str:
+        """What reading on from the log start skips, for a run summary."""
+        if self.below_start:
+            return f"offsets {self.committed}..{self.log_start - 1} ({self.lost})"
+        return f"from offset {self.committed}, past the log end {self.log_end}"
+
     def describe(self) -> str:
         where = f"{self.topic}[{self.partition}]"
         if self.below_start:

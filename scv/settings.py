@@ -214,6 +214,7 @@ def transforms_settings(
     *,
     instance_id: str | None = None,
     topic_prefix: str | None = None,
+    allow_gap: bool | None = None,
     erp_dsn: str | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> TransformsSettings:
@@ -226,7 +227,8 @@ def transforms_settings(
     from transforms.settings import TransformsSettings
 
     settings = build(
-        TransformsSettings, options={"instance_id": instance_id, "topic_prefix": topic_prefix}
+        TransformsSettings,
+        options={"instance_id": instance_id, "topic_prefix": topic_prefix, "allow_gap": allow_gap},
     )
     if warn is None:
         return settings

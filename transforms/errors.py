@@ -13,6 +13,9 @@
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
     ├── SiteZonesUnavailable        the ERP's F0006 could not be read (a warning at start-up)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
+    ├── OffsetGap                   a raw partition's committed offset fell off its log
+    │                               (retention, delete_records): records were never read; the
+    │                               runner stops naming them unless ``allow_gap``
     └── KafkaError                  the broker refused or failed an operation
         ├── KafkaTransientError     retryable: the open transaction is aborted, the batch re-read
         └── RunnerStalled           a commit outlived its deadline or the producer failed
@@ -26,6 +29,12 @@ it commits offsets.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kafkaio import Gap
 
 
 class TransformsError(Exception):
@@ -77,6 +86,15 @@ class SiteZonesUnavailable(TransformsError):
 
 class QuarantineLimitExceeded(TransformsError):
     pass
+
+
+class OffsetGap(TransformsError):
+    """Raw records were deleted before the runner read them (``kafkaio.gaps``); not retryable:
+    starting again finds the same gap. ``gaps`` are the ``kafkaio.Gap`` of each partition."""
+
+    def __init__(self, message: str, gaps: Sequence[Gap]) -> None:
+        super().__init__(message)
+        self.gaps = tuple(gaps)
 
 
 class KafkaError(TransformsError):

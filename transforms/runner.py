@@ -39,6 +39,16 @@ A reference fact that *changed* is joined in source commit order (``transforms.s
 each source is mapped as a merge of its partitions by commit order, and a row that a partition
 of the other kind may still precede waits in memory (``_pending``, counted as held for
 ``commit_order``), its partition committed up to it.
+
+No raw record is skipped without a word (``kafkaio.gaps``): the consumer runs with
+``auto.offset.reset=error`` and the runner places each assigned partition itself, at its
+committed offset, or at the beginning of its log when it has none (a first start). A committed
+offset that fell off the log (retention, ``delete_records``) stops the runner with
+``OffsetGap`` naming the partition and the lost range, unless ``allow_gap`` (``--allow-gap``):
+then the range is logged, counted in ``RunStats.gaps`` and the partition read on from its log
+start. A fetch that finds its offset gone later (a reader slower than retention) stops that
+partition's fetch (librdkafka's ``_AUTO_OFFSET_RESET`` error); the runner settles the batch in
+flight and assigns every partition again from the committed offsets, deciding the same way.
 """
 
 from __future__ import annotations
@@ -70,7 +80,13 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 import kafkaio
-from transforms.errors import InvalidStateRecord, KafkaError, KafkaTransientError, RunnerStalled
+from transforms.errors import (
+    InvalidStateRecord,
+    KafkaError,
+    KafkaTransientError,
+    OffsetGap,
+    RunnerStalled,
+)
 from transforms.pipeline import (
     AWAITED_REFERENCES,
     Emit,
@@ -111,6 +127,10 @@ COMMIT_ORDER = "commit_order"
 PENDING_REPORT_S = 30.0
 #: How long ``consume`` waits for more while rows wait for their turn.
 PENDING_POLL_S = 0.01
+#: How long looking up where the assigned partitions' logs start and end may take in a
+#: rebalance callback (past it the committed offsets are used as they are; a gap then shows
+#: when a fetch fails).
+LOG_BOUNDS_DEADLINE_S = 10.0
 
 
 @dataclass
@@ -125,6 +145,8 @@ class RunStats:
     held: Counter[str] = field(default_factory=Counter)
     #: State-topic records skipped at load or catch-up, by reason (``decode_state_record``).
     bad_state: Counter[str] = field(default_factory=Counter)
+    #: Ranges of raw offsets deleted before they were read, skipped by ``allow_gap``.
+    gaps: list[kafkaio.Gap] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -285,7 +307,14 @@ def consumer_config(settings: TransformsSettings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "isolation.level": "read_committed",
-        "auto.offset.reset": "earliest",
+        # Never jump over records deleted before they were read: every partition is placed
+        # explicitly on assignment (``Runner._starts``) and a fetch whose offset is gone is an
+        # error the runner handles (``kafkaio.gaps``). With "earliest" it was a silent skip.
+        "auto.offset.reset": "error",
+        # The eager protocol, stated: ``Runner._on_assign`` places the partitions with
+        # ``assign`` (librdkafka's default may move to KIP-848's, where that is refused).
+        "group.protocol": "classic",
+        "partition.assignment.strategy": "range,roundrobin",
         # New raw topics (a table added to a connector) are picked up within 10 s.
         "topic.metadata.refresh.interval.ms": int(METADATA_REFRESH_S * 1000),
         # A killed instance's partitions move to the others after 10 s, not 45 s.
@@ -356,6 +385,9 @@ class Runner:
         self._failing_since: float | None = None
         #: A commit that failed while a rebalance waited for it (handled after ``consume``).
         self._aborted: KafkaTransientError | None = None
+        #: Partitions whose fetch stopped on an offset reset (``auto.offset.reset=error``),
+        #: with the offset it wanted: every partition is assigned again (``_reassign``).
+        self._resets: dict[TopicKey, int] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -517,7 +549,51 @@ class Runner:
         self._start_offsets.update({(tp.topic, tp.partition): tp.offset for tp in committed})
         # Each partition's replay mark was committed with its offset (by whichever instance).
         self.replays.restore(committed)
+        try:
+            starts = self._starts(committed)
+        except KafkaTransientError as exc:
+            # Not worth failing the rebalance for: a committed offset that is gone makes its
+            # fetch fail, and that is handled in the loop (``_reassign``).
+            self.log(f"{exc}: reading from the committed offsets")
+            starts = [
+                TopicPartition(
+                    tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                )
+                for tp in committed
+            ]
+        # Placed explicitly (the eager protocol: ``assign``): with auto.offset.reset=error a
+        # partition left to the client without a committed offset would not be read at all.
+        consumer.assign(starts)
         self.log(f"assigned {len(partitions)} partitions")
+
+    def _starts(self, committed: list[TopicPartition]) -> list[TopicPartition]:
+        """Where each partition starts (``kafkaio.start_positions``): its committed offset, or
+        the beginning of its log if it has none. A committed offset no longer in the log
+        raises ``OffsetGap`` unless ``allow_gap``: then it is logged, counted, and the
+        partition starts at its log start."""
+        settings = self.settings
+        try:
+            positions, gaps = kafkaio.resume_positions(
+                settings.kafka_bootstrap,
+                {(tp.topic, tp.partition): tp.offset for tp in committed},
+                admin=self._admin,
+                deadline_s=LOG_BOUNDS_DEADLINE_S,
+            )
+        except kafkaio.KafkaIOError as exc:
+            raise KafkaTransientError(f"where the raw logs start not known: {exc}") from None
+        if gaps and not settings.allow_gap:
+            raise OffsetGap(
+                f"raw records were deleted before the pipeline read them: "
+                f"{kafkaio.describe_gaps(gaps)}. Nothing was skipped; to read on from the log "
+                "start, losing them, run `scv pipeline run --allow-gap` "
+                "(SCV_TRANSFORMS_ALLOW_GAP=1)",
+                gaps,
+            )
+        for gap in gaps:
+            self.log(f"gap skipped (allow_gap): {gap.describe()}; reading on from {gap.log_start}")
+            self.stats.gaps.append(gap)
+            self._start_offsets[(gap.topic, gap.partition)] = gap.log_start
+        return [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The next owner starts at the committed offsets, so the batch in flight is committed
@@ -584,7 +660,9 @@ class Runner:
         self._assigned_at = 0.0
         while self._stop_reason is None:
             try:
-                if self._rewind_due:
+                if self._resets:
+                    self._reassign(consumer)
+                elif self._rewind_due:
                     self._rewind(consumer)
                 if self._holds:
                     self._review_holds(consumer)
@@ -593,6 +671,8 @@ class Runner:
                 timeout = PENDING_POLL_S if len(self._pending) else settings.batch_timeout_s
                 messages = consumer.consume(num_messages=settings.batch_size, timeout=timeout)
                 batch = [m for m in messages if self._usable(m)]
+                if self._resets:
+                    continue  # read again from the committed offsets (``_reassign``)
                 if self._aborted is not None:  # during a rebalance in ``consume``
                     raise self._aborted
                 if not batch and not len(self._pending):
@@ -805,6 +885,13 @@ class Runner:
             return True
         if error.code() == RdKafkaError._PARTITION_EOF:
             return False
+        if error.code() == RdKafkaError._AUTO_OFFSET_RESET:
+            # The partition's fetch stopped: its offset is not in the log (or it had none).
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            if topic is not None and partition is not None:
+                self._resets[(topic, partition)] = -1 if offset is None else offset
+            self.log(f"consumer: {topic}[{partition}]: {error.str()}")
+            return False
         if error.fatal():
             raise KafkaError(f"consumer: {error.str()}")
         # Transient consumer errors (broker down, rebalance in progress) are retried by
@@ -1000,8 +1087,58 @@ class Runner:
             self._full.clear()
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-            consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            try:
+                consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            except KafkaException as exc:
+                if exc.args[0].code() != RdKafkaError._STATE:
+                    raise
+                # Its fetch stopped on an offset reset: only an assignment restarts it.
+                self._resets[(tp.topic, tp.partition)] = offset
         self._rewind_due = False
+
+    def _reassign(self, consumer: Consumer) -> None:
+        """A partition's fetch stopped on an offset reset (``_resets``): settle the batch in
+        flight, drop what was read and not committed, and assign every partition again from
+        the committed offsets (``_starts``: a gap raises ``OffsetGap`` unless ``allow_gap``).
+
+        A stopped fetch cannot be sought (librdkafka answers ``_STATE``); only an assignment
+        restarts it, and ``assign`` (the eager protocol) replaces the whole assignment."""
+        resets, self._resets = self._resets, {}
+        aborted, self._aborted = self._aborted, None
+        try:
+            self._await_commit()
+        except KafkaTransientError as exc:
+            aborted = exc
+        if aborted is not None:
+            self.log(f"batch aborted, re-reading it: {aborted}")
+            self.stats.aborted_batches += 1
+        self.store.abort()
+        self._rewind_due = False
+        assignment = consumer.assignment()
+        if not assignment:
+            return  # the next assignment places every partition anyway
+        # Nothing waits or stays paused: it is all read again (a paused partition stays paused
+        # through an assignment).
+        paused = [
+            tp
+            for tp in assignment
+            if (tp.topic, tp.partition) in self._holds or (tp.topic, tp.partition) in self._full
+        ]
+        if paused:
+            consumer.resume(paused)
+        self._holds.clear()
+        self._full.clear()
+        self._pending.clear()
+        try:
+            committed = _committed(consumer, assignment)
+            self._start_offsets.update({(tp.topic, tp.partition): tp.offset for tp in committed})
+            self.replays.restore(committed)
+            starts = self._starts(committed)
+        except KafkaTransientError:
+            self._resets.update(resets)  # tried again after the back-off (``_redo``)
+            raise
+        consumer.assign(starts)
+        self.log(f"assigned {len(starts)} partitions again from the committed offsets")
 
 
 def _flush(producer: Producer) -> None:

@@ -81,6 +81,10 @@ class TransformsSettings(BaseSettings):
     #: existing canonical topics too at every start (``transforms.topics``); the quarantine
     #: topic always keeps its records for ever.
     canonical_retention_ms: int = 7 * 24 * 3600 * 1000
+    #: A raw partition whose committed offset fell off its log (retention, ``delete_records``)
+    #: stops the runner with an error naming the lost range; with this (``--allow-gap``) the
+    #: runner logs the range, counts it in the run summary and reads on from the log start.
+    allow_gap: bool = False
 
     @field_validator("canonical_retention_ms")
     @classmethod

@@ -27,12 +27,16 @@ def _report(stats: RunStats) -> None:
         f"{stats.events_total} events, {sum(stats.quarantined.values())} quarantined, "
         f"{sum(stats.skipped.values())} skipped, {stats.aborted_batches} aborted batches, "
         f"{stats.seconds:.1f}s ({rate:.0f} messages/s)"
+        + (f", {len(stats.gaps)} gaps skipped (--allow-gap)" if stats.gaps else "")
     )
     for name, counter in (("event", stats.events), ("quarantine", stats.quarantined),
                           ("skip", stats.skipped), ("held", stats.held),
                           ("bad state", stats.bad_state)):  # fmt: skip
         for key, count in sorted(counter.items()):
             click.echo(f"  {name:<10} {key:<28} {count}")
+    for gap in stats.gaps:
+        where = f"{gap.topic}[{gap.partition}]"
+        click.echo(f"  {'gap':<10} {where:<28} {gap.skipped} skipped")
 
 
 @click.group()
@@ -44,14 +48,22 @@ def pipeline() -> None:
 @click.option("--until-idle", is_flag=True, help="Stop once no message arrived for a while.")
 @click.option("--instance-id", default=None, help="Stable id of this instance (transactional.id).")
 @dsn_option("--erp-dsn", "SCV_ERP_READ_DSN", "Where to read F0006 zones (read-only)")
-def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
+@click.option(
+    "--allow-gap",
+    is_flag=True,
+    help="Read on from the log start past raw records deleted before they were read "
+    "(logged and counted); without it the pipeline stops naming them.",
+)
+def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None, allow_gap: bool) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
     from scv.settings import transforms_settings
     from transforms.quality import QualityGate
     from transforms.registry import default_registry
     from transforms.runner import COMMIT_SWITCH_INTERVAL_S, Runner
 
-    settings = transforms_settings(instance_id=instance_id, erp_dsn=erp_dsn, warn=_warn)
+    settings = transforms_settings(
+        instance_id=instance_id, allow_gap=allow_gap or None, erp_dsn=erp_dsn, warn=_warn
+    )
     # The runner's garbage is acyclic (freed by reference counting) while its reference state
     # grows for hours, which the default thresholds re-scan (docs/benchmarks.md); a first
     # generation of 100,000 net allocations still collects real cycles when they pile up.
@@ -61,7 +73,7 @@ def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None) -> None:
     runner = Runner(settings, default_registry(), gate=QualityGate.load(), log=log)
     click.echo(
         f"pipeline: instance {settings.transactional_id}, group {settings.group_id}, "
-        f"{len(settings.site_zones)} site zones",
+        f"{len(settings.site_zones)} site zones" + (", gaps allowed" if settings.allow_gap else ""),
         err=True,
     )
     from transforms.errors import RunnerStalled

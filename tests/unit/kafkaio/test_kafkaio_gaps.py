@@ -98,3 +98,8 @@ def test_a_first_start_asks_the_cluster_nothing() -> None:
     admin = FakeAdmin({}, {})
     assert resume_positions("h:1", {A0: -1001}, admin=admin) == ({A0: OFFSET_BEGINNING}, [])
     assert admin.asked == []
+
+
+def test_what_a_gap_skips_in_a_run_summary() -> None:
+    assert Gap("t", 0, 120, 500, 900).skipped == "offsets 120..499 (380)"
+    assert Gap("t", 0, 40, 0, 12).skipped == "from offset 40, past the log end 12"
