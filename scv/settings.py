@@ -246,13 +246,13 @@ def transforms_settings(
     return with_site_zones(settings, zones)
 
 
-def views_settings(schema: str | None = None) -> ViewsSettings:
+def views_settings(schema: str | None = None, *, allow_gap: bool | None = None) -> ViewsSettings:
     """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the local stack's store, if there is one."""
     from views.settings import ViewsSettings
 
     return build(
         ViewsSettings,
-        options={"db_schema": schema},
+        options={"db_schema": schema, "allow_gap": allow_gap},
         defaults={"store_dsn": LocalStack(if_present=True).var("SCV_STORE_DSN")},
     )
 

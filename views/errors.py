@@ -4,6 +4,9 @@
     ├── StoreError              the serving database refused or failed an operation
     │   └── ViewLocked          another view process already serves this schema
     ├── KafkaError              the broker refused or failed an operation
+    ├── OffsetGap               a canonical partition's stored offset fell off its log
+    │                           (retention, delete_records): events were never applied; the
+    │                           process stops naming them unless ``allow_gap``
     └── SourceError             the legacy source could not be read for a reconciliation
 
 A canonical record that cannot be applied (not JSON, an unknown type, an impossible value, or
@@ -13,6 +16,12 @@ table in the batch's transaction (``views.process``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kafkaio import Gap
 
 
 class ViewsError(Exception):
@@ -31,6 +40,16 @@ class ViewLocked(StoreError):
 
 class KafkaError(ViewsError):
     pass
+
+
+class OffsetGap(ViewsError):
+    """Canonical events were deleted before the views applied them (``kafkaio.gaps``); not
+    retryable: starting again finds the same gap. ``gaps`` are the ``kafkaio.Gap`` of each
+    partition."""
+
+    def __init__(self, message: str, gaps: Sequence[Gap]) -> None:
+        super().__init__(message)
+        self.gaps = tuple(gaps)
 
 
 class SourceError(ViewsError):

@@ -16,6 +16,16 @@ skipped exactly once and its reason stays visible (``scv views rejected``). If a
 event raises (``apply_failed``), the book may be half-changed: it is loaded again from the
 serving tables (the last committed batch) and the batch is applied again without that record.
 
+No event is skipped without a word (``kafkaio.gaps``): the live consumer runs with
+``auto.offset.reset=error`` and each partition starts at its stored offset, or at the
+beginning of its log when it has none. A stored offset that fell off the log (retention,
+``delete_records``) stops the process with ``OffsetGap`` naming the partition and the lost
+range, unless ``allow_gap`` (``--allow-gap``): then the range is logged, counted in
+``ViewStats.gaps`` and the partition read on from its log start. A fetch that finds its offset
+gone later (a reader slower than retention) stops that partition's fetch (librdkafka's
+``_AUTO_OFFSET_RESET`` error); the process assigns its partitions again from the stored
+offsets, deciding the same way.
+
 ``replay_until`` rebuilds positions as of a time from the log alone: every partition from
 its beginning up to the first record produced after that time (Kafka record timestamps, the
 time the pipeline published the event), through the same ``Book``.
@@ -53,7 +63,7 @@ from pydantic import BaseModel
 import kafkaio
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
-from views.errors import KafkaError
+from views.errors import KafkaError, OffsetGap
 from views.positions import Book
 from views.settings import ViewsSettings
 from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
@@ -74,6 +84,8 @@ class ViewStats:
     by_type: dict[str, int] = field(default_factory=dict)
     #: Records not applied, by reason (``rejected_records`` keeps each one).
     rejected: Counter[str] = field(default_factory=Counter)
+    #: Ranges of canonical offsets deleted before they were applied, skipped by ``allow_gap``.
+    gaps: list[kafkaio.Gap] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +201,10 @@ class _ApplyFailed(Exception):
         self.cause = cause
 
 
-def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
+def _consumer(settings: ViewsSettings, purpose: str, *, reset: str = "error") -> Consumer:
+    """A consumer that assigns its partitions itself. ``reset="error"`` (the live process):
+    an offset gone from the log is an error the process handles (``kafkaio.gaps``), never a
+    silent jump to the log start."""
     return Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -198,7 +213,7 @@ def _consumer(settings: ViewsSettings, purpose: str) -> Consumer:
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
+            "auto.offset.reset": reset,
             "enable.partition.eof": True,
         }
     )
@@ -323,6 +338,7 @@ class ViewProcess:
             f"loaded from schema {self.settings.db_schema}"
         )
         ensure_alerts_topic(self.settings)
+        self._admin = kafkaio.admin_client(self.settings.kafka_bootstrap)
         producer = Producer(
             {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
         )
@@ -344,16 +360,53 @@ class ViewProcess:
         offsets: dict[TopicPartitionKey, int],
         known: set[TopicPartitionKey],
     ) -> None:
-        new = [
-            tp for tp in _partitions(self.settings, self.settings.source_topics) if tp not in known
-        ]
+        topics = self.settings.source_topics
+        new = [tp for tp in _partitions(self.settings, topics, self._admin) if tp not in known]
         if not new:
             return
-        consumer.incremental_assign(
-            [TopicPartition(t, p, offsets.get((t, p), OFFSET_BEGINNING)) for t, p in new]
-        )
+        consumer.incremental_assign(self._starts(new, offsets))
         known.update(new)
         self.log(f"views: reading {len(known)} partitions")
+
+    def _starts(
+        self, parts: Sequence[TopicPartitionKey], offsets: dict[TopicPartitionKey, int]
+    ) -> list[TopicPartition]:
+        """Where each partition starts (``kafkaio.start_positions``): its stored offset, or the
+        beginning of its log if it has none. A stored offset no longer in the log raises
+        ``OffsetGap`` unless ``allow_gap``: then it is logged, counted, and the partition
+        starts at its log start."""
+        settings = self.settings
+        positions, gaps = kafkaio.resume_positions(
+            settings.kafka_bootstrap,
+            {part: offsets.get(part, -1) for part in parts},
+            admin=self._admin,
+        )
+        if gaps and not settings.allow_gap:
+            raise OffsetGap(
+                f"canonical events were deleted before the views applied them: "
+                f"{kafkaio.describe_gaps(gaps)}. Nothing was skipped; to read on from the log "
+                "start, losing them, run `scv views run --allow-gap` (SCV_VIEWS_ALLOW_GAP=1)",
+                gaps,
+            )
+        for gap in gaps:
+            self.log(
+                f"views: gap skipped (allow_gap): {gap.describe()}; reading on from {gap.log_start}"
+            )
+            self.stats.gaps.append(gap)
+        return [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
+
+    def _reassign(
+        self,
+        consumer: Consumer,
+        offsets: dict[TopicPartitionKey, int],
+        known: set[TopicPartitionKey],
+    ) -> None:
+        """A partition's fetch stopped on an offset reset: assign every partition again from
+        the stored offsets (a stopped fetch cannot be sought, librdkafka answers ``_STATE``).
+        Every record consumed was applied and stored, so the stored offsets are where each
+        partition is."""
+        consumer.assign(self._starts(sorted(known), offsets))
+        self.log(f"views: reading {len(known)} partitions again from the stored offsets")
 
     def _loop(
         self,
@@ -374,6 +427,7 @@ class ViewProcess:
                 refreshed = time.monotonic()
             messages = consumer.consume(settings.batch_size, timeout=settings.batch_timeout_s)
             batch: list[Message] = []
+            reset = False
             for message in messages:
                 error = message.error()
                 where = (message.topic() or "", message.partition() or 0)
@@ -382,6 +436,10 @@ class ViewProcess:
                     batch.append(message)
                 elif error.code() == RdKafkaError._PARTITION_EOF:
                     at_end.add(where)
+                elif error.code() == RdKafkaError._AUTO_OFFSET_RESET:
+                    # The partition's fetch stopped: its offset is not in the log any more.
+                    reset = True
+                    self.log(f"views: consumer: {where[0]}[{where[1]}]: {error.str()}")
                 elif error.fatal():
                     raise KafkaError(f"consumer: {error.str()}")
                 else:
@@ -390,6 +448,8 @@ class ViewProcess:
                 quiet_since = time.monotonic()
                 self._batch(batch, offsets)
                 self._publish(producer)
+            if reset:
+                self._reassign(consumer, offsets, known)
             elif (
                 until_idle
                 and known
@@ -580,7 +640,8 @@ def tail_alerts(
     partitions = _partitions(settings, [topic])
     if not partitions:
         return
-    consumer = _consumer(settings, "tail")
+    # A tail shows what the topic holds: an alert expired meanwhile is no gap to stop on.
+    consumer = _consumer(settings, "tail", reset="earliest")
     try:
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in partitions])
         while not stop():

@@ -44,6 +44,11 @@ class ViewsSettings(BaseSettings):
     batch_timeout_s: float = Field(default=0.5, gt=0)
     #: ``--until-idle``: stop after this long at the end of every partition.
     idle_s: float = Field(default=3.0, gt=0)
+    #: A canonical partition whose stored offset fell off its log (retention,
+    #: ``delete_records``) stops the process with an error naming the lost range; with this
+    #: (``--allow-gap``) it logs the range, counts it in the run summary and reads on from the
+    #: log start.
+    allow_gap: bool = False
     #: Reorder point per ``site|item``; others use the default (None: no low-stock alerts).
     reorder_points: dict[str, Decimal] = Field(default_factory=dict)
     default_reorder_point: Decimal | None = Decimal(20)

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from views.settings import ViewsSettings
 
 
-def build_settings(schema: str | None = None) -> ViewsSettings:
+def build_settings(schema: str | None = None, *, allow_gap: bool | None = None) -> ViewsSettings:
     from scv.settings import views_settings
 
-    return views_settings(schema)
+    return views_settings(schema, allow_gap=allow_gap)
 
 
 def _fmt(value: Decimal) -> str:
@@ -61,12 +61,18 @@ def views() -> None:
 @views.command()
 @click.option("--until-idle", is_flag=True, help="Stop once every partition is read to its end.")
 @click.option("--schema", default=None, help="Serving schema (default: views).")
-def run(until_idle: bool, schema: str | None) -> None:
+@click.option(
+    "--allow-gap",
+    is_flag=True,
+    help="Read on from the log start past canonical events deleted before they were applied "
+    "(logged and counted); without it the process stops naming them.",
+)
+def run(until_idle: bool, schema: str | None, allow_gap: bool) -> None:
     """Apply canonical events to the serving tables, exactly once, and publish alerts."""
     from views.process import ViewProcess
     from views.store import opened
 
-    settings = build_settings(schema)
+    settings = build_settings(schema, allow_gap=allow_gap or None)
     with opened(settings.libpq_dsn, settings.db_schema) as store:
         process = ViewProcess(settings, store, log=lambda line: click.echo(line, err=True))
         stats = process.run(until_idle=until_idle)
@@ -74,11 +80,14 @@ def run(until_idle: bool, schema: str | None) -> None:
         f"views: {stats.messages} messages, {stats.applied} applied, {stats.duplicates} "
         f"duplicates, {stats.alerts} alerts, {stats.positions} positions, "
         f"{stats.batches} batches, {stats.seconds:.1f}s"
+        + (f", {len(stats.gaps)} gaps skipped (--allow-gap)" if stats.gaps else "")
     )
     for event_type, count in sorted(stats.by_type.items()):
         click.echo(f"  {event_type:<28} {count}")
     for reason, count in sorted(stats.rejected.items()):
         click.echo(f"  rejected: {reason:<18} {count}  (scv views rejected)")
+    for gap in stats.gaps:
+        click.echo(f"  gap: {gap.topic}[{gap.partition}] {gap.skipped} skipped")
 
 
 @views.command()
