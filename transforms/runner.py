@@ -593,7 +593,18 @@ class Runner:
             self.log(f"gap skipped (allow_gap): {gap.describe()}; reading on from {gap.log_start}")
             self.stats.gaps.append(gap)
             self._start_offsets[(gap.topic, gap.partition)] = gap.log_start
-        return [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
+        starts = []
+        for tp in committed:
+            offset = positions[(tp.topic, tp.partition)]
+            if offset == tp.offset and tp.leader_epoch is not None:
+                # As the client would start there itself: the epoch lets it validate the
+                # offset against the leader's log (KIP-320).
+                starts.append(
+                    TopicPartition(tp.topic, tp.partition, offset, leader_epoch=tp.leader_epoch)
+                )
+            else:
+                starts.append(TopicPartition(tp.topic, tp.partition, offset))
+        return starts
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The next owner starts at the committed offsets, so the batch in flight is committed

@@ -250,3 +250,20 @@ def test_pipeline_run_allow_gap_reports_the_skipped_range(monkeypatch: pytest.Mo
     assert "1 gaps skipped (--allow-gap)" in result.output
     assert "gap        erp.proddta.f4211[0]" in result.output
     assert "offsets 120..499 (380) skipped" in result.output
+
+
+def test_a_committed_offsets_leader_epoch_goes_with_it() -> None:
+    placed: list[TopicPartition] = []
+
+    class EpochConsumer(FakeConsumer):
+        def committed(
+            self, partitions: list[TopicPartition], timeout: float
+        ) -> list[TopicPartition]:
+            return [TopicPartition(*ORDERS, 500, leader_epoch=7)]
+
+        def assign(self, partitions: list[TopicPartition]) -> None:
+            placed.extend(partitions)
+
+    runner, _ = _runner(FakeAdmin({ORDERS: 0}, {ORDERS: 900}))
+    _assign(runner, EpochConsumer({}), ORDERS)
+    assert [(tp.offset, tp.leader_epoch) for tp in placed] == [(500, 7)]  # as the client would
