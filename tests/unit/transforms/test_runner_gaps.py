@@ -8,6 +8,7 @@ import gc
 import sys
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,11 +211,13 @@ def test_a_reader_slower_than_retention_stops_at_the_reset() -> None:
 
 
 def test_allow_gap_comes_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline_cli, "_erp_dsn_from_stack", lambda: None)
-    assert not pipeline_cli.build_settings(None, None).allow_gap
-    assert pipeline_cli.build_settings(None, None, allow_gap=True).allow_gap
+    from scv.settings import transforms_settings
+
+    monkeypatch.delenv("SCV_TRANSFORMS_ALLOW_GAP", raising=False)
+    assert not transforms_settings().allow_gap
+    assert transforms_settings(allow_gap=True).allow_gap
     monkeypatch.setenv("SCV_TRANSFORMS_ALLOW_GAP", "1")
-    assert pipeline_cli.build_settings(None, None).allow_gap
+    assert transforms_settings().allow_gap
 
 
 class StubRunner:
@@ -234,11 +237,14 @@ class StubRunner:
         return stats
 
 
-def test_pipeline_run_allow_gap_reports_the_skipped_range(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_run_allow_gap_reports_the_skipped_range(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import transforms.quality
 
-    monkeypatch.setattr(pipeline_cli, "_erp_dsn_from_stack", lambda: None)
-    monkeypatch.delenv("SCV_ERP_DSN", raising=False)  # no database is read here
+    # No stack and no ERP: no database is read here.
+    monkeypatch.setenv("SCV_STATE_DIR", str(tmp_path / "no-stack"))
+    monkeypatch.delenv("SCV_ERP_READ_DSN", raising=False)
     monkeypatch.setattr(runner_module, "Runner", StubRunner)
     monkeypatch.setattr(transforms.quality.QualityGate, "load", classmethod(lambda cls: None))
     monkeypatch.setattr(gc, "set_threshold", lambda *_: None)
