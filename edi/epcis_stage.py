@@ -55,7 +55,15 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 import kafkaio
 from edi.epcis import epcis_document, standalone, to_json, utc_millis
-from edi.epcis_flow import Emitted, Flow, Outcome, Rejected, export_events, read_event
+from edi.epcis_flow import (
+    Emitted,
+    Flow,
+    FlowStats,
+    Outcome,
+    Rejected,
+    export_events,
+    read_event,
+)
 from edi.errors import KafkaError, OutboxError
 from edi.plan import EPOCH, Consumed, Unreadable, Where, stream_time
 from edi.settings import EdiSettings
@@ -303,6 +311,8 @@ class EpcisRun:
                 self.flow.take(item)
                 replayed += 1
         self._committed = {part: max(offset, 0) for part, offset in committed.items()}
+        # The replay met the decided candidates again: not duplicates of this run.
+        self.flow.stats = FlowStats()
         self.log(
             f"epcis: {self.stats.recovered} decisions read back, {replayed} canonical events "
             f"replayed up to the committed offsets of {len(replay)} partitions; "
