@@ -67,6 +67,13 @@ def table(result: dict[str, Any]) -> Table:
                     note)  # fmt: skip
     if "goal_met" in b4:
         out.add_row("B4 goal", b4["goal"], "", _goal(b4["goal_met"]))
+    b5 = section("b5")
+    if "goal_met" in b5:
+        out.add_row(f"B5 {b5['target_changes_per_s']:,} changes/s", "commit → 856 p50/p95/p99 ms",
+                    f"{_fmt(b5['p50_ms'])} / {_fmt(b5.get('p95_ms'))} / {_fmt(b5['p99_ms'])}",
+                    f"achieved {_fmt(b5['achieved_changes_per_s'])}/s, {b5['files_856']:,} files "
+                    f"of {b5['dispatches']:,} dispatches; {b5['goal']}: "
+                    f"{_goal(b5['goal_met'])}")  # fmt: skip
     b6 = section("b6")
     if "median_s" in b6:
         out.add_row("B6 846 build", "median / max s", f"{b6['median_s']} / {b6['max_s']}",

@@ -1,4 +1,4 @@
-"""One benchmark run: B3 (and the backlog), B1, B2, B4, B6 and memory, on the running stack.
+"""One benchmark run: B3 (and the backlog), B1, B2, B4, B5, B6 and memory, on the running stack.
 
 Order, and why::
 
@@ -11,6 +11,9 @@ Order, and why::
     B2  `scv pipeline run` instances, same start, same end  → ratio to B1
     B4  the B2 runner continues (same group, state, output) while `scv sim run` writes at each
         rate; a read_committed probe stamps canonical events, matched to the ledger
+    B5  the runner continues again, with `scv edi run` reading its canonical topics, while
+        `scv sim run` writes at 1,000 changes/s: WMS dispatch commit → its 856 file renamed
+        into the outbox (``bench.outbox``)
     B6  the 846 of the midsize profile built in this process (``bench.edi846``)
     memory: sampled from /proc all along
 
@@ -21,13 +24,16 @@ section records its error instead of its figures when the stage under test fails
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench import children, edi846, kafkautil, ledger, matching, memory, stats
+from bench import outbox as outbox_module
 from bench.errors import BenchError, ScenarioFailed, SimulatorFailed, StackNotReady
 from bench.kafkautil import Offsets, Partition
 from bench.settings import BenchSettings
@@ -37,6 +43,8 @@ Say = Callable[[str], None]
 B2_GOAL_RATIO = 0.5
 B4_GOAL_RATE = 1000
 B4_GOAL_P99_MS = 1000.0
+B5_RATE = 1000
+B5_GOAL_P99_MS = 2000.0
 
 
 @dataclass
@@ -80,7 +88,9 @@ class Bench:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self, only: str | None = None) -> dict[str, Any]:
+        """Every scenario, or ``only="b5"``: the seed, then B5 alone (its runner reads the
+        seed data first, as B2 does the backlog)."""
         s = self.settings
         self.result = {
             "scv_bench": 1,
@@ -103,10 +113,15 @@ class Bench:
         try:
             self._check_connectors()
             self._section("backlog", self._seed)
+            if only == "b5":
+                kafkautil.commit_group(self.bootstrap, self.group("pipeline"), self._backlog_start)
+                self._section("b5", self._b5)
+                return self.result
             self._section("b3", self._b3)
             self._section("b1", self._b1)
             self._section("b2", self._b2)
             self._section("b4", self._b4)
+            self._section("b5", self._b5)
             # B6 is pure (no stack): last, so it never disturbs the stack's figures.
             self._section("b6", edi846.measure)
         finally:
@@ -644,6 +659,164 @@ class Bench:
             # The pipeline fell behind, or the simulator could not hold its schedule (it is one
             # Python process on the same two cores).
             "knee": lag_grows or behind > 1.0,
+        }
+
+    # -- B5 ----------------------------------------------------------------------------------
+
+    def edi_env(self, outbox: Path) -> dict[str, str]:
+        """``scv edi run`` on the pipeline's canonical topics, its own schema and outbox."""
+        return {
+            **self.env,
+            "SCV_EDI_TOPIC_PREFIX": self.topic_prefix,
+            "SCV_EDI_STORE_DSN": self.settings.store_dsn.get_secret_value(),
+            "SCV_EDI_DB_SCHEMA": self.edi_schema,
+            "SCV_EDI_OUTBOX_DIR": str(outbox),
+            # The 846 schedule reads the views' serving table, which no view fills here.
+            "SCV_EDI_SCHEDULE_846": "false",
+        }
+
+    @property
+    def edi_schema(self) -> str:
+        return f"bench_{self.settings.run_id}".replace("-", "_")
+
+    def _b5(self) -> dict[str, Any]:
+        """The B2/B4 runner and ``scv edi run`` while ``scv sim run`` writes at B5's rate."""
+        import tempfile
+
+        s = self.settings
+        store = s.store_dsn.get_secret_value()
+        group = self.group("pipeline")
+        with tempfile.TemporaryDirectory(prefix="scv-bench-outbox-") as tmp:
+            outbox = Path(tmp)
+            kids = [children.runner(i, self.runner_env()) for i in range(s.instances)]
+            edi = children.Child(
+                "edi run", [sys.executable, "-m", "scv", "edi", "run"], self.edi_env(outbox)
+            )
+            for kid in kids:
+                self.sampler.watch("runner", kid.start())
+            self.sampler.watch("edi", edi.start())
+            watcher = kafkautil.GroupWatcher(self.bootstrap, group)
+            try:
+                self._catch_up(kids, watcher)
+                per_tx = self._changes_per_tx or self._calibrate([*kids, edi])
+                self._edi_idle(store, [*kids, edi])
+                before = {
+                    f.shipment_id for f in outbox_module.files_856(store, self.edi_schema, outbox)
+                }
+                return self._b5_step(per_tx, outbox, before, [*kids, edi])
+            finally:
+                for kid in kids:
+                    kid.stop()
+                edi.stop()
+                watcher.close()
+                if not s.keep_topics:
+                    outbox_module.drop_schema(store, self.edi_schema)
+
+    def _calibrate(self, kids: list[children.Child]) -> float:
+        """Changes per business transaction from a short run (B3 did not run)."""
+        self.status("B5: a short run to learn the changes per transaction")
+        out = children.scv(
+            [
+                "sim",
+                "run",
+                "--rate",
+                "10",
+                "--duration",
+                "4",
+                "--seed",
+                str(self.settings.sim_seed),
+            ],
+            self.env,
+            120,
+        )
+        self._alive(kids)
+        found = ledger.rows(self.settings.store_dsn.get_secret_value(), children.sim_run_id(out))
+        per_tx = ledger.volume(found, {}).changes_per_tx
+        if per_tx <= 0:
+            raise ScenarioFailed("the calibration run committed nothing")
+        return per_tx
+
+    def _edi_idle(self, store: str, kids: list[children.Child], quiet_s: float = 3.0) -> None:
+        """Until the EDI stage has read something and its offsets stopped moving."""
+        deadline = time.monotonic() + 180
+        last, since = -1, time.monotonic()
+        while True:
+            self._alive(kids)
+            now = outbox_module.consumed(store, self.edi_schema)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif now > 0 and time.monotonic() - since >= quiet_s:
+                return
+            if time.monotonic() > deadline:
+                raise ScenarioFailed("scv edi run did not catch up with the pipeline in 180s")
+            self.status(f"B5: edi run catching up ({now} records read)")
+            time.sleep(0.25)
+
+    def _alive(self, kids: list[children.Child]) -> None:
+        why = next((w for kid in kids if (w := kid.exited()) is not None), None)
+        if why is not None:
+            raise ScenarioFailed(why)
+
+    def _b5_step(
+        self, per_tx: float, outbox: Path, before: set[str], kids: list[children.Child]
+    ) -> dict[str, Any]:
+        s = self.settings
+        store = s.store_dsn.get_secret_value()
+        tx_rate = B5_RATE / per_tx
+        self.status(f"B5 {B5_RATE} changes/s ({tx_rate:.1f} tx/s) for {s.step_s:.0f}s")
+        try:
+            out = children.scv(
+                ["sim", "run", "--rate", f"{tx_rate:.3f}", "--duration", f"{s.step_s:g}",
+                 "--seed", str(s.sim_seed + 50)],
+                self.env,
+                s.step_s * 10 + 60,
+            )  # fmt: skip
+        except ScenarioFailed as exc:
+            raise SimulatorFailed(str(exc)) from None
+        run_id = children.sim_run_id(out)
+        found = ledger.rows(store, run_id)
+        volume = ledger.volume(found, {})
+        dispatched = outbox_module.dispatches(found)
+        # The step's dispatches only: a shipment id of an earlier world is not this one's.
+        mine = [d for d in dispatched if d.shipment_id not in before]
+        deadline = time.monotonic() + s.settle_s + B5_GOAL_P99_MS / 1000
+        last, last_change = -1, time.monotonic()
+        while True:
+            matched = outbox_module.match(
+                mine, outbox_module.files_856(store, self.edi_schema, outbox)
+            )
+            now = time.monotonic()
+            if len(matched) != last:
+                last, last_change = len(matched), now
+            self.status(f"B5: {len(matched)} 856 files for {len(mine)} dispatches")
+            if now > deadline or now - last_change > 5:
+                break
+            self._alive(kids)
+            time.sleep(0.5)
+        latencies = [m.latency_ms for m in matched]
+        summary = stats.summarize_ms(latencies)
+        shipments = {m.file.shipment_id for m in matched}
+        achieved = stats.rate(volume.changes, volume.span_s)
+        p99 = summary.p99_ms if summary else None
+        self.say(
+            f"B5 {B5_RATE}/s: achieved {achieved:.0f}/s, {len(matched)} 856 files of "
+            f"{len(mine)} dispatches, p50 {summary.p50_ms if summary else '-'} ms, p99 {p99} ms"
+        )
+        return {
+            "target_changes_per_s": B5_RATE,
+            "achieved_changes_per_s": round(achieved, 1),
+            "tx_per_s": round(stats.rate(volume.committed_tx, volume.span_s), 1),
+            "seconds": round(volume.span_s, 1),
+            "sim_run": run_id,
+            "sim_behind_s": children.sim_behind(out),
+            "dispatches": len(mine),
+            "files_856": len(matched),
+            "dispatches_with_856": len(shipments),
+            # Dispatches of sites no 856 partner covers, or rejected (``scv edi rejects``).
+            "dispatches_without_856": len(mine) - len(shipments),
+            **(summary.as_dict() if summary else {"p50_ms": None, "p99_ms": None}),
+            "goal": f"p99 < {B5_GOAL_P99_MS:.0f} ms at {B5_RATE} changes/s",
+            "goal_met": p99 is not None and p99 < B5_GOAL_P99_MS,
         }
 
 

@@ -49,8 +49,9 @@ def build_settings(
     help="Record py-spy profiles of the B2 runner instances into DIR (needs py-spy).",
 )  # fmt: skip
 @click.option(
-    "--only", type=click.Choice(["b6"]), default=None,
-    help="Only this scenario: b6 (the midsize 846 build) needs no stack.",
+    "--only", type=click.Choice(["b5", "b6"]), default=None,
+    help="Only this scenario: b5 (dispatch commit → 856 in the outbox; re-initialises the "
+    "legacy databases) or b6 (the midsize 846 build, no stack).",
 )  # fmt: skip
 def bench(
     quick: bool,
@@ -60,8 +61,8 @@ def bench(
     profile_dir: Path | None,
     only: str | None,
 ) -> ExitCode:
-    """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, B6 846
-    build, memory.
+    """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, B5 dispatch
+    → 856 file, B6 846 build, memory.
 
     Uses the running stack (`scv stack up`, `scv connectors apply`). It re-initialises the
     legacy databases (`scv sim init`) and stops each connector for a moment (B3).
@@ -112,11 +113,11 @@ def bench(
             say=lambda line: console.print(f"bench: {line}"),
             status=lambda line: live.update(f"bench: {line}"),
         )
-        result = run.run()
+        result = run.run(only)
     click.echo()
     Console(highlight=False).print(table(result))
     if json_path is not None:
         json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
         console.print(f"bench: wrote {json_path}")
-    failed = [name for name in ("b1", "b2", "b3", "b4") if "error" in result.get(name, {})]
+    failed = [name for name in ("b1", "b2", "b3", "b4", "b5") if "error" in result.get(name, {})]
     return ExitCode.FAILED if failed else ExitCode.OK
