@@ -1,8 +1,10 @@
-"""The demo's steps: set up, simulate under a live view, drain, verify, report.
+"""The demo's steps: set up, simulate under a live view, drain, verify, report, cut over.
 
 Each step is the ``scv`` command a user would type, run as a child process, so the demo shows
 nothing the CLI cannot do. The pipeline and the views run in the background for the whole
-simulation; their logs go to ``<out_dir>``.
+simulation; their logs go to ``<out_dir>``. At the end the EDI stage reads the run's canonical
+topics to idle, the legacy nightly batch runs at the cut-off (the simulator's end) and
+``scv edi parity`` compares the two: one verdict line and the report's path.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import Consumer
@@ -32,6 +35,13 @@ from demo.settings import DemoSettings
 SCV = [sys.executable, "-m", "scv"]
 CANONICAL_TOPICS = ["scv.order.v1", "scv.inventory.v1", "scv.inbound.v1", "scv.shipment.v1"]
 QUARANTINE_TOPIC = "scv.quarantine.v1"
+#: ERP tables whose seed rows reach Kafka only by a snapshot (``scv sim init`` re-creates them,
+#: and a re-created table's rows are not in the publication's stream): the items, and the
+#: balances' opening stock, which the stream's 846 must count as the batch's does.
+SNAPSHOT_TABLES = ("f4101", "f41002", "f41021")
+#: How long ``scv edi run --until-idle`` holds a dispatch whose order line the gate
+#: quarantined before rejecting it (the stage's default is 10 minutes: too long for a demo).
+EDI_LINE_WAIT_S = "15"
 
 
 def step(
@@ -146,7 +156,7 @@ def _raw_lag(bootstrap: str, admin: AdminClient, consumer: Consumer, group: str)
 
 
 def run(settings: DemoSettings, console: Console) -> int:
-    """The whole demo; returns the exit code of ``scv sim verify``."""
+    """The whole demo; the exit code of ``scv sim verify``, else of ``scv edi parity``."""
     from stack.credentials import load_or_create
     from stack.endpoints import exports
     from stack.settings import StackSettings
@@ -168,6 +178,8 @@ def run(settings: DemoSettings, console: Console) -> int:
         "SCV_QUALITY_TOPIC_PREFIX": prefix,
     }
     start_at_raw_ends(stack_settings.kafka_bootstrap, group)
+    # The nightly batch's window starts with this world: the ledger also holds earlier ones.
+    world_start = datetime.now(UTC).replace(microsecond=0)
     step(
         console,
         "simulator: legacy schemas and master data",
@@ -175,6 +187,9 @@ def run(settings: DemoSettings, console: Console) -> int:
         env,
     )
     step(console, "connectors: render, validate, apply", ["connectors", "apply"], env)
+    for table in SNAPSHOT_TABLES:
+        step(console, f"connectors: snapshot of {table}", ["connectors", "snapshot", "erp",
+             "--table", table], env)  # fmt: skip
 
     sim_args = [
         "sim", "run",
@@ -221,6 +236,8 @@ def run(settings: DemoSettings, console: Console) -> int:
                 time.sleep(0.5)
             if sim.returncode != 0:
                 raise StepFailed("scv sim run", sim.returncode, out / "sim.log")
+            # The nightly batch's cut-off: every business transaction committed before it.
+            cut_off = datetime.now(UTC).replace(microsecond=0)
             deadline = time.monotonic() + settings.drain_timeout_s
             quiet_since, seen = time.monotonic(), -1
             while time.monotonic() < deadline:
@@ -244,6 +261,63 @@ def run(settings: DemoSettings, console: Console) -> int:
         f"this run's topics: {prefix}scv.*.v1, views schema {schema} "
         f"(`scv inventory show --schema {schema}`)"
     )
+    parity = cut_over(console, settings, env, run_id, since=world_start, at=cut_off)
     if settings.down:
         step(console, "stack: stop", ["stack", "down"])
-    return verify.returncode
+    return verify.returncode or parity
+
+
+def cut_over(
+    console: Console,
+    settings: DemoSettings,
+    env: Mapping[str, str],
+    run_id: str,
+    *,
+    since: datetime,
+    at: datetime,
+) -> int:
+    """The stream's EDI against the nightly batch at the cut-off ``at``; parity's exit code.
+
+    ``scv edi run --until-idle`` over this run's canonical topics (its own schema and outbox),
+    the 846 of each partner as the stream stood at ``at`` (``scv edi emit --as-of``), the
+    legacy batch for the window ``since`` (this world's creation) to ``at``, then
+    ``scv edi parity``.
+    """
+    from edi.profile import load_partners
+
+    out = settings.out_dir
+    outbox, batch, report = out / "edi-outbox", out / "batch", out / "parity"
+    edi_env = {
+        **env,
+        "SCV_EDI_TOPIC_PREFIX": env["SCV_TRANSFORMS_TOPIC_PREFIX"],
+        "SCV_EDI_DB_SCHEMA": f"demo_edi_{run_id}",
+        "SCV_EDI_OUTBOX_DIR": str(outbox),
+        "SCV_EDI_LINE_WAIT_S": EDI_LINE_WAIT_S,
+        # The 846 compared is the one as of the cut-off, emitted below.
+        "SCV_EDI_SCHEDULE_846": "false",
+    }
+    stamp = at.isoformat().replace("+00:00", "Z")
+    step(console, "edi: the stream's documents", ["edi", "run", "--until-idle"], edi_env)
+    for partner, profile in sorted(load_partners().items()):
+        if "846" in profile.documents:
+            emit = ["edi", "emit", "846", "--partner", partner, "--as-of", stamp]
+            step(console, f"edi: {partner}'s 846 as of the cut-off", emit, edi_env)
+    step(console, f"legacy: the nightly batch at the cut-off {stamp}",
+         ["sim", "batch", "--at", stamp, "--since", since.isoformat().replace("+00:00", "Z"),
+          "--out", str(batch)], edi_env)  # fmt: skip
+    console.rule("[bold]parity: the batch against the stream")
+    done = subprocess.run(
+        [*SCV, "edi", "parity", "--batch", str(batch), "--stream", str(outbox), "--at", stamp,
+         "--out", str(report)],
+        check=False, env=edi_env, capture_output=True, text=True,
+    )  # fmt: skip
+    log = out / "parity.log"
+    log.write_text(done.stdout + done.stderr)
+    verdict = next((line for line in reversed(done.stdout.splitlines()) if "cut-off" in line), None)
+    if done.returncode not in (0, 1) or verdict is None:  # 1: unexplained differences
+        raise StepFailed("scv edi parity", done.returncode, log)
+    colour = "green" if done.returncode == 0 else "red"
+    word = "PASS" if done.returncode == 0 else "FAIL"
+    console.print(f"[bold {colour}]parity {word}[/]: {verdict.removeprefix('parity: ')}")
+    console.print(f"parity report: {(report / 'index.html').resolve()}")
+    return done.returncode
