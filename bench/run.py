@@ -45,6 +45,7 @@ B4_GOAL_RATE = 1000
 B4_GOAL_P99_MS = 1000.0
 B5_RATE = 1000
 B5_GOAL_P99_MS = 2000.0
+B5_SNAPSHOT_TABLES = ("f4101", "f41002")
 
 
 @dataclass
@@ -686,6 +687,12 @@ class Bench:
         s = self.settings
         store = s.store_dsn.get_secret_value()
         group = self.group("pipeline")
+        # The item master (GTINs, units) of a world ``scv sim init`` re-created reaches Kafka
+        # only by a snapshot; without it every 856 of a partner requiring GTINs is rejected.
+        for table in B5_SNAPSHOT_TABLES:
+            children.scv(["connectors", "snapshot", "erp", "--table", table], self.env, 120)
+        self.status("B5: waiting for the item snapshots on the raw topics")
+        self._settle(self._raw_parts, 3.0, 180)
         with tempfile.TemporaryDirectory(prefix="scv-bench-outbox-") as tmp:
             outbox = Path(tmp)
             kids = [children.runner(i, self.runner_env()) for i in range(s.instances)]
