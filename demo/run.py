@@ -236,8 +236,6 @@ def run(settings: DemoSettings, console: Console) -> int:
                 time.sleep(0.5)
             if sim.returncode != 0:
                 raise StepFailed("scv sim run", sim.returncode, out / "sim.log")
-            # The nightly batch's cut-off: every business transaction committed before it.
-            cut_off = datetime.now(UTC).replace(microsecond=0)
             deadline = time.monotonic() + settings.drain_timeout_s
             quiet_since, seen = time.monotonic(), -1
             while time.monotonic() < deadline:
@@ -251,6 +249,10 @@ def run(settings: DemoSettings, console: Console) -> int:
                     break
                 time.sleep(0.5)
             show("done")
+            # The nightly batch's cut-off: the traffic has stopped and the stream has drained,
+            # so every business transaction and its events are before it (`edi emit --as-of`
+            # replays the canonical topics by the time the events were published).
+            cut_off = datetime.now(UTC).replace(microsecond=0)
     console.rule("[bold]verify: ledger against the stream")
     verify = subprocess.run([*SCV, "sim", "verify", "--topic-prefix", prefix], check=False, env=env)
     report_dir = out / "quality"
