@@ -75,6 +75,28 @@ def namespaced_env(endpoints: dict[str, str], tag: str = "it") -> dict[str, str]
     }
 
 
+def edi_env(
+    endpoints: dict[str, str], run: str, outbox: Path, line_wait_s: int = 20
+) -> dict[str, str]:
+    """The variables of ``scv edi run`` / ``emit`` on pipeline ``run``'s canonical topics, with
+    a schema (``run``, ``-`` as ``_``) and ``outbox`` of its own.
+
+    The line wait is ``line_wait_s``, not 10 minutes: a dispatch whose picks name a line the
+    gate quarantined is rejected (``pick_without_line``) that long after it was published, and
+    ``--until-idle`` waits for that. The 846 schedule is off (it reads the views' serving
+    table, which no view process fills in these tests)."""
+    return {
+        "SCV_EDI_TOPIC_PREFIX": f"{run}.",
+        "SCV_EDI_STORE_DSN": endpoints["SCV_STORE_DSN"],
+        "SCV_EDI_DB_SCHEMA": run.replace("-", "_"),
+        "SCV_EDI_OUTBOX_DIR": str(outbox),
+        "SCV_EDI_BATCH_SIZE": "10",
+        "SCV_EDI_IDLE_S": "3",
+        "SCV_EDI_LINE_WAIT_S": str(line_wait_s),
+        "SCV_EDI_SCHEDULE_846": "false",
+    }
+
+
 def sim_run(env: dict[str, str], *args: str) -> int:
     """``scv sim run`` → its run id in the ledger."""
     return run_id(scv(env, "sim", "run", *args))

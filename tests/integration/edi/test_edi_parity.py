@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from chain import namespaced_env, scv, seed_world, start_group
+from chain import edi_env, namespaced_env, scv, seed_world, start_group
 from rawtopics import settled_ends, wait_quiet
 
 from edi.profile import load_partners
@@ -69,17 +69,9 @@ def cut_over(
     schema = run.replace("-", "_")
     root = tmp_path_factory.mktemp(run)
     outbox, batch, report = root / "outbox", root / "batch", root / "parity"
-    env |= {
-        "SCV_VIEWS_TOPIC_PREFIX": f"{run}.",  # `edi emit 846 --as-of` replays these topics
-        "SCV_EDI_TOPIC_PREFIX": f"{run}.",
-        "SCV_EDI_STORE_DSN": endpoints["SCV_STORE_DSN"],
-        "SCV_EDI_DB_SCHEMA": schema,
-        "SCV_EDI_OUTBOX_DIR": str(outbox),
-        "SCV_EDI_IDLE_S": "3",
-        # a dispatch whose line the gate quarantined is rejected after 20 s, not 10 minutes
-        "SCV_EDI_LINE_WAIT_S": "20",
-        "SCV_EDI_SCHEDULE_846": "false",  # the 846 compared is the one as of the cut-off
-    }
+    env |= edi_env(endpoints, run, outbox)
+    # `edi emit 846 --as-of T` replays the pipeline's topics with the views' arithmetic
+    env["SCV_VIEWS_TOPIC_PREFIX"] = f"{run}."
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
     start_group(bootstrap, f"{run}-group", settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"]))
     since = datetime.now(UTC).replace(microsecond=0)

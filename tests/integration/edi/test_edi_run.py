@@ -36,7 +36,7 @@ from typing import cast
 import edi_parser
 import psycopg
 import pytest
-from chain import namespaced_env, seed_world, spawn, start_group
+from chain import edi_env, namespaced_env, seed_world, spawn, start_group
 from rawtopics import settled_ends, wait_quiet
 
 import kafkaio
@@ -156,16 +156,7 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     run = env["SCV_TRANSFORMS_TOPIC_PREFIX"].rstrip(".")
     logs = tmp_path_factory.mktemp(run)
     made = Chain(env, run, run.replace("-", "_"), logs / "outbox", logs)
-    env |= {
-        "SCV_EDI_TOPIC_PREFIX": f"{run}.",
-        "SCV_EDI_STORE_DSN": endpoints["SCV_STORE_DSN"],
-        "SCV_EDI_DB_SCHEMA": made.schema,
-        "SCV_EDI_OUTBOX_DIR": str(made.outbox),
-        "SCV_EDI_BATCH_SIZE": "10",
-        "SCV_EDI_IDLE_S": "3",
-        "SCV_EDI_LINE_WAIT_S": "20",
-        "SCV_EDI_SCHEDULE_846": "false",
-    }
+    env |= edi_env(endpoints, run, made.outbox)
     bootstrap = endpoints["SCV_KAFKA_BOOTSTRAP"]
     start_group(bootstrap, f"{run}-group", settled_ends(bootstrap, endpoints["SCV_CONNECT_URL"]))
     seed_world(env, 909)
