@@ -41,3 +41,28 @@ def test_each_file_is_measured_from_its_shipments_commit_and_others_are_left_out
     ]
     matched = match(found, files)
     assert [(m.file.order_id, m.latency_ms) for m in matched] == [("O1", 250.0), ("O2", 400.0)]
+
+
+def test_the_report_shows_b5_with_its_goal() -> None:
+    from rich.console import Console
+
+    from bench.report import table
+
+    b5 = {
+        "target_changes_per_s": 1000,
+        "achieved_changes_per_s": 1003.0,
+        "dispatches": 10,
+        "files_856": 6,
+        "p50_ms": 900.0,
+        "p95_ms": 1500.0,
+        "p99_ms": 2100.0,
+        "goal": "p99 < 2000 ms at 1000 changes/s",
+        "goal_met": False,
+    }
+    console = Console(width=200, record=True)
+    console.print(table({"b5": b5}))
+    text = console.export_text()
+    assert "B5 1,000 changes/s" in text
+    assert "900 / 1,500 / 2,100" in text
+    assert "6 files of 10 dispatches" in text
+    assert "missed" in text
