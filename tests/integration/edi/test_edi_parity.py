@@ -6,8 +6,9 @@ snapshots of the item tables and the ERP balances (the opening stock reaches Kaf
 snapshot), a simulated business day and ``scv pipeline run --until-idle`` up to the cut-off
 T, then more business after T and the pipeline again (so the stream holds documents the batch
 cannot: timing differences), ``scv edi run --until-idle`` with its own schema and outbox,
-``scv edi emit 846 --as-of T`` for each partner that takes an 846, ``scv sim batch --at T``
-with its defects on, and ``scv edi parity`` between the batch and the stream's outbox.
+``scv edi emit 846 --as-of T`` for each partner that takes an 846, and ``scv edi parity``
+between the batch and the stream's outbox. The batch (``scv sim batch --at T``, defects on)
+runs at the cut-off, before the business after it, as the nightly job does.
 
 The batch's window starts when this test's world was created (``--since``): the ledger of
 the shared store also holds earlier worlds, whose document numbers this world reuses.
@@ -85,6 +86,9 @@ def cut_over(
     time.sleep(1)
     at = datetime.now(UTC).replace(microsecond=0)
     time.sleep(1)
+    # The nightly job runs at its cut-off, as it does in production: what it reads is the
+    # legacy databases at T, so its defects are not mixed with the business after T.
+    scv(env, "sim", "batch", "--at", _iso(at), "--since", _iso(since), "--out", str(batch))
     scv(env, "sim", "run", *AFTER)
     wait_quiet(bootstrap)
     scv(env, "pipeline", "run", "--until-idle")
@@ -92,7 +96,6 @@ def cut_over(
     for partner, profile in sorted(load_partners().items()):
         if "846" in profile.documents:
             _emit_846(env, partner, at)
-    scv(env, "sim", "batch", "--at", _iso(at), "--since", _iso(since), "--out", str(batch))
     done = subprocess.run(
         [sys.executable, "-m", "scv", "edi", "parity", "--batch", str(batch),
          "--stream", str(outbox), "--at", _iso(at), "--out", str(report)],
@@ -152,16 +155,22 @@ def test_every_defect_the_batch_fired_is_found_and_classified_as_a_batch_defect(
 ) -> None:
     fired = cut_over.manifest["fired"]
     assert fired, "the batch fired none of its defects: nothing for the parity to find"
-    found = {
-        (d["defect"], d["document"], d["partner"], d["key"])
-        for d in cut_over.parity["differences"]
-        if d["classification"] == "batch_defect"
-    }
-    missed = [f for f in fired if (f["defect"], f["document"], f["partner"], f["key"]) not in found]
+    explained = [d for d in cut_over.parity["differences"] if d["classification"] == "batch_defect"]
+    found = {(d["defect"], d["document"], d["partner"], d["key"]) for d in explained}
+    # A document on the batch's side only by a defect (an 846 with an item without GTIN, which
+    # the stream refuses whole) leaves nothing for its line firings to explain: they are
+    # found with it.
+    whole = {(d["document"], d["partner"], d["key"]) for d in explained if d["line"] is None}
+    missed = [
+        f
+        for f in fired
+        if (f["defect"], f["document"], f["partner"], f["key"]) not in found
+        and (f["document"], f["partner"], f["key"]) not in whole
+    ]
     assert not missed, missed
-    explains = {d["name"]: d["explains"] for d in cut_over.parity["defects"]}
+    named = {d["name"]: d for d in cut_over.parity["defects"]}
     for name, info in cut_over.manifest["defects"].items():
-        assert (explains[name] > 0) == (info["fired"] > 0), (name, info, explains[name])
+        assert named[name]["fired"] == info["fired"], (name, info, named[name])
 
 
 def test_business_after_the_cut_off_is_timing_named_with_its_commit_time(
