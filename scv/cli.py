@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from scv.commands.audit import audit
 from scv.commands.bench import bench
 from scv.commands.connectors import connectors
 from scv.commands.demo import demo
@@ -44,6 +45,7 @@ edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(audit)
 
 
 def main() -> None:

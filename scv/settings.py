@@ -28,6 +28,7 @@ from pydantic import AliasChoices
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
 
+    from audit.settings import AuditSettings
     from bench.settings import BenchSettings
     from connectors.settings import ConnectorsSettings
     from expectations.settings import QualitySettings
@@ -264,6 +265,20 @@ def legacy_sources(erp_dsn: str | None, wms_dsn: str | None) -> tuple[str | None
         return erp_dsn, wms_dsn
     env = LocalStack(if_present=True).env
     return erp_dsn or env.get("SCV_ERP_READ_DSN"), wms_dsn or env.get("SCV_WMS_DSN")
+
+
+def audit_settings() -> AuditSettings:
+    """``SCV_AUDIT_*`` / ``SCV_STORE_DSN``, ``SCV_KAFKA_BOOTSTRAP``, else the local stack's."""
+    from audit.settings import AuditSettings
+
+    stack = LocalStack(if_present=True)
+    return build(
+        AuditSettings,
+        defaults={
+            "store_dsn": stack.var("SCV_STORE_DSN"),
+            "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        },
+    )
 
 
 def quality_settings(topic_prefix: str | None = None) -> QualitySettings:
