@@ -39,13 +39,15 @@ def publish(settings: AuditSettings, rows: Sequence[Row]) -> None:
         return
     ensure_topic(settings)
     producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "message.timeout.ms": int(settings.publish_timeout_s * 1000),
-            "log_level": 2,
-        }
+        kafkaio.client_config(
+            settings.kafka_bootstrap,
+            {
+                "enable.idempotence": True,
+                "acks": "all",
+                "message.timeout.ms": int(settings.publish_timeout_s * 1000),
+                "log_level": 2,
+            },
+        )
     )
     failures: list[str] = []
 

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer
 from psycopg import sql
 
 import kafkaio
+from kafkaio import client_config
 
 RAW_PREFIXES = ("erp.proddta.", "wms.wmwhse1.")
 #: Seconds of history behind the rates and the latency percentiles.
@@ -64,14 +65,16 @@ class StreamWatch(threading.Thread):
     def __init__(self, bootstrap: str, topics: list[str], quarantine_topic: str) -> None:
         super().__init__(name="demo-stream-watch", daemon=True)
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"scv-demo-watch-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "latest",
-                "isolation.level": "read_committed",
-                "enable.auto.commit": False,
-                "log_level": 2,
-            }
+            client_config(
+                bootstrap,
+                {
+                    "group.id": f"scv-demo-watch-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "latest",
+                    "isolation.level": "read_committed",
+                    "enable.auto.commit": False,
+                    "log_level": 2,
+                },
+            )
         )
         self._consumer.subscribe([*topics, quarantine_topic])
         self._quarantine_topic = quarantine_topic

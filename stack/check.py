@@ -20,6 +20,7 @@ import orjson
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from kafkaio import client_config
 from stack.credentials import (
     ERP_CDC_USER,
     ERP_DATABASE,
@@ -51,15 +52,17 @@ class CheckResult:
 
 def _consumer(settings: StackSettings, group: str) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "topic.metadata.refresh.interval.ms": 1000,
-            "log_level": 2,  # an unknown topic until Debezium's first event is expected here
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "topic.metadata.refresh.interval.ms": 1000,
+                "log_level": 2,  # an unknown topic until Debezium's first event is expected here
+            },
+        )
     )
 
 
@@ -253,11 +256,13 @@ def check_transactions(settings: StackSettings, deadline_s: float = 30) -> Check
     tag = uuid.uuid4().hex[:8]
     topic = f"scv.check.txn.{tag}"
     producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "transactional.id": f"scv-check-{tag}",
-            "enable.idempotence": True,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "transactional.id": f"scv-check-{tag}",
+                "enable.idempotence": True,
+            },
+        )
     )
     producer.init_transactions(deadline_s)
     producer.begin_transaction()

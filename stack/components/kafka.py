@@ -11,6 +11,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from kafkaio import client_config
 from stack.components.base import Component
 from stack.db_settings import KAFKA_SETTINGS
 from stack.errors import CorruptState, PrerequisiteMissing
@@ -135,11 +136,14 @@ class KafkaBroker(Component):
         except OSError as exc:
             return f"broker port does not accept connections ({exc.strerror})"
         admin = AdminClient(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                "socket.timeout.ms": 3000,
-                "log_level": 2,  # librdkafka's connect retries are noise while the broker starts
-            }
+            client_config(
+                self.settings.kafka_bootstrap,
+                {
+                    "socket.timeout.ms": 3000,
+                    # librdkafka's connect retries are noise while the broker starts.
+                    "log_level": 2,
+                },
+            )
         )
         try:
             metadata = admin.list_topics(timeout=3)

@@ -14,7 +14,7 @@ messages) are usable by every stage; ``stack`` (the launcher of the local stack)
 tools and the console, since a stage must run against any Kafka and database, not only the
 ones ``scv stack`` starts; ``audit`` (the trail of operator actions) by the tools and the
 console, which run the actions. Infrastructure imports no stage; ``stack`` builds its URLs with
-``dsn``, ``audit`` writes with ``dsn`` and ``kafkaio``.
+``dsn`` and its Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
@@ -45,7 +45,7 @@ TOOLS = ("bench", "demo")
 CONSOLE = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {
-    "kafkaio": frozenset({*RANK, "audit"}),
+    "kafkaio": frozenset({*RANK, "audit", "stack"}),
     "dsn": frozenset({*RANK, "stack", "audit"}),
     "stack": frozenset({*TOOLS, CONSOLE}),
     "audit": frozenset({*TOOLS, CONSOLE}),
