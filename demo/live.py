@@ -143,7 +143,9 @@ class Watch:
         self._bootstrap = bootstrap
         # Client log lines would tear the live view: errors surface as exceptions instead.
         self._admin = kafkaio.admin_client(bootstrap, {"log_level": 2})
-        self._connect = httpx.Client(base_url=connect_url, timeout=2)
+        from connectors.client import connect_auth
+
+        self._connect = httpx.Client(base_url=connect_url, timeout=2, auth=connect_auth())
         self._store_dsn = store_dsn
         self._views_schema = views_schema
         self._source_samples: deque[tuple[float, int]] = deque()

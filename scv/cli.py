@@ -49,4 +49,12 @@ cli.add_command(audit)
 
 
 def main() -> None:
-    run_with_boundary(lambda: cli.main(standalone_mode=False))
+    import os
+
+    from scv.settings import local_transport_security
+
+    def entry() -> object:
+        local_transport_security(os.environ)
+        return cli.main(standalone_mode=False)
+
+    run_with_boundary(entry)

@@ -28,7 +28,15 @@ def _state(connect_url: str, name: str) -> str:
 
 
 def _mine(rows: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
-    return [r for r in rows if r["pid"] == os.getpid() and datetime.fromisoformat(r["at"]) >= since]
+    """This test's pause and resume (the fixture's ``connectors apply`` runs in this process
+    too, and is on record as well)."""
+    return [
+        r
+        for r in rows
+        if r["pid"] == os.getpid()
+        and datetime.fromisoformat(r["at"]) >= since
+        and r["command"] in ("connectors pause", "connectors resume")
+    ]
 
 
 def test_pause_and_resume_are_on_record_in_the_table_and_on_the_topic(
