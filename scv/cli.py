@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from scv.commands.audit import audit
 from scv.commands.bench import bench
 from scv.commands.connectors import connectors
 from scv.commands.demo import demo
@@ -46,7 +47,16 @@ cli.add_command(edi)
 cli.add_command(epcis)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(audit)
 
 
 def main() -> None:
-    run_with_boundary(lambda: cli.main(standalone_mode=False))
+    import os
+
+    from scv.settings import local_transport_security
+
+    def entry() -> object:
+        local_transport_security(os.environ)
+        return cli.main(standalone_mode=False)
+
+    run_with_boundary(entry)

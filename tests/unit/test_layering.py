@@ -12,8 +12,9 @@ Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing ev
 reader and writer shares) and ``dsn`` (database URLs with their passwords kept out of
 messages) are usable by every stage; ``stack`` (the launcher of the local stack) only by the
 tools and the console, since a stage must run against any Kafka and database, not only the
-ones ``scv stack`` starts. Infrastructure imports no stage; ``stack`` builds its URLs with
-``dsn``.
+ones ``scv stack`` starts; ``audit`` (the trail of operator actions) by the tools and the
+console, which run the actions. Infrastructure imports no stage; ``stack`` builds its URLs with
+``dsn`` and its Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
@@ -44,9 +45,10 @@ TOOLS = ("bench", "demo")
 CONSOLE = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {
-    "kafkaio": frozenset(RANK),
-    "dsn": frozenset({*RANK, "stack"}),
+    "kafkaio": frozenset({*RANK, "audit", "stack"}),
+    "dsn": frozenset({*RANK, "stack", "audit"}),
     "stack": frozenset({*TOOLS, CONSOLE}),
+    "audit": frozenset({*TOOLS, CONSOLE}),
 }
 PACKAGES = (*RANK, *INFRASTRUCTURE)
 
