@@ -1,10 +1,10 @@
 """Business transactions as plans: the statements per database, the undo journal, the events.
 
-A step of the workload *plans* a business transaction: it changes the simulator's picture of
-the world through a ``Journal`` (so a rollback can undo it) and queues statements per database
-in ``DbWork``. ``execute`` then runs one database transaction per database, in the planned
-order, and either commits each (taking the commit time right after COMMIT returns) or rolls
-all back and undoes the journal.
+A scenario (``legacy_sim.scenarios``) *plans* a business transaction: it changes the
+simulator's picture of the world through a ``Journal`` (so a rollback can undo it) and queues
+statements per database in ``DbWork``. ``execute`` then runs one database transaction per
+database, in the planned order, and either commits each (taking the commit time right after
+COMMIT returns) or rolls all back and undoes the journal.
 """
 
 from __future__ import annotations

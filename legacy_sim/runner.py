@@ -22,8 +22,9 @@ from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.errors import SimConfigError
 from legacy_sim.profiles import PROFILES
 from legacy_sim.rows import Moment
+from legacy_sim.scenarios import planner
+from legacy_sim.scenarios.context import Context
 from legacy_sim.settings import SimSettings
-from legacy_sim.workload import Workload
 
 LEDGER_FLUSH_S = 1.0
 
@@ -168,7 +169,7 @@ def run(
                 rollback_rate=Decimal(str(options.rollback_rate)),
             )
         rng = random.Random(f"run:{options.seed}")
-        workload = Workload(world, rng)
+        ctx = Context.build(world, rng)
         status = "failed"
         with (
             eng.erp.connect() as erp_conn,
@@ -177,7 +178,7 @@ def run(
         ):
             conns: dict[Db, Connection] = {"erp": erp_conn, "wms": wms_conn}
             try:
-                _loop(workload, options, stats, conns, store_conn, progress, stop)
+                _loop(ctx, options, stats, conns, store_conn, progress, stop)
                 status = "interrupted" if stats.interrupted else "finished"
             finally:
                 with store_conn.begin():
@@ -195,7 +196,7 @@ def run(
 
 
 def _loop(
-    workload: Workload,
+    ctx: Context,
     options: RunOptions,
     stats: RunStats,
     conns: dict[Db, Connection],
@@ -203,7 +204,7 @@ def _loop(
     progress: Callable[[RunStats], None] | None,
     stop: Callable[[], bool],
 ) -> None:
-    rng = workload.rng
+    rng = ctx.rng
     interval = 1.0 / options.rate
     pending: list[dict[str, Any]] = []
     t0 = time.monotonic()
@@ -222,10 +223,10 @@ def _loop(
             rollback = rng.random() < options.rollback_rate
             tx = TxPlan(seq=seq, at=Moment.now(), rollback=rollback, scheduled=(seq - 1) * interval)
             if options.anomaly_rate and rng.random() < options.anomaly_rate:
-                anomalies.inject(workload, tx)
+                anomalies.inject(ctx, tx)
                 stats.anomalies += 1
             else:
-                workload.plan(tx)
+                planner.plan(ctx, tx)
             outcome = execute(tx, conns)
             stats.done += 1
             stats.by_kind[tx.kind] = stats.by_kind.get(tx.kind, 0) + 1
