@@ -5,6 +5,8 @@ few reversed (the primary-key-changing ``F43121`` update), and promised-date cha
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from decimal import Decimal
 
 from legacy_sim import rows
@@ -20,6 +22,12 @@ RECENT_RECEIPTS = 300
 
 
 def po_issue(ctx: Context, tx: TxPlan) -> bool:
+    """A PO to a supplier for what runs lowest at a site, promised in 2 to 7 days."""
+    return issue_po(ctx, tx, lambda rng: rng.randint(2, 7))
+
+
+def issue_po(ctx: Context, tx: TxPlan, promise_days: Callable[[random.Random], int]) -> bool:
+    """A PO whose promised date is ``promise_days`` (drawn) from today at the site."""
     w, rng = ctx.world, ctx.rng
     site = rng.choice(ctx.site_list)
     supplier = rng.choice(w.suppliers)
@@ -30,7 +38,7 @@ def po_issue(ctx: Context, tx: TxPlan) -> bool:
         an8=supplier.an8,
         crcd=supplier.currency,
         lines=[],
-        pddj_days=rng.randint(2, 7),
+        pddj_days=promise_days(rng),
     )
     # Replenish what runs lowest among a sample of popular items.
     sample = ctx.pick_items(site, 12)
@@ -125,6 +133,13 @@ def asn(ctx: Context, tx: TxPlan) -> bool:
 
 
 def receipt(ctx: Context, tx: TxPlan) -> bool:
+    """The oldest advised PO is received in full (a few lines short or over, then closed)."""
+    return receive(ctx, tx, partial=False)
+
+
+def receive(ctx: Context, tx: TxPlan, *, partial: bool) -> bool:
+    """Receive the oldest advised PO. ``partial``: each line gets part of its quantity and
+    stays open for the rest (ERP status 400 → 400, ``pduopn`` the rest, still on order)."""
     queue = ctx.po_queues["advised"]
     if not queue:
         return False
@@ -136,8 +151,13 @@ def receipt(ctx: Context, tx: TxPlan) -> bool:
     for pl in po.lines:
         item = w.items[pl.itm]
         per = item.ea_per("CA", site.mcu)
-        roll = rng.random()
-        got = pl.qty - rng.randint(1, 2) if roll < 0.05 else pl.qty + 1 if roll < 0.07 else pl.qty
+        if partial:
+            got = rng.randint(1, pl.qty - 1)  # PO lines are of 5 to 40 cases
+        else:
+            roll = rng.random()
+            got = (
+                pl.qty - rng.randint(1, 2) if roll < 0.05 else pl.qty + 1 if roll < 0.07 else pl.qty
+            )
         received = max(1, got) * per
         lot = ctx.next_key("lot")
         pallet = ctx.next_sscc()
@@ -154,7 +174,7 @@ def receipt(ctx: Context, tx: TxPlan) -> bool:
             {"ReceiptKey": po.receipt_key, "ReceiptLineNumber": wms_key(pl.lnid // 1000, 5)},
             {
                 "QtyReceived": received,
-                "Status": "9",
+                "Status": "5" if partial else "9",
                 "ToLoc": loc,
                 "ToLot": lot,
                 "ToId": pallet,
@@ -184,6 +204,9 @@ def receipt(ctx: Context, tx: TxPlan) -> bool:
     doc = w.counters.rec_doc
     for pl, stock, received, got in staged:
         item = w.items[pl.itm]
+        left = pl.qty - got if partial else 0  # cases still open on the line
+        still = {"uopn": implied_for("pruopn", Decimal(left)) if left else 0}
+        still["nxtr"] = "400" if left else "999"
         erp_work.insert(
             erp.F43121,
             {
@@ -205,14 +228,14 @@ def receipt(ctx: Context, tx: TxPlan) -> bool:
                 "pruom": pl.uom,
                 "pruorg": implied_for("pruorg", Decimal(pl.qty)),
                 "prurec": implied_for("prurec", Decimal(got)),
-                "pruopn": 0,
+                "pruopn": still["uopn"],
                 "prprrc": implied_for("prprrc", pl.prrc, po.crcd),
                 "praexp": implied_for("praexp", rows.money(pl.prrc * got, po.crcd), po.crcd),
                 "prcrcd": po.crcd,
                 "prrcdj": tx.at.julian_in(site, 0),
                 "prdgl": tx.at.julian_in(site, 0),
                 "prlttr": "400",
-                "prnxtr": "999",
+                "prnxtr": still["nxtr"],
             }
             | rows.audit("pr", "EP4312", site, tx.at),
         )
@@ -221,15 +244,17 @@ def receipt(ctx: Context, tx: TxPlan) -> bool:
             rows.pd_key(w, po, pl),
             {
                 "pdurec": implied_for("pdurec", Decimal(got)),
-                "pduopn": 0,
+                "pduopn": still["uopn"],
                 "pdlttr": "400",
-                "pdnxtr": "999",
+                "pdnxtr": still["nxtr"],
             }
             | rows.audit("pd", "EP4312", site, tx.at),
         )
         tx.journal.set(pl, "received", received)
         tx.journal.set(pl, "receipt", Receipt(nlin=1, doc=doc, stock=stock.key, qty_base=received))
-        ctx.touch(tx, pl.itm, site.mcu, pqoh=received, preq=-pl.qty_base)
+        # What is still open stays on order; a closed line leaves it whole (short or over).
+        on_order = received if left else pl.qty_base
+        ctx.touch(tx, pl.itm, site.mcu, pqoh=received, preq=-on_order)
         tx.event(
             "goods.received",
             pid,

@@ -22,7 +22,7 @@ from legacy_sim.quirks import implied_for, wms_key
 from legacy_sim.scenarios.context import Context, line_id, order_id
 from legacy_sim.schemas import erp, wms
 from legacy_sim.schemas.wms import STORER
-from legacy_sim.state import Order, OrderLine, Pick, Stock
+from legacy_sim.state import Order, OrderLine, Party, Pick, Site, Stock
 
 #: Orders per sales-update or purge batch: a batch touches many rows at once (the CDC bursts
 #: of DESIGN §1.3 item 8).
@@ -30,9 +30,14 @@ BATCH_ORDERS = 40
 
 
 def order_entry(ctx: Context, tx: TxPlan) -> bool:
+    site = ctx.rng.choice(ctx.site_list)
+    customer = ctx.rng.choice(ctx.world.customers)
+    return enter_order(ctx, tx, site, customer)
+
+
+def enter_order(ctx: Context, tx: TxPlan, site: Site, customer: Party) -> bool:
+    """A customer's order at a site: 1 to 40 lines of popular items, promised in 1-3 days."""
     w, rng = ctx.world, ctx.rng
-    site = rng.choice(ctx.site_list)
-    customer = rng.choice(w.customers)
     n_lines = min(40, max(1, round(rng.lognormvariate(1.6, 0.7))))
     w.counters.so += 1
     order = Order(
