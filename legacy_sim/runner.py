@@ -22,7 +22,7 @@ from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.errors import SimConfigError
 from legacy_sim.profiles import PROFILES
 from legacy_sim.rows import Moment
-from legacy_sim.scenarios import planner
+from legacy_sim.scenarios import demand, planner
 from legacy_sim.scenarios.context import Context
 from legacy_sim.settings import SimSettings
 
@@ -110,6 +110,7 @@ class RunStats:
     elapsed: float = 0.0
     behind: float = 0.0  # seconds behind the schedule the rate asks for
     by_kind: dict[str, int] = field(default_factory=dict)
+    marks: dict[str, int] = field(default_factory=dict)  # committed marks per kind
     run_id: int = 0
     interrupted: bool = False
 
@@ -129,6 +130,9 @@ class RunOptions:
     seed: int
     anomaly_rate: float = 0.0
     rollback_rate: float = 0.01
+    #: Inject the exceptions of the visibility views beside the default traffic, and mark
+    #: each cause in ``sim.marks`` (``planner.VISIBILITY``).
+    visibility: bool = False
 
     def validate(self) -> None:
         if self.rate <= 0 or self.duration <= 0:
@@ -168,8 +172,12 @@ def run(
                 anomaly_rate=Decimal(str(options.anomaly_rate)),
                 rollback_rate=Decimal(str(options.rollback_rate)),
             )
+            if options.visibility:
+                ledger.ensure_marks(store)
         rng = random.Random(f"run:{options.seed}")
         ctx = Context.build(world, rng)
+        if options.visibility:
+            ctx.shocks = demand.schedule(world, options.seed, planned / options.rate)
         status = "failed"
         with (
             eng.erp.connect() as erp_conn,
@@ -205,8 +213,10 @@ def _loop(
     stop: Callable[[], bool],
 ) -> None:
     rng = ctx.rng
+    mix = planner.VISIBILITY if options.visibility else planner.DEFAULT
     interval = 1.0 / options.rate
     pending: list[dict[str, Any]] = []
+    pending_marks: list[dict[str, Any]] = []
     t0 = time.monotonic()
     last_flush = last_report = t0
     try:
@@ -226,7 +236,7 @@ def _loop(
                 anomalies.inject(ctx, tx)
                 stats.anomalies += 1
             else:
-                planner.plan(ctx, tx)
+                planner.plan(ctx, tx, mix)
             outcome = execute(tx, conns)
             stats.done += 1
             stats.by_kind[tx.kind] = stats.by_kind.get(tx.kind, 0) + 1
@@ -236,12 +246,16 @@ def _loop(
             else:
                 stats.rolled_back += 1
             pending.append(ledger.record(stats.run_id, tx, outcome))
+            for mark in ledger.mark_rows(stats.run_id, tx, outcome):
+                pending_marks.append(mark)
+                stats.marks[mark["kind"]] = stats.marks.get(mark["kind"], 0) + 1
             now = time.monotonic()
             stats.elapsed = now - t0
             if now - last_flush >= LEDGER_FLUSH_S:
                 with store.begin():
-                    ledger.write(store, pending)
+                    ledger.write(store, pending, pending_marks)
                 pending.clear()
+                pending_marks.clear()
                 last_flush = now
             if progress and now - last_report >= 0.5:
                 progress(stats)
@@ -250,7 +264,7 @@ def _loop(
         stats.interrupted = True
     finally:
         with store.begin():
-            ledger.write(store, pending)
+            ledger.write(store, pending, pending_marks)
         stats.elapsed = time.monotonic() - t0
         if progress:
             progress(stats)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from legacy_sim import gs1
 from legacy_sim.engine import TxPlan
 from legacy_sim.quirks import order_ref, wms_key
+from legacy_sim.rows import Moment
 from legacy_sim.state import (
     ORDER_STAGES,
     PO_STAGES,
@@ -32,6 +35,21 @@ from legacy_sim.state import (
 )
 
 
+@dataclass(slots=True)
+class Shock:
+    """A regional demand shock on the run's schedule: from ``starts`` to ``ends`` seconds
+    after the run's start, orders of ``ship_tos`` (the region's customers) are
+    ``direction`` ``spike`` (most orders come from the region) or ``drop`` (none do)."""
+
+    direction: str
+    region: str
+    ship_tos: tuple[int, ...]
+    starts: float
+    ends: float
+    started: bool = False
+    ended: bool = False
+
+
 def order_id(world: World, order: Order) -> str:
     return order_ref(world.company, "SO", order.doco)
 
@@ -42,6 +60,12 @@ def po_id(world: World, po: PurchaseOrder) -> str:
 
 def line_id(lnid: int) -> str:
     return f"{Decimal(lnid).scaleb(-3):.3f}"
+
+
+def day_end(site: Site, at: Moment, days: int) -> datetime:
+    """The UTC instant the site's local date ``days`` from ``at``'s ends (its next midnight)."""
+    day = at.today(site) + timedelta(days=days + 1)
+    return datetime.combine(day, time(), ZoneInfo(site.tz)).astimezone(UTC)
 
 
 @dataclass(slots=True)
@@ -61,6 +85,10 @@ class Context:
     customers: dict[int, Party]
     #: Probe → schedule time of its last reading in this run (see ``sensors.probe_due``).
     probe_scheduled: dict[str, float] = field(default_factory=dict)
+    #: ``--visibility``: the run's demand shocks (``demand.schedule``) and the orders picked
+    #: with a cut in this run (their short shipment's cause).
+    shocks: list[Shock] = field(default_factory=list)
+    cut_orders: dict[str, None] = field(default_factory=dict)
 
     @staticmethod
     def build(world: World, rng: random.Random) -> Context:

@@ -23,22 +23,23 @@ RECENT_RECEIPTS = 300
 
 def po_issue(ctx: Context, tx: TxPlan) -> bool:
     """A PO to a supplier for what runs lowest at a site, promised in 2 to 7 days."""
-    return issue_po(ctx, tx, lambda rng: rng.randint(2, 7))
+    return issue_po(ctx, tx, lambda rng: (0, rng.randint(2, 7)))
 
 
-def issue_po(ctx: Context, tx: TxPlan, promise_days: Callable[[random.Random], int]) -> bool:
-    """A PO whose promised date is ``promise_days`` (drawn) from today at the site."""
+def issue_po(ctx: Context, tx: TxPlan, dates: Callable[[random.Random], tuple[int, int]]) -> bool:
+    """A PO whose order and promised dates are ``dates`` (drawn): days from today at the site."""
     w, rng = ctx.world, ctx.rng
     site = rng.choice(ctx.site_list)
     supplier = rng.choice(w.suppliers)
     w.counters.po += 1
+    ordered_days, promised_days = dates(rng)
     po = PurchaseOrder(
         doco=w.counters.po,
         mcu=site.mcu,
         an8=supplier.an8,
         crcd=supplier.currency,
         lines=[],
-        pddj_days=promise_days(rng),
+        pddj_days=promised_days,
     )
     # Replenish what runs lowest among a sample of popular items.
     sample = ctx.pick_items(site, 12)
@@ -54,7 +55,9 @@ def issue_po(ctx: Context, tx: TxPlan, promise_days: Callable[[random.Random], i
     tx.journal.put(w.pos, po.doco, po)
     tx.journal.append(ctx.po_queues["issued"], po.doco)
     pid = po_id(w, po)
-    tx.db("erp").insert(erp.F4311, *(rows.f4311(w, po, pl, site, tx.at) for pl in po.lines))
+    tx.db("erp").insert(
+        erp.F4311, *(rows.f4311(w, po, pl, site, tx.at, ordered_days) for pl in po.lines)
+    )
     for pl in po.lines:
         ctx.touch(tx, pl.itm, site.mcu, preq=pl.qty_base)
     tx.event(
@@ -205,8 +208,8 @@ def receive(ctx: Context, tx: TxPlan, *, partial: bool) -> bool:
     for pl, stock, received, got in staged:
         item = w.items[pl.itm]
         left = pl.qty - got if partial else 0  # cases still open on the line
-        still = {"uopn": implied_for("pruopn", Decimal(left)) if left else 0}
-        still["nxtr"] = "400" if left else "999"
+        open_qty = implied_for("pruopn", Decimal(left)) if left else 0
+        next_status = "400" if left else "999"
         erp_work.insert(
             erp.F43121,
             {
@@ -228,14 +231,14 @@ def receive(ctx: Context, tx: TxPlan, *, partial: bool) -> bool:
                 "pruom": pl.uom,
                 "pruorg": implied_for("pruorg", Decimal(pl.qty)),
                 "prurec": implied_for("prurec", Decimal(got)),
-                "pruopn": still["uopn"],
+                "pruopn": open_qty,
                 "prprrc": implied_for("prprrc", pl.prrc, po.crcd),
                 "praexp": implied_for("praexp", rows.money(pl.prrc * got, po.crcd), po.crcd),
                 "prcrcd": po.crcd,
                 "prrcdj": tx.at.julian_in(site, 0),
                 "prdgl": tx.at.julian_in(site, 0),
                 "prlttr": "400",
-                "prnxtr": still["nxtr"],
+                "prnxtr": next_status,
             }
             | rows.audit("pr", "EP4312", site, tx.at),
         )
@@ -244,9 +247,9 @@ def receive(ctx: Context, tx: TxPlan, *, partial: bool) -> bool:
             rows.pd_key(w, po, pl),
             {
                 "pdurec": implied_for("pdurec", Decimal(got)),
-                "pduopn": still["uopn"],
+                "pduopn": open_qty,
                 "pdlttr": "400",
-                "pdnxtr": still["nxtr"],
+                "pdnxtr": next_status,
             }
             | rows.audit("pd", "EP4312", site, tx.at),
         )

@@ -10,6 +10,8 @@ works the oldest order of its queue, so orders flow through in entry order.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -425,12 +427,21 @@ def cancel_line(ctx: Context, tx: TxPlan) -> bool:
 
 def order_promise_change(ctx: Context, tx: TxPlan) -> bool:
     """An order's promised ship and delivery dates move out by 1 to 3 days (EP4210)."""
+    shift = change_order_promise(ctx, tx, lambda rng, order: order.ppdj_days + rng.randint(1, 3))
+    return shift is not None
+
+
+def change_order_promise(
+    ctx: Context, tx: TxPlan, promise: Callable[[random.Random, Order], int]
+) -> Order | None:
+    """An entered (else released) order's promised ship date becomes ``promise`` days from
+    today (drawn), its promised delivery two days after; the order (None: none to change)."""
     queue = ctx.queues["entered"] or ctx.queues["released"]
     if not queue:
-        return False
+        return None
     order = ctx.world.orders[ctx.rng.choice(queue)]
     site = ctx.world.sites[order.mcu]
-    days = order.ppdj_days + ctx.rng.randint(1, 3)
+    days = promise(ctx.rng, order)
     tx.journal.set(order, "ppdj_days", days)
     oid = order_id(ctx.world, order)
     for ln in order.open_lines:
@@ -450,7 +461,7 @@ def order_promise_change(ctx: Context, tx: TxPlan) -> bool:
             changed=["promised_ship", "promised_delivery"],
         )
     tx.keys = {"order_id": oid}
-    return bool(order.open_lines)
+    return order if order.open_lines else None
 
 
 def _days(n: int) -> timedelta:

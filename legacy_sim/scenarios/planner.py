@@ -15,11 +15,21 @@ from dataclasses import dataclass
 
 from legacy_sim import rows
 from legacy_sim.engine import TxPlan
-from legacy_sim.scenarios import inbound, inventory, outbound, sensors
+from legacy_sim.scenarios import (
+    demand,
+    inbound,
+    inbound_exceptions,
+    inventory,
+    outbound,
+    outbound_exceptions,
+    sensors,
+)
 from legacy_sim.scenarios.context import Context
 from legacy_sim.schemas import erp
 
 Step = Callable[[Context, TxPlan], bool]
+#: Looks at a planned transaction (after its balances are written) to mark what it caused.
+Observer = Callable[[Context, TxPlan], None]
 
 
 def promise_change(ctx: Context, tx: TxPlan) -> bool:
@@ -57,14 +67,18 @@ FALLBACK = "order_entry"
 
 @dataclass(frozen=True, slots=True)
 class Mix:
-    """The steps a run draws from: names in draw order, cumulative weights, functions."""
+    """The steps a run draws from (names in draw order, cumulative weights, functions) and
+    the observers that mark each planned transaction."""
 
     names: list[str]
     cum_weights: list[float]
     steps: Mapping[str, Step]
+    observers: tuple[Observer, ...] = ()
 
     @staticmethod
-    def of(entries: tuple[tuple[str, float, Step], ...]) -> Mix:
+    def of(
+        entries: tuple[tuple[str, float, Step], ...], observers: tuple[Observer, ...] = ()
+    ) -> Mix:
         names = [name for name, _, _ in entries]
         if len(set(names)) != len(names) or FALLBACK not in names:
             raise ValueError(f"a mix names each step once and has {FALLBACK!r}: {names}")
@@ -72,6 +86,7 @@ class Mix:
             names=names,
             cum_weights=list(itertools.accumulate(weight for _, weight, _ in entries)),
             steps={name: step for name, _, step in entries},
+            observers=observers,
         )
 
     @property
@@ -83,6 +98,21 @@ class Mix:
 
 DEFAULT = Mix.of(DEFAULT_STEPS)
 
+#: ``scv sim run --visibility``: the default traffic with the exceptions of issue 19 beside
+#: it (each about one transaction in 150 to 250 at these weights) and orders entered through
+#: the regional demand shocks; every injected cause, and every short shipment, is marked.
+VISIBILITY_STEPS: tuple[tuple[str, float, Step], ...] = (
+    *((n, w, demand.order_entry if n == "order_entry" else s) for n, w, s in DEFAULT_STEPS),
+    ("late_po_issue", 0.4, inbound_exceptions.late_po_issue),
+    ("partial_receipt", 0.4, inbound_exceptions.partial_receipt),
+    ("cancel_po_line", 0.3, inbound_exceptions.cancel_po_line),
+    ("backdated_promise", 0.3, outbound_exceptions.backdated_promise),
+    ("cut_pick", 0.5, outbound_exceptions.cut_pick),
+)
+VISIBILITY = Mix.of(
+    VISIBILITY_STEPS, observers=(outbound_exceptions.short_shipments, demand.shock_marks)
+)
+
 
 def plan(ctx: Context, tx: TxPlan, mix: Mix = DEFAULT) -> TxPlan:
     """Plan ``tx`` as the next business transaction drawn from ``mix``."""
@@ -92,6 +122,8 @@ def plan(ctx: Context, tx: TxPlan, mix: Mix = DEFAULT) -> TxPlan:
         if mix.steps[candidate](ctx, tx):
             break
     finish(ctx, tx)
+    for observe in mix.observers:
+        observe(ctx, tx)
     return tx
 
 
@@ -103,6 +135,7 @@ _BALANCE_PROGRAM = {
     "ship": "EP4205",
     "receipt": "EP4312",
     "receipt_reversal": "EP4312",
+    "partial_receipt": "EP4312",
     "cycle_count": "EP4112",
 }
 
