@@ -7,7 +7,7 @@ the same shocks however the clock runs:
 
 - a **spike** in one region from ``SPIKE`` (start, end) x the run's duration: each order's
   customer is redrawn from that region with probability ``SPIKE_SHARE`` (its share of orders
-  goes from about a third to about 0.8);
+  goes from s, its share of customers, to 0.75 + 0.25 s);
 - a **drop** in another region from ``DROP`` x the duration: a customer drawn from that
   region is redrawn from the others (its orders stop).
 

@@ -99,8 +99,8 @@ class Mix:
 DEFAULT = Mix.of(DEFAULT_STEPS)
 
 #: ``scv sim run --visibility``: the default traffic with the exceptions of issue 19 beside
-#: it (each about one transaction in 150 to 250 at these weights) and orders entered through
-#: the regional demand shocks; every injected cause, and every short shipment, is marked.
+#: it (one draw in 134 to 224 each at these weights) and orders entered through the regional
+#: demand shocks; every injected cause, and every short shipment, is marked.
 VISIBILITY_STEPS: tuple[tuple[str, float, Step], ...] = (
     *((n, w, demand.order_entry if n == "order_entry" else s) for n, w, s in DEFAULT_STEPS),
     ("late_po_issue", 0.4, inbound_exceptions.late_po_issue),
