@@ -203,7 +203,8 @@ def test_sim_verify_passes_and_cancelled_po_lines_reach_the_stream(
     pipeline = Pipeline(run.env, run.start, f"vis{uuid.uuid4().hex[:8]}", tmp_path)
     pipeline.start_group()
     assert pipeline.runner("0", until_idle=True).wait(600) == 0, pipeline.log()
-    pipeline.verify(run.scope)
+    out = pipeline.verify_cli(run.scope)  # `scv sim verify --run ID` itself
+    assert "sim verify: PASS" in out, out
     settings = TransformsSettings(
         kafka_bootstrap=run.env["SCV_KAFKA_BOOTSTRAP"], topic_prefix=f"{pipeline.run}."
     )
