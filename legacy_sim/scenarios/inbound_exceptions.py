@@ -10,7 +10,10 @@
 
 Each leaves its mark (``TxPlan.mark``): ``late_inbound_po`` per PO line, due when its promised
 day ended at the site; ``partial_receipt`` and ``po_line_cancelled`` per PO line, due at the
-commit.
+commit. The observer ``receipt_marks`` marks what any receipt of a ``--visibility`` run does
+to a supplier's score: ``short_receipt`` per line received short of its order (the default
+traffic's few short lines), ``late_receipt`` per line of a PO received after its promised
+date (the late POs above), both due at the commit.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from legacy_sim.scenarios.context import Context, day_end, line_id, po_id
 from legacy_sim.schemas import erp
 
 LATE_INBOUND_PO = "late_inbound_po"
+SHORT_RECEIPT = "short_receipt"
+LATE_RECEIPT = "late_receipt"
 PARTIAL_RECEIPT = "partial_receipt"
 PO_LINE_CANCELLED = "po_line_cancelled"
 
@@ -98,3 +103,19 @@ def cancel_po_line(ctx: Context, tx: TxPlan) -> bool:
     tx.mark(PO_LINE_CANCELLED, line, po_id=pid, supplier_id=po.an8, qty_base=pl.qty_base)
     tx.keys = {"po_id": pid, "line_id": line}
     return True
+
+
+def receipt_marks(ctx: Context, tx: TxPlan) -> None:
+    """Mark the lines a receipt closes short, and those it receives after their promise."""
+    if tx.kind not in ("receipt", "partial_receipt"):
+        return
+    po = ctx.world.pos.get(int(str(tx.keys["po_id"]).rsplit("-", 1)[1]))
+    # The promise is kept in days from the PO's last write, which is today within a run.
+    late = po is not None and po.pddj_days < 0
+    for event in tx.events:
+        if event["type"] != "goods.received":
+            continue
+        if tx.kind == "receipt" and int(event["variance"]) < 0:
+            tx.mark(SHORT_RECEIPT, str(event["line_id"]), shortfall_base=-int(event["variance"]))
+        if late:
+            tx.mark(LATE_RECEIPT, str(event["line_id"]))

@@ -110,7 +110,12 @@ VISIBILITY_STEPS: tuple[tuple[str, float, Step], ...] = (
     ("cut_pick", 0.5, outbound_exceptions.cut_pick),
 )
 VISIBILITY = Mix.of(
-    VISIBILITY_STEPS, observers=(outbound_exceptions.short_shipments, demand.shock_marks)
+    VISIBILITY_STEPS,
+    observers=(
+        outbound_exceptions.short_shipments,
+        inbound_exceptions.receipt_marks,
+        demand.shock_marks,
+    ),
 )
 
 

@@ -76,6 +76,8 @@ def test_every_cause_is_injected_and_marked(visible: tuple[Context, list[TxPlan]
         "po_line_cancelled",
         "late_delivery",
         "short_shipment",
+        "short_receipt",
+        "late_receipt",
         "demand_spike",
         "demand_spike_over",
         "demand_drop",
@@ -102,7 +104,11 @@ def test_marks_come_only_with_their_cause(visible: tuple[Context, list[TxPlan]])
             e["type"] == "shipment.exception" and e.get("kind") == "SHORT_SHIP" for e in p.events
         )
         assert ("short_shipment" in kinds) == short, p.kind
-        assert kinds - {"short_shipment"} == (
+        received = [e for e in p.events if e["type"] == "goods.received"]
+        shorts = {str(e["line_id"]) for e in received if int(e["variance"]) < 0}
+        marked_short = {m["entity"] for m in p.marks if m["kind"] == "short_receipt"}
+        assert marked_short == (shorts if p.kind == "receipt" else set()), p.kind
+        assert kinds - {"short_shipment", "short_receipt", "late_receipt"} == (
             {CAUSE_MARK[p.kind]} if p.kind in CAUSE_MARK else set()
         )
 
@@ -148,6 +154,7 @@ def test_a_cancelled_po_line_is_status_980_and_never_advised(
 ) -> None:
     _, plans = visible
     cancelled: set[str] = set()
+    late_received: set[str] = set()
     for p in plans:
         if p.kind == "cancel_po_line":
             (row,) = _rows(p, "erp.proddta.f4311", "u")
@@ -159,11 +166,16 @@ def test_a_cancelled_po_line_is_status_980_and_never_advised(
                 "lines": "1",
             }
             cancelled.add(p.marks[0]["entity"])
+        if p.kind == "receipt" and any(m["kind"] == "late_receipt" for m in p.marks):
+            late_received.add(str(p.keys["po_id"]))
         for event in p.events:
             if event["type"] == "inbound.advised":
                 advised = {str(ln["line_id"]) for ln in event["lines"]}
                 assert not advised & cancelled
     assert cancelled
+    late_issued = {str(p.keys["po_id"]) for p in plans if p.kind == "late_po_issue"}
+    assert late_received
+    assert late_received <= late_issued
 
 
 def test_a_backdated_promise_is_past_for_ship_and_delivery(
