@@ -129,8 +129,9 @@ def test_the_legacy_rows_show_each_marked_cause(run: Run) -> None:
                         ),
                         key,
                     ).one()
-                    if mark.kind == "late_inbound_po" and not moved_later(mark, "po_id", po):
-                        assert row.pdtrdj < row.pdpddj < julian(mark.due_at.date()), mark
+                    if mark.kind == "late_inbound_po":
+                        if not moved_later(mark, "po_id", po):
+                            assert row.pdtrdj < row.pdpddj < julian(mark.due_at.date()), mark
                     elif mark.kind == "po_line_cancelled":
                         assert (row.pdlttr.strip(), row.pdnxtr.strip()) == ("980", "999")
                     else:
