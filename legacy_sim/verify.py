@@ -29,7 +29,7 @@ source row.
 The stream side arrives as plain payloads and facts: this module reads no topic and imports no
 stage (``transforms.readback`` reads the topics back and names the source row of a quarantine
 record by the mappers' own key functions; ``scv sim verify`` hands both to ``check``). The
-ledger side keys what it expects with the simulator's own rules (``legacy_sim.workload``), on
+ledger side keys what it expects with the simulator's own rules (``legacy_sim.scenarios``), on
 purpose not with the mappers': an oracle that borrowed the pipeline's key function could not
 see that function go wrong.
 

@@ -141,7 +141,16 @@ def _describe(stats: RunStats) -> str:
 @click.option(
     "--rollback", type=float, default=0.01, show_default=True, help="Share rolled back on purpose."
 )
-def run(rate: float, duration: float, seed: int, anomalies: float, rollback: float) -> None:
+@click.option(
+    "--visibility",
+    is_flag=True,
+    help="Also inject the exceptions the visibility views alert (late and partial POs, "
+    "cancelled PO lines, back-dated promises, cut picks, regional demand shocks), each marked "
+    "in the ledger (sim.marks).",
+)
+def run(
+    rate: float, duration: float, seed: int, anomalies: float, rollback: float, visibility: bool
+) -> None:
     """Run business processes across both databases at a held rate, into the ledger.
 
     SIGTERM ends the run after the transaction in progress, recorded as interrupted."""
@@ -153,7 +162,12 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     from legacy_sim import runner
 
     options = runner.RunOptions(
-        rate=rate, duration=duration, seed=seed, anomaly_rate=anomalies, rollback_rate=rollback
+        rate=rate,
+        duration=duration,
+        seed=seed,
+        anomaly_rate=anomalies,
+        rollback_rate=rollback,
+        visibility=visibility,
     )
     console = _console()
     with Progress(
@@ -178,6 +192,9 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     console.print(f"sim: run {stats.run_id} {verdict} in {stats.elapsed:.1f}s: {_describe(stats)}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items()))
     console.print(f"sim: by kind: {kinds}")
+    if visibility:
+        marked = ", ".join(f"{k} {n}" for k, n in sorted(stats.marks.items())) or "none"
+        console.print(f"sim: marked causes (sim.marks): {marked}")
 
 
 @sim.command()
