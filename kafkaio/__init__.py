@@ -1,6 +1,7 @@
 """Kafka I/O shared by every stage: retries on a cluster that is not ready, ends and offsets,
-topic creation and topic configs, where a reader starts (and the gaps it must not skip), and
-bounded ``read_committed`` reads to the end.
+topic creation and topic configs, where a reader starts (and the gaps it must not skip),
+bounded ``read_committed`` reads to the end, the triage of what ``consume`` returned, whether a
+reader stands at its partitions' high watermarks, and SIGTERM/SIGINT as a request to stop.
 
 The bottom layer: it imports no other package of the project, so every stage can import it.
 """
@@ -21,10 +22,12 @@ from kafkaio.admin import (
     partitions,
     topic_configs,
 )
+from kafkaio.consume import Triaged, at_high_watermark, triage
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
-from kafkaio.read import READ_TIMEOUT_S, read_committed, read_range
+from kafkaio.read import READ_TIMEOUT_S, Record, read_committed, read_range, read_records
 from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
+from kafkaio.signals import stop_on_signals
 
 __all__ = [
     "READ_TIMEOUT_S",
@@ -36,8 +39,11 @@ __all__ = [
     "Offsets",
     "Partition",
     "ReadIncomplete",
+    "Record",
     "TopicFilter",
+    "Triaged",
     "admin_client",
+    "at_high_watermark",
     "commit_offsets",
     "committed_offsets",
     "describe_gaps",
@@ -51,8 +57,11 @@ __all__ = [
     "raise_for",
     "read_committed",
     "read_range",
+    "read_records",
     "resume_positions",
     "retrying",
     "start_positions",
+    "stop_on_signals",
     "topic_configs",
+    "triage",
 ]
