@@ -1,7 +1,7 @@
 """B1: the bare passthrough, the denominator of every throughput ratio.
 
 It runs as its own process (``python -m bench.passthrough SETTINGS_JSON OUT_TOPIC``) with the
-runner's own client configs (``transforms.runner.consumer_config``/``producer_config``) and the
+runner's own client configs (``transforms.clients.consumer_config``/``producer_config``) and the
 runner's loop shape: ``consume(batch_size)`` → one transaction per batch → produce every raw
 record byte for byte (key, value, headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
 commit on a thread while the next batch is consumed, and the next transaction begun once that
@@ -19,7 +19,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 import kafkaio
-from transforms.runner import COMMIT_SWITCH_INTERVAL_S, consumer_config, producer_config
+from transforms.clients import COMMIT_SWITCH_INTERVAL_S, consumer_config, producer_config
 from transforms.settings import TransformsSettings
 
 

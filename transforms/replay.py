@@ -29,12 +29,12 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 import kafkaio
 from expectations.quarantine import QuarantineRecord, from_records
+from transforms.clients import producer_config
 from transforms.errors import KafkaError
 from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
 from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
-from transforms.runner import producer_config
 from transforms.settings import TransformsSettings
 from transforms.topics import ensure_topics
 
