@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, TopicPartition
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
 import kafkaio
 from transforms.errors import InvalidStateRecord
