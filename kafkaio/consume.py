@@ -40,6 +40,8 @@ class Triaged:
     ends: dict[Partition, bool] = field(default_factory=dict)
     #: Partitions whose fetch stopped on an offset reset, with the offset it wanted (-1: none).
     resets: dict[Partition, int] = field(default_factory=dict)
+    #: A fetch stopped on an offset reset (also one whose partition the client did not name).
+    stopped: bool = False
     #: The errors worth a log line, in order: ``topic[partition]: text`` for a stopped fetch,
     #: the client's text for a transient error.
     notes: list[str] = field(default_factory=list)
@@ -73,6 +75,7 @@ def triage(
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             if topic is not None and partition is not None:
                 triaged.resets[(topic, partition)] = -1 if offset is None else offset
+            triaged.stopped = True
             triaged.notes.append(f"{topic}[{partition}]: {error.str()}")
         elif error.fatal():
             raise fatal(error)

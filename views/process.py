@@ -421,7 +421,7 @@ class ViewProcess:
                 self.log(f"views: consumer: {note}")
             batch = triaged.records
             # A partition's fetch stopped: its offset is not in the log any more.
-            reset = bool(triaged.resets)
+            reset = triaged.stopped
             if batch:
                 quiet_since = time.monotonic()
                 self._batch(batch, offsets)

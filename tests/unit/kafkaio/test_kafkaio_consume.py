@@ -40,6 +40,7 @@ def test_records_ends_resets_and_transient_errors_are_told_apart() -> None:
     assert [m.offset() for m in triaged.records] == [7, 3]
     assert triaged.ends == {ORDERS: True, ITEMS: False}
     assert triaged.resets == {("raw.t", 1): 650}
+    assert triaged.stopped
     assert triaged.notes[0].startswith("raw.t[1]: ")
     assert triaged.notes[1] == f"error {KafkaError._TRANSPORT}"
 
