@@ -20,7 +20,7 @@ Offsets = dict[Partition, int]
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap})
+    return kafkaio.admin_client(bootstrap)
 
 
 @contextmanager
