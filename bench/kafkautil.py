@@ -21,7 +21,7 @@ Offsets = dict[Partition, int]
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient(client_config(bootstrap))
+    return kafkaio.admin_client(bootstrap)
 
 
 @contextmanager

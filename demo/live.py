@@ -25,6 +25,7 @@ from psycopg import sql
 
 import kafkaio
 from kafkaio import client_config
+from transforms import deadletter
 
 RAW_PREFIXES = ("erp.proddta.", "wms.wmwhse1.")
 #: Seconds of history behind the rates and the latency percentiles.
@@ -91,8 +92,9 @@ class StreamWatch(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                for msg in self._consumer.consume(num_messages=1000, timeout=0.2):
-                    value = None if msg.error() else msg.value()
+                found = self._consumer.consume(num_messages=1000, timeout=0.2)
+                for msg in kafkaio.triage(found).records:
+                    value = msg.value()
                     if value is not None:
                         self._observe(msg.topic(), value, dict(msg.headers() or []))
         finally:
@@ -102,7 +104,7 @@ class StreamWatch(threading.Thread):
         now = time.time()
         with self._lock:
             if topic == self._quarantine_topic:
-                rule = headers.get("__rule.name")
+                rule = headers.get(deadletter.RULE)
                 self.quarantined[rule.decode() if isinstance(rule, bytes) else "unknown"] += 1
                 return
             event = orjson.loads(value)

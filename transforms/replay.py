@@ -28,15 +28,14 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 import kafkaio
-from expectations.quarantine import QuarantineRecord
-from expectations.topics import read_quarantine
+from expectations.quarantine import QuarantineRecord, from_records
 from kafkaio import client_config
+from transforms.clients import producer_config
 from transforms.errors import KafkaError
 from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
 from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
-from transforms.runner import producer_config
 from transforms.settings import TransformsSettings
 from transforms.topics import ensure_topics
 
@@ -158,9 +157,10 @@ class Replayer:
 
     def run(self, *, rule: str | None = None, since: datetime | None = None) -> ReplayStats:
         stats = ReplayStats()
-        records = read_quarantine(
-            self.settings.kafka_bootstrap, self.quarantine_topic, since=since, rule=rule
+        read = kafkaio.read_records(
+            self.settings.kafka_bootstrap, [self.quarantine_topic], since=since
         )
+        records = from_records(read, since=since, rule=rule)
         stats.selected = len(records)
         done = self.replayed_ids()
         todo = [r for r in records if r.id not in done]

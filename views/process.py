@@ -33,18 +33,15 @@ time the pipeline published the event), through the same ``Book``.
 
 from __future__ import annotations
 
-import signal
 import time
 import typing
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from types import FrameType
 from typing import Any
 
 import orjson
@@ -222,6 +219,10 @@ def _consumer(settings: ViewsSettings, purpose: str, *, reset: str = "error") ->
     )
 
 
+def _consumer_failed(error: RdKafkaError) -> KafkaError:
+    return KafkaError(f"consumer: {error.str()}")
+
+
 def _partitions(
     settings: ViewsSettings, topics: list[str], admin: AdminClient | None = None
 ) -> list[tuple[str, int]]:
@@ -319,18 +320,6 @@ class ViewProcess:
     def stop(self, reason: str) -> None:
         self._stop = reason
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            self.stop(signal.Signals(signum).name)
-
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
-
     def run(self, *, until_idle: bool = False) -> ViewStats:
         started = time.monotonic()
         self.store.ensure_schema()
@@ -347,7 +336,7 @@ class ViewProcess:
         )
         consumer = _consumer(self.settings, "live")
         try:
-            with self._signals():
+            with kafkaio.stop_on_signals(self.stop):
                 self._publish(producer)
                 self._loop(consumer, producer, offsets, until_idle=until_idle)
         finally:
@@ -429,24 +418,13 @@ class ViewProcess:
                 self._assign(consumer, offsets, known)
                 refreshed = time.monotonic()
             messages = consumer.consume(settings.batch_size, timeout=settings.batch_timeout_s)
-            batch: list[Message] = []
-            reset = False
-            for message in messages:
-                error = message.error()
-                where = (message.topic() or "", message.partition() or 0)
-                if error is None:
-                    at_end.discard(where)
-                    batch.append(message)
-                elif error.code() == RdKafkaError._PARTITION_EOF:
-                    at_end.add(where)
-                elif error.code() == RdKafkaError._AUTO_OFFSET_RESET:
-                    # The partition's fetch stopped: its offset is not in the log any more.
-                    reset = True
-                    self.log(f"views: consumer: {where[0]}[{where[1]}]: {error.str()}")
-                elif error.fatal():
-                    raise KafkaError(f"consumer: {error.str()}")
-                else:
-                    self.log(f"views: consumer: {error.str()}")
+            triaged = kafkaio.triage(messages, fatal=_consumer_failed)
+            triaged.track_ends(at_end)
+            for note in triaged.notes:
+                self.log(f"views: consumer: {note}")
+            batch = triaged.records
+            # A partition's fetch stopped: its offset is not in the log any more.
+            reset = triaged.stopped
             if batch:
                 quiet_since = time.monotonic()
                 self._batch(batch, offsets)
@@ -472,18 +450,11 @@ class ViewProcess:
         """Every partition read up to its high watermark. End-of-partition alone is not enough:
         a ``read_committed`` consumer reports it at the last stable offset, in front of an
         open transaction that may still commit."""
-        bootstrap = self.settings.kafka_bootstrap
         parts = sorted(known)
-        ends = kafkaio.high_watermarks(bootstrap, parts, admin=self._admin)
-        lows = kafkaio.low_watermarks(bootstrap, parts, admin=self._admin)
-        positions = consumer.position([TopicPartition(t, p) for t, p in parts])
-        for tp in positions:
-            where = (tp.topic, tp.partition)
-            # No position before the first delivered record: where the read started.
-            at = tp.offset if tp.offset >= 0 else max(offsets.get(where, 0), lows[where])
-            if at < ends[where]:
-                return False
-        return True
+        done = kafkaio.at_high_watermark(
+            consumer, self.settings.kafka_bootstrap, parts, started=offsets, admin=self._admin
+        )
+        return done >= known
 
     def _batch(self, messages: Sequence[Message], offsets: dict[TopicPartitionKey, int]) -> None:
         next_offsets: dict[TopicPartitionKey, int] = {}

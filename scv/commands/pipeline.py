@@ -57,9 +57,10 @@ def pipeline() -> None:
 def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None, allow_gap: bool) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
     from scv.settings import transforms_settings
+    from transforms.clients import COMMIT_SWITCH_INTERVAL_S
     from transforms.quality import QualityGate
     from transforms.registry import default_registry
-    from transforms.runner import COMMIT_SWITCH_INTERVAL_S, Runner
+    from transforms.runner import Runner
 
     settings = transforms_settings(
         instance_id=instance_id, allow_gap=allow_gap or None, erp_dsn=erp_dsn, warn=_warn

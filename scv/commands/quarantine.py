@@ -45,10 +45,14 @@ def _since_time(since: str | None) -> datetime | None:
 def _records(
     settings: TransformsSettings, rule: str | None, since: str | None
 ) -> list[QuarantineRecord]:
-    from expectations.topics import read_quarantine
+    from expectations.quarantine import from_records
+    from kafkaio import read_records
 
     topic = settings.topic(settings.quarantine_topic)
-    return read_quarantine(settings.kafka_bootstrap, topic, since=_since_time(since), rule=rule)
+    when = _since_time(since)
+    return from_records(
+        read_records(settings.kafka_bootstrap, [topic], since=when), since=when, rule=rule
+    )
 
 
 def _gate_suites() -> object:

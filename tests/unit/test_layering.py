@@ -65,7 +65,6 @@ BACK_EDGES = frozenset(
         ("transforms.quality", "expectations.gate"),
         ("transforms.quality", "expectations.suites"),
         ("transforms.replay", "expectations.quarantine"),
-        ("transforms.replay", "expectations.topics"),
         ("transforms.samples", "expectations.gtin"),
         ("transforms.samples", "expectations.suites"),
     }
