@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from legacy_sim import anomalies, ledger, schemas, seed
+from legacy_sim.carrier_feed import CarrierFeed, FeedStats
 from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.errors import SimConfigError
 from legacy_sim.profiles import PROFILES
@@ -111,6 +112,8 @@ class RunStats:
     by_kind: dict[str, int] = field(default_factory=dict)
     run_id: int = 0
     interrupted: bool = False
+    #: ``--carrier``: the journeys posted to the carrier receiver (``legacy_sim.carrier_feed``).
+    carrier: FeedStats | None = None
 
     @property
     def tx_per_s(self) -> float:
@@ -128,6 +131,8 @@ class RunOptions:
     seed: int
     anomaly_rate: float = 0.0
     rollback_rate: float = 0.01
+    #: ``--carrier``: the receiver's tracking URL; each dispatch gets a carrier journey.
+    carrier_url: str | None = None
 
     def validate(self) -> None:
         if self.rate <= 0 or self.duration <= 0:
@@ -170,6 +175,13 @@ def run(
         rng = random.Random(f"run:{options.seed}")
         workload = Workload(world, rng)
         status = "failed"
+        # Its own generator: the workload's plan for a seed stays the same with or without it.
+        feed = (
+            CarrierFeed(options.carrier_url, random.Random(f"carrier:{options.seed}"))
+            if options.carrier_url
+            else None
+        )
+        stats.carrier = feed.stats if feed else None
         with (
             eng.erp.connect() as erp_conn,
             eng.wms.connect() as wms_conn,
@@ -177,9 +189,11 @@ def run(
         ):
             conns: dict[Db, Connection] = {"erp": erp_conn, "wms": wms_conn}
             try:
-                _loop(workload, options, stats, conns, store_conn, progress, stop)
+                _loop(workload, options, stats, conns, store_conn, progress, stop, feed)
                 status = "interrupted" if stats.interrupted else "finished"
             finally:
+                if feed is not None:
+                    feed.close()
                 with store_conn.begin():
                     if status != "failed":
                         ledger.save_world(store_conn, world, stats.run_id)
@@ -202,6 +216,7 @@ def _loop(
     store: Connection,
     progress: Callable[[RunStats], None] | None,
     stop: Callable[[], bool],
+    feed: CarrierFeed | None = None,
 ) -> None:
     rng = workload.rng
     interval = 1.0 / options.rate
@@ -232,6 +247,8 @@ def _loop(
             if outcome.committed:
                 stats.committed += 1
                 stats.row_changes += tx.row_changes
+                if feed is not None:
+                    feed.on_committed(tx.events, tx.keys, tx.at.utc)
             else:
                 stats.rolled_back += 1
             pending.append(ledger.record(stats.run_id, tx, outcome))

@@ -141,10 +141,30 @@ def _describe(stats: RunStats) -> str:
 @click.option(
     "--rollback", type=float, default=0.01, show_default=True, help="Share rolled back on purpose."
 )
-def run(rate: float, duration: float, seed: int, anomalies: float, rollback: float) -> None:
+@click.option(
+    "--carrier",
+    is_flag=True,
+    help="Give each dispatched shipment a carrier journey, posted to `scv carrier serve`.",
+)
+@click.option(
+    "--carrier-url",
+    default="http://127.0.0.1:18090/v1/tracking",
+    show_default=True,
+    help="Where --carrier posts the tracking updates.",
+)
+def run(
+    rate: float,
+    duration: float,
+    seed: int,
+    anomalies: float,
+    rollback: float,
+    carrier: bool,
+    carrier_url: str,
+) -> None:
     """Run business processes across both databases at a held rate, into the ledger.
 
-    SIGTERM ends the run after the transaction in progress, recorded as interrupted."""
+    SIGTERM ends the run after the transaction in progress, recorded as interrupted. With
+    --carrier the run ends once every journey's updates are posted (or given up on)."""
     import signal
     import threading
 
@@ -153,7 +173,12 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     from legacy_sim import runner
 
     options = runner.RunOptions(
-        rate=rate, duration=duration, seed=seed, anomaly_rate=anomalies, rollback_rate=rollback
+        rate=rate,
+        duration=duration,
+        seed=seed,
+        anomaly_rate=anomalies,
+        rollback_rate=rollback,
+        carrier_url=carrier_url if carrier else None,
     )
     console = _console()
     with Progress(
@@ -178,6 +203,16 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     console.print(f"sim: run {stats.run_id} {verdict} in {stats.elapsed:.1f}s: {_describe(stats)}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items()))
     console.print(f"sim: by kind: {kinds}")
+    feed = stats.carrier
+    if feed is not None:
+        console.print(
+            f"sim: carrier: {feed.journeys} journeys, {feed.posted} updates posted: "
+            f"{feed.accepted} accepted, {feed.duplicates} duplicates, {feed.rejected} rejected "
+            f"(malformed on purpose), {feed.retries} retries"
+        )
+        if feed.failures:
+            shown = "; ".join(feed.failures[:3])
+            raise click.ClickException(f"carrier feed: {len(feed.failures)} failures: {shown}")
 
 
 @sim.command()
