@@ -197,17 +197,21 @@ class Store:
             )
 
     def counts(self) -> dict[str, int]:
-        """Rows in the outbox and the rejects, and the relay's position."""
+        """Rows in the outbox and the rejects, the outbox's last seq and the relay's position
+        (everything is relayed when ``relayed == last_seq``)."""
         with self._tx() as cur:
             cur.execute(
                 self._q(
-                    "SELECT (SELECT count(*) FROM {s}.outbox), (SELECT count(*) FROM {s}.rejects),"
+                    "SELECT (SELECT count(*) FROM {s}.outbox),"
+                    " (SELECT coalesce(max(seq), 0) FROM {s}.outbox),"
+                    " (SELECT count(*) FROM {s}.rejects),"
                     " (SELECT coalesce(max(produced_up_to), 0) FROM {s}.relay)"
                 )
             )
             row = cur.fetchone()
         assert row is not None
-        return {"outbox": int(row[0]), "rejects": int(row[1]), "relayed": int(row[2])}
+        outbox, last_seq, rejects, relayed = (int(v) for v in row)
+        return {"outbox": outbox, "last_seq": last_seq, "rejects": rejects, "relayed": relayed}
 
 
 @contextmanager

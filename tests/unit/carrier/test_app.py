@@ -48,7 +48,8 @@ class MemoryStore:
         return len(self.refused)
 
     def counts(self) -> dict[str, int]:
-        return {"outbox": len(self.outbox), "rejects": len(self.refused), "relayed": 0}
+        n = len(self.outbox)
+        return {"outbox": n, "last_seq": n, "rejects": len(self.refused), "relayed": 0}
 
     def rows(self) -> list[OutboxRow]:
         return [OutboxRow(n, event) for n, (_, event) in enumerate(self.outbox.values(), 1)]
@@ -138,4 +139,9 @@ def test_an_oversized_body_is_a_413_kept_cut_at_the_limit(
 def test_health_answers_the_counts(client: Client) -> None:
     post(client, body("picked_up"))
     post(client, b"{}")
-    assert client.request("GET", "/healthz").json() == {"outbox": 1, "rejects": 1, "relayed": 0}
+    assert client.request("GET", "/healthz").json() == {
+        "outbox": 1,
+        "last_seq": 1,
+        "rejects": 1,
+        "relayed": 0,
+    }
