@@ -130,7 +130,8 @@ TrackingUpdate = Annotated[
     PickedUp | InTransit | OutForDelivery | Delivered | DeliveryException | EtaChanged,
     Field(discriminator="type"),
 ]
-_ADAPTER: TypeAdapter[TrackingUpdate] = TypeAdapter(TrackingUpdate)
+# mypy cannot see an Annotated union as a type form; pydantic accepts it.
+_ADAPTER: TypeAdapter[TrackingUpdate] = TypeAdapter(TrackingUpdate)  # type: ignore[arg-type, unused-ignore]
 
 #: The largest body the receiver reads (a tracking update is well under 2 KiB).
 MAX_BODY_BYTES = 16 * 1024

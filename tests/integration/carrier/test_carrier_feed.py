@@ -181,7 +181,8 @@ def test_every_journey_reaches_the_topic_exactly_once_through_a_kill_9(
     found = found_from_stream(events, [], since=ledger.since, until=None)
     report = compare(expected, Found(facts=found.facts, duplicate_ids=found.duplicate_ids))
     assert report.ok, "\n".join(render(report))
-    assert set(report.types) == CARRIER_TYPES, report.types
+    # Exceptions and ETA changes are a share of the journeys: a run may lack one of them.
+    assert {"shipment.in_transit", "shipment.delivered"} <= set(report.types) <= CARRIER_TYPES
     assert len({e["event_id"] for e in events}) == len(events)
 
     # Every malformed update sent is kept, with its reason; nothing else was refused.
