@@ -19,7 +19,7 @@ became known to scv, as a source commit time is for CDC events).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carrier.updates import (
@@ -50,7 +50,8 @@ def to_canonical(update: TrackingUpdate, recorded_at: datetime) -> CanonicalEven
     """The canonical event of ``update``, accepted at ``recorded_at`` (UTC)."""
     refs = update.shipment
     common: dict[str, Any] = {
-        "occurred_at": update.occurred_at,
+        "occurred_at": update.occurred_at.astimezone(UTC),
+        "occurred_tz_offset": _offset(update.occurred_at),
         "recorded_at": recorded_at,
         "shipment_id": refs.shipment_id,
         "order_id": refs.order_id,
@@ -92,6 +93,13 @@ def to_canonical(update: TrackingUpdate, recorded_at: datetime) -> CanonicalEven
                 eta=update.eta,
                 previous_eta=update.previous_eta,
             )
+
+
+def _offset(moment: datetime) -> str:
+    """``+01:00``: the offset the carrier reported the time in."""
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _header(update: TrackingUpdate, event_type: str) -> dict[str, Any]:

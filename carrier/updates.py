@@ -79,14 +79,10 @@ class ProofOfDelivery(_Strict):
 class _Update(_Strict):
     event_id: Text
     carrier: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
-    occurred_at: AwareDatetime
     tracking_no: Text
+    #: As the carrier sent it, offset included (the canonical event keeps the offset apart).
+    occurred_at: AwareDatetime
     shipment: ShipperReferences
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
 
 
 class PickedUp(_Update):

@@ -43,6 +43,8 @@ def test_each_update_maps_to_its_canonical_event_keyed_by_shipment(
     assert event.source.system == "carrier"
     assert event.source.position == "UPS-1"
     assert event.recorded_at == AT
+    assert event.occurred_at == datetime(2026, 12, 4, 9, 15, tzinfo=UTC)
+    assert event.occurred_tz_offset == "+01:00"
 
 
 def test_the_fields_of_each_type_are_carried() -> None:
