@@ -69,13 +69,15 @@ class Relay:
             ],
         )
         producer = Producer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "transactional.id": settings.transactional_id,
-                "enable.idempotence": True,
-                "client.id": settings.transactional_id,
-                "linger.ms": 5,
-            }
+            kafkaio.client_config(
+                settings.kafka_bootstrap,
+                {
+                    "transactional.id": settings.transactional_id,
+                    "enable.idempotence": True,
+                    "client.id": settings.transactional_id,
+                    "linger.ms": 5,
+                },
+            )
         )
         try:
             producer.init_transactions(TX_TIMEOUT_S)
