@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from legacy_sim import anomalies, ledger, schemas, seed
+from legacy_sim.carrier_feed import CarrierFeed, FeedStats
 from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.errors import SimConfigError
 from legacy_sim.profiles import PROFILES
@@ -113,6 +114,8 @@ class RunStats:
     marks: dict[str, int] = field(default_factory=dict)  # committed marks per kind
     run_id: int = 0
     interrupted: bool = False
+    #: ``--carrier``: the journeys posted to the carrier receiver (``legacy_sim.carrier_feed``).
+    carrier: FeedStats | None = None
 
     @property
     def tx_per_s(self) -> float:
@@ -133,6 +136,8 @@ class RunOptions:
     #: Inject the exceptions of the visibility views beside the default traffic, and mark
     #: each cause in ``sim.marks`` (``planner.VISIBILITY``).
     visibility: bool = False
+    #: ``--carrier``: the receiver's tracking URL; each dispatch gets a carrier journey.
+    carrier_url: str | None = None
 
     def validate(self) -> None:
         if self.rate <= 0 or self.duration <= 0:
@@ -179,6 +184,13 @@ def run(
         if options.visibility:
             ctx.shocks = demand.schedule(world, options.seed, planned / options.rate)
         status = "failed"
+        # Its own generator: the workload's plan for a seed stays the same with or without it.
+        feed = (
+            CarrierFeed(options.carrier_url, random.Random(f"carrier:{options.seed}"))
+            if options.carrier_url
+            else None
+        )
+        stats.carrier = feed.stats if feed else None
         with (
             eng.erp.connect() as erp_conn,
             eng.wms.connect() as wms_conn,
@@ -186,9 +198,11 @@ def run(
         ):
             conns: dict[Db, Connection] = {"erp": erp_conn, "wms": wms_conn}
             try:
-                _loop(ctx, options, stats, conns, store_conn, progress, stop)
+                _loop(ctx, options, stats, conns, store_conn, progress, stop, feed)
                 status = "interrupted" if stats.interrupted else "finished"
             finally:
+                if feed is not None:
+                    feed.close()
                 with store_conn.begin():
                     if status != "failed":
                         ledger.save_world(store_conn, world, stats.run_id)
@@ -211,6 +225,7 @@ def _loop(
     store: Connection,
     progress: Callable[[RunStats], None] | None,
     stop: Callable[[], bool],
+    feed: CarrierFeed | None = None,
 ) -> None:
     rng = ctx.rng
     mix = planner.VISIBILITY if options.visibility else planner.DEFAULT
@@ -243,6 +258,8 @@ def _loop(
             if outcome.committed:
                 stats.committed += 1
                 stats.row_changes += tx.row_changes
+                if feed is not None:
+                    feed.on_committed(tx.events, tx.keys, tx.at.utc)
             else:
                 stats.rolled_back += 1
             pending.append(ledger.record(stats.run_id, tx, outcome))

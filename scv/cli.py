@@ -10,6 +10,7 @@ import click
 
 from scv.commands.audit import audit
 from scv.commands.bench import bench
+from scv.commands.carrier import carrier
 from scv.commands.connectors import connectors
 from scv.commands.demo import demo
 from scv.commands.edi import edi
@@ -45,6 +46,7 @@ cli.add_command(reconcile)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(epcis)
+cli.add_command(carrier)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(audit)

@@ -19,6 +19,7 @@ from scv.exit_codes import ExitCode
 def _known_roots() -> tuple[type[Exception], ...]:
     from audit.errors import AuditError
     from bench.errors import BenchError
+    from carrier.errors import CarrierError
     from connectors.errors import ConnectorsError
     from demo.errors import DemoError
     from edi.errors import EdiError
@@ -36,6 +37,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         TransformsError,
         ViewsError,
         EdiError,
+        CarrierError,
         ExpectationsError,
         BenchError,
         DemoError,

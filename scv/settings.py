@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from audit.settings import AuditSettings
     from bench.settings import BenchSettings
+    from carrier.settings import CarrierSettings
     from connectors.settings import ConnectorsSettings
     from expectations.settings import QualitySettings
     from legacy_sim.settings import SimSettings
@@ -287,6 +288,21 @@ def views_settings(schema: str | None = None, *, allow_gap: bool | None = None) 
         ViewsSettings,
         options={"db_schema": schema, "allow_gap": allow_gap},
         defaults={"store_dsn": LocalStack(if_present=True).var("SCV_STORE_DSN")},
+    )
+
+
+def carrier_settings(*, port: int | None = None) -> CarrierSettings:
+    """``SCV_CARRIER_*`` / ``SCV_*`` variables, else the local stack's store and Kafka."""
+    from carrier.settings import CarrierSettings
+
+    stack = LocalStack(if_present=True)
+    return build(
+        CarrierSettings,
+        options={"port": port},
+        defaults={
+            "store_dsn": stack.var("SCV_STORE_DSN"),
+            "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        },
     )
 
 

@@ -148,12 +148,31 @@ def _describe(stats: RunStats) -> str:
     "cancelled PO lines, back-dated promises, cut picks, regional demand shocks), each marked "
     "in the ledger (sim.marks).",
 )
+@click.option(
+    "--carrier",
+    is_flag=True,
+    help="Give each dispatched shipment a carrier journey, posted to `scv carrier serve`.",
+)
+@click.option(
+    "--carrier-url",
+    default="http://127.0.0.1:18090/v1/tracking",
+    show_default=True,
+    help="Where --carrier posts the tracking updates.",
+)
 def run(
-    rate: float, duration: float, seed: int, anomalies: float, rollback: float, visibility: bool
+    rate: float,
+    duration: float,
+    seed: int,
+    anomalies: float,
+    rollback: float,
+    visibility: bool,
+    carrier: bool,
+    carrier_url: str,
 ) -> None:
     """Run business processes across both databases at a held rate, into the ledger.
 
-    SIGTERM ends the run after the transaction in progress, recorded as interrupted."""
+    SIGTERM ends the run after the transaction in progress, recorded as interrupted. With
+    --carrier the run ends once every journey's updates are posted (or given up on)."""
     import signal
     import threading
 
@@ -168,6 +187,7 @@ def run(
         anomaly_rate=anomalies,
         rollback_rate=rollback,
         visibility=visibility,
+        carrier_url=carrier_url if carrier else None,
     )
     console = _console()
     with Progress(
@@ -195,6 +215,16 @@ def run(
     if visibility:
         marked = ", ".join(f"{k} {n}" for k, n in sorted(stats.marks.items())) or "none"
         console.print(f"sim: marked causes (sim.marks): {marked}")
+    feed = stats.carrier
+    if feed is not None:
+        console.print(
+            f"sim: carrier: {feed.journeys} journeys, {feed.posted} updates posted: "
+            f"{feed.accepted} accepted, {feed.duplicates} duplicates, {feed.rejected} rejected "
+            f"(malformed on purpose), {feed.retries} retries"
+        )
+        if feed.failures:
+            shown = "; ".join(feed.failures[:3])
+            raise click.ClickException(f"carrier feed: {len(feed.failures)} failures: {shown}")
 
 
 @sim.command()

@@ -1,6 +1,6 @@
 """Imports flow one way, along the stages of the data flow:
 
-    legacy_sim → connectors → transforms → expectations → views, edi → (bench, demo) → scv
+    legacy_sim → connectors → transforms → expectations, carrier → views, edi → (bench, demo) → scv
 
 A package imports only packages to its left, never one to its right or beside it. On top of
 the order: the sources (``legacy_sim``, ``connectors``) import no stage (DESIGN.md); the EDI
@@ -15,6 +15,12 @@ tools and the console, since a stage must run against any Kafka and database, no
 ones ``scv stack`` starts; ``audit`` (the trail of operator actions) by the tools and the
 console, which run the actions. Infrastructure imports no stage; ``stack`` builds its URLs with
 ``dsn`` and its Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
+
+``carrier`` is the third source system, the carriers' tracking webhooks, but it emits the
+canonical events itself (nothing maps them downstream), so it builds them with
+``transforms.events`` and sits after ``transforms``, beside ``expectations``: its updates are
+validated at its HTTP edge, not by the gate (``transforms.events.EDGE_VALIDATED``). The
+simulator drives it over HTTP only, so no source imports it.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
@@ -34,7 +40,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("legacy_sim",),
     ("connectors",),
     ("transforms",),
-    ("expectations",),
+    ("expectations", "carrier"),
     ("views", "edi"),
     ("bench", "demo"),
     ("scv",),
@@ -145,6 +151,13 @@ def test_the_console_is_the_only_package_that_may_import_every_other() -> None:
 def test_the_sources_and_the_infrastructure_import_no_stage() -> None:
     for package in (*SOURCES, *INFRASTRUCTURE):
         assert may_import(package) <= set(INFRASTRUCTURE) - {"stack"}, package
+
+
+def test_the_carrier_uses_only_the_canonical_models_of_the_stages() -> None:
+    stages = {
+        i.imported for i in IMPORTS if i.package == "carrier" and i.target not in INFRASTRUCTURE
+    }
+    assert stages <= {"transforms.events"}
 
 
 def test_edi_reads_only_the_canonical_models() -> None:
