@@ -350,6 +350,10 @@ class OrderFeed:
         self.tracker = OrderTracker(self.policy, **self._topics)
         load(conn, self.schema, self.tracker)
 
+    def rollback(self) -> None:
+        """Back to the last committed batch (an event of the batch raised)."""
+        self.tracker.rollback()
+
     def apply(self, event: CanonicalEvent, topic: str, partition: int) -> list[Alert]:
         return self.tracker.apply(event, topic, partition)
 

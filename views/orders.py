@@ -365,6 +365,10 @@ class OrderTracker:
         self._dirty: set[str] = set()
         self._dirty_clocks: set[ClockKey] = set()
         self._steps: list[Step] = []
+        #: Since the last ``take_changes``: each changed order as it was (None: it was new),
+        #: and the clocks, for ``rollback``.
+        self._before: dict[str, dict[str, Any] | None] = {}
+        self._clocks_before: dict[ClockKey, datetime] = {}
         #: Orders dispatched and not yet judged for a short shipment, per order partition.
         self._pending: dict[int, set[str]] = {}
         #: Open orders not dispatched: candidates of a late-delivery sweep.
@@ -380,6 +384,7 @@ class OrderTracker:
 
     def load_clock(self, key: ClockKey, at: datetime) -> None:
         self.clocks[key] = at
+        self._clocks_before[key] = at
 
     def take_changes(self) -> TrackingChanges:
         orders = {k: self.orders[k] for k in self._dirty}
@@ -391,7 +396,32 @@ class OrderTracker:
             today=today,
         )
         self._dirty, self._dirty_clocks, self._steps = set(), set(), []
+        self._before, self._clocks_before = {}, dict(self.clocks)
         return changes
+
+    def rollback(self) -> None:
+        """Back to the state of the last ``take_changes`` (or load): applying an event
+        raised and may have left an order half-changed; the batch is applied again without
+        it (``views.process``)."""
+        for order_id, before in self._before.items():
+            if before is None:
+                self.orders.pop(order_id, None)
+                for pending in self._pending.values():
+                    pending.discard(order_id)
+                self._undispatched.discard(order_id)
+            else:
+                self.orders[order_id] = order_from_json(order_id, before)
+                self._index(self.orders[order_id])
+        self.clocks = dict(self._clocks_before)
+        self._dirty, self._dirty_clocks, self._steps, self._before = set(), set(), [], {}
+        self._next_due = None
+
+    def _touch(self, order_id: str) -> None:
+        """Mark an order changed by this batch, keeping it as it was first (``rollback``)."""
+        if order_id not in self._dirty:
+            order = self.orders.get(order_id)
+            self._before[order_id] = None if order is None else order_to_json(order)
+            self._dirty.add(order_id)
 
     def _index(self, order: TrackedOrder) -> None:
         for pending in self._pending.values():
@@ -456,7 +486,9 @@ class OrderTracker:
             alerts.extend(self._judge_late(order, event))
         if moved and topic == self.order_topic:
             for order_id in sorted(self._pending.get(partition, ())):
+                # Short and late (of a dispatched order) wait for the same settled time.
                 alerts.extend(self._judge_short(self.orders[order_id], event))
+                alerts.extend(self._judge_late(self.orders[order_id], event))
         if moved:
             alerts.extend(self._sweep(event))
         return alerts
@@ -472,10 +504,10 @@ class OrderTracker:
         return self._judge_late(order, cause)
 
     def _order(self, order_id: str) -> TrackedOrder:
+        self._touch(order_id)
         order = self.orders.get(order_id)
         if order is None:
             order = self.orders[order_id] = TrackedOrder(order_id)
-        self._dirty.add(order_id)
         return order
 
     def _step(
@@ -505,7 +537,7 @@ class OrderTracker:
         )
         if order.last_step_at is None or event.occurred_at >= order.last_step_at:
             order.last_step, order.last_step_at = step, event.occurred_at
-        self._dirty.add(order.order_id)
+        self._touch(order.order_id)
 
     def _record(self, event: CanonicalEvent, topic: str, partition: int) -> TrackedOrder | None:
         """Update the order's state and timeline from ``event``; the order it concerns."""
@@ -680,6 +712,7 @@ class OrderTracker:
         measured: Decimal | None = None,
         threshold: Decimal | None = None,
     ) -> Alert:
+        self._touch(order.order_id)
         attribute = "short_episode" if kind == "short_shipment" else "late_episode"
         subject = order.order_id
         current = getattr(order, attribute)
@@ -690,7 +723,6 @@ class OrderTracker:
             assert current is not None, f"no open {kind} episode for {subject}"
             episode = uuid.UUID(current)
             setattr(order, attribute, None)
-        self._dirty.add(order.order_id)
         return Alert(
             alert_id=uuid.uuid5(ALERT_NAMESPACE, f"{episode}|{action}|{cause.event_id}"),
             episode_id=episode,
@@ -729,8 +761,8 @@ class OrderTracker:
         settled = self.settled(order.partition)
         if settled is None or settled <= due:
             return []
+        self._touch(order.order_id)
         order.judged_through = due
-        self._dirty.add(order.order_id)
         self._index(order)
         short = order.shortfalls()
         if short and order.short_episode is None:

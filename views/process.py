@@ -574,7 +574,7 @@ class ViewProcess:
         self.monitor = Monitor(self.settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
         self.store.load(self.book, self.monitor)
-        self.orders.reload(self.store.conn)
+        self.orders.rollback()
 
     def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:
         topic, partition, offset = (
