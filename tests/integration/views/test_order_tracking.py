@@ -78,7 +78,9 @@ class Ledger:
     def all(self) -> list[dict[str, Any]]:
         return self.main + self.tail
 
-    def events(self, kind: str, txs: list[dict[str, Any]] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:  # fmt: skip
+    def events(
+        self, kind: str, txs: list[dict[str, Any]] | None = None
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
         for tx in self.all if txs is None else txs:
             for event in tx["events"]:
                 if event["type"] == kind:
@@ -183,8 +185,8 @@ def chain(endpoints: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     seed_world(env, SEED)
     runs: list[int] = []
     for n in range(MAX_RUNS):
-        runs.append(_sim_run(env, "--rate", str(RATE), "--duration", str(DURATION),
-                             "--seed", str(SEED + n), "--anomalies", "0", "--rollback", "0"))  # fmt: skip
+        pace = ("--rate", str(RATE), "--duration", str(DURATION), "--seed", str(SEED + n))
+        runs.append(_sim_run(env, *pace, "--anomalies", "0", "--rollback", "0"))
         if len(_ledger(env, runs, -1).short()) >= WANT_SHORT:
             break
     tail = _sim_run(env, *TAIL, "--anomalies", "0", "--rollback", "0")
