@@ -740,8 +740,23 @@ class OrderTracker:
         )
 
     def _judge_short(self, order: TrackedOrder, cause: CanonicalEvent) -> list[Alert]:
+        alerts: list[Alert] = []
+        due = order.pending_judgement
+        if due is not None:
+            settled = self.settled(order.partition)
+            if settled is not None and settled > due:
+                self._touch(order.order_id)
+                order.judged_through = due
+                self._index(order)
+                short = order.shortfalls()
+                if short and order.short_episode is None:
+                    alerts.append(self._short(order, short, cause))
+                elif not short and order.short_episode is not None:
+                    alerts.append(self._covered(order, cause))
+        elif order.short_episode is not None and order.dispatches and not order.shortfalls():
+            alerts.append(self._covered(order, cause))  # a pick read after the judgement
         if order.short_episode is not None and order.delivered_at is not None:
-            return [
+            alerts.append(
                 self._alert(
                     order,
                     "short_shipment",
@@ -752,39 +767,26 @@ class OrderTracker:
                     measured=order.shipped,
                     threshold=order.ordered,
                 )
-            ]
-        due = order.pending_judgement
-        if due is None:
-            if order.short_episode is not None and order.dispatches and not order.shortfalls():
-                return [self._covered(order, cause)]
-            return []
-        settled = self.settled(order.partition)
-        if settled is None or settled <= due:
-            return []
-        self._touch(order.order_id)
-        order.judged_through = due
-        self._index(order)
-        short = order.shortfalls()
-        if short and order.short_episode is None:
-            lines = ", ".join(
-                f"{line_id} short {q} of {order.lines[line_id].ordered}"
-                for line_id, q in sorted(short.items())
             )
-            return [
-                self._alert(
-                    order,
-                    "short_shipment",
-                    "raised",
-                    "warning",
-                    cause,
-                    f"shipped {order.shipped} of {order.ordered} ordered: {lines}",
-                    measured=order.shipped,
-                    threshold=order.ordered,
-                )
-            ]
-        if not short and order.short_episode is not None:
-            return [self._covered(order, cause)]
-        return []
+        return alerts
+
+    def _short(
+        self, order: TrackedOrder, short: Mapping[str, Decimal], cause: CanonicalEvent
+    ) -> Alert:
+        lines = ", ".join(
+            f"{line_id} short {q} of {order.lines[line_id].ordered}"
+            for line_id, q in sorted(short.items())
+        )
+        return self._alert(
+            order,
+            "short_shipment",
+            "raised",
+            "warning",
+            cause,
+            f"shipped {order.shipped} of {order.ordered} ordered: {lines}",
+            measured=order.shipped,
+            threshold=order.ordered,
+        )
 
     def _covered(self, order: TrackedOrder, cause: CanonicalEvent) -> Alert:
         return self._alert(

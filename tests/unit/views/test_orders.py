@@ -659,3 +659,13 @@ def test_rollback_returns_to_the_last_taken_changes() -> None:
     again.tick(31)
     again.tick(31, system="erp")
     assert [a.action for a in again.of("short_shipment")] == ["raised"]
+
+
+def test_a_short_shipment_judged_after_its_delivery_is_raised_and_resolved() -> None:
+    feed = shipped_short()
+    feed.shipment(delivered(35))  # the proof of delivery read before the judgement
+    assert feed.of("short_shipment") == []
+    feed.tick(36)
+    feed.tick(36, system="erp")
+    assert [a.action for a in feed.of("short_shipment")] == ["raised", "resolved"]
+    assert len({a.episode_id for a in feed.of("short_shipment")}) == 1
