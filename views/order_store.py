@@ -15,7 +15,7 @@ with the consumed offsets: exactly once, through ``kill -9``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -353,6 +353,10 @@ class OrderFeed:
     def rollback(self) -> None:
         """Back to the last committed batch (an event of the batch raised)."""
         self.tracker.rollback()
+
+    def expect(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The partitions the process reads (see ``OrderTracker.expect``)."""
+        self.tracker.expect(partitions)
 
     def apply(self, event: CanonicalEvent, topic: str, partition: int) -> list[Alert]:
         return self.tracker.apply(event, topic, partition)

@@ -375,6 +375,8 @@ class OrderTracker:
         self._undispatched: set[str] = set()
         #: The earliest UTC instant an undispatched order may turn late (None: recompute).
         self._next_due: datetime | None = None
+        #: Partitions of the shipment topic the process reads (``expect``).
+        self._shipment_partitions: set[int] = set()
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -440,22 +442,38 @@ class OrderTracker:
 
     # -- clocks --------------------------------------------------------------------------------
 
-    def settled(self, partition: int | None) -> datetime | None:
-        """Up to when every source seen on this order partition has been read."""
+    def expect(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The partitions the process reads: a shipment partition not read yet may hold any
+        dispatch, so no undispatched order is judged late before each has a clock."""
+        self._shipment_partitions = {p for t, p in partitions if t == self.shipment_topic}
+
+    def settled(self, partition: int | None, require: Iterable[str] = ()) -> datetime | None:
+        """Up to when every source seen on this order partition has been read; None while a
+        ``require``d source (the dispatch's, whose picks the judgement needs) has no clock
+        there yet: the partition's other sources may be read far ahead of it."""
         if partition is None:
             return None
-        times = [
-            at for (t, p, _), at in self.clocks.items() if t == self.order_topic and p == partition
-        ]
-        return min(times) if times else None
+        times = {
+            system: at
+            for (t, p, system), at in self.clocks.items()
+            if t == self.order_topic and p == partition
+        }
+        if not times or any(system not in times for system in require):
+            return None
+        return min(times.values())
 
     def _now(self, order: TrackedOrder) -> datetime | None:
         """The time up to which no order event nor any dispatch of ``order`` can be unread."""
         settled = self.settled(order.partition)
         if settled is None:
             return None
-        shipments = [at for (t, _, _), at in self.clocks.items() if t == self.shipment_topic]
-        return min([settled, *shipments])
+        shipments: dict[int, datetime] = {}
+        for (t, p, _), at in self.clocks.items():
+            if t == self.shipment_topic:
+                shipments[p] = min(at, shipments.get(p, at))
+        if not shipments or not self._shipment_partitions <= shipments.keys():
+            return None
+        return min([settled, *shipments.values()])
 
     def _today(self, order: TrackedOrder) -> date | None:
         now = self._now(order)
@@ -743,7 +761,7 @@ class OrderTracker:
         alerts: list[Alert] = []
         due = order.pending_judgement
         if due is not None:
-            settled = self.settled(order.partition)
+            settled = self.settled(order.partition, {d.system for d in order.dispatches})
             if settled is not None and settled > due:
                 self._touch(order.order_id)
                 order.judged_through = due
@@ -824,7 +842,7 @@ class OrderTracker:
         if order.dispatches:
             # Judged once the order's partition is settled past the latest dispatch: a
             # promise change committed before it is read by then.
-            settled = self.settled(order.partition)
+            settled = self.settled(order.partition, {d.system for d in order.dispatches})
             if settled is None or settled <= max(d.committed_at for d in order.dispatches):
                 return []
             projection = project(order, None, self.policy)

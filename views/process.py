@@ -370,6 +370,7 @@ class ViewProcess:
             return
         consumer.incremental_assign(self._starts(new, offsets))
         known.update(new)
+        self.orders.expect(known)
         self.log(f"views: reading {len(known)} partitions")
 
     def _starts(

@@ -669,3 +669,37 @@ def test_a_short_shipment_judged_after_its_delivery_is_raised_and_resolved() -> 
     feed.tick(36, system="erp")
     assert [a.action for a in feed.of("short_shipment")] == ["raised", "resolved"]
     assert len({a.episode_id for a in feed.of("short_shipment")}) == 1
+
+
+def test_the_partition_read_ahead_in_one_source_does_not_judge_before_the_dispatch_source() -> None:
+    """Found on the real chain: the order partition's ERP events (the placements) were read
+    far past the dispatch while none of its WMS events (the picks) had been read yet."""
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.shipment(dispatched(30))
+    for minute in (40, 50, 60):
+        feed.tick(minute, system="erp")
+    assert feed.of("short_shipment") == []
+    assert feed.tracker.settled(0) == at(60)
+    assert feed.tracker.settled(0, {"wms"}) is None
+    feed.order(allocated(10, "P1", 10))
+    feed.order(picked(20, "P1", 10))
+    assert feed.of("short_shipment") == []  # WMS read up to 20 only
+    feed.tick(31)
+    assert feed.alerts == []
+    assert feed.tracker.orders[ORDER].judged_through == at(30)
+
+
+def test_a_shipment_partition_not_read_yet_holds_the_late_judgement_back() -> None:
+    feed = late_feed()  # shipment partition 1 read; 0 and 2 not yet
+    feed.tracker.expect([(TOPIC_ORDER, 0), (TOPIC_SHIPMENT, 0), (TOPIC_SHIPMENT, 1),
+                         (TOPIC_SHIPMENT, 2)])  # fmt: skip
+    for d in (5, 6):
+        feed.tick(_day(d))
+        feed.tick(_day(d), system="erp")
+        feed.shipment(dispatched(_day(d), order=f"O{d}", shipment=f"S{d}"), 1)
+    assert feed.of("late_delivery") == []
+    feed.shipment(dispatched(_day(6), order="O60", shipment="S60"), 0)
+    assert feed.of("late_delivery") == []
+    feed.shipment(dispatched(_day(6), order="O62", shipment="S62"), 2)
+    assert [a.action for a in feed.of("late_delivery")] == ["raised"]
