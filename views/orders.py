@@ -81,6 +81,7 @@ STEPS = (
     "eta_changed",
     "delivered",
 )
+_RANK = {name: n for n, name in enumerate(STEPS)}
 Status = Literal[
     "unknown", "placed", "allocated", "picked", "packed", "dispatched", "delivered", "cancelled"
 ]
@@ -553,7 +554,12 @@ class OrderTracker:
                 quantity,
             )
         )
-        if order.last_step_at is None or event.occurred_at >= order.last_step_at:
+        # The latest step by business time, ties by business order: the same whatever
+        # partition was read first (a pick and its dispatch often share a second).
+        if order.last_step_at is None or (event.occurred_at, _RANK.get(step, 99)) >= (
+            order.last_step_at,
+            _RANK.get(order.last_step or "", -1),
+        ):
             order.last_step, order.last_step_at = step, event.occurred_at
         self._touch(order.order_id)
 

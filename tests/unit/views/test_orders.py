@@ -703,3 +703,17 @@ def test_a_shipment_partition_not_read_yet_holds_the_late_judgement_back() -> No
     assert feed.of("late_delivery") == []
     feed.shipment(dispatched(_day(6), order="O62", shipment="S62"), 2)
     assert [a.action for a in feed.of("late_delivery")] == ["raised"]
+
+
+def test_the_last_step_does_not_depend_on_which_partition_was_read_first() -> None:
+    first, second = Feed(), Feed()
+    first.order(placed(0, 10))
+    second.order(placed(0, 10))
+    pick, dispatch = picked(30, "P1", 10), dispatched(30)  # the same second
+    first.order(pick)
+    first.shipment(dispatch)
+    second.shipment(dispatch)
+    second.order(pick)
+    for feed in (first, second):
+        order = feed.tracker.orders[ORDER]
+        assert (order.last_step, order.last_step_at) == ("dispatched", at(30))
