@@ -18,6 +18,9 @@ Kinds:
                            dispatched after it (raised at dispatch)
     temperature_excursion  a probe outside its class range for at least the tolerance, or
                            (2-8 °C class) any reading at or below 0 °C: critical at once
+    short_shipment         an order shipped less than ordered; late_delivery: an order
+                           projected to miss its promised delivery date (both per order, raised
+                           and resolved by ``views.orders``)
 
 Alert and episode ids are UUIDv5 of what caused them, so a rebuild raises the same ids.
 """
@@ -39,13 +42,20 @@ from views.positions import Key, Position
 ALERT_NAMESPACE = uuid.UUID("7d0c55a4-31b2-4a51-8e0c-2c1f9a3e6b42")
 
 Kind = Literal[
-    "below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"
+    "below_reorder_point",
+    "projected_stockout",
+    "late_shipment",
+    "temperature_excursion",
+    "short_shipment",
+    "late_delivery",
 ]
 KINDS: tuple[Kind, ...] = (
     "below_reorder_point",
     "projected_stockout",
     "late_shipment",
     "temperature_excursion",
+    "short_shipment",
+    "late_delivery",
 )
 Action = Literal["raised", "resolved"]
 Severity = Literal["info", "warning", "major", "critical"]

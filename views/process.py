@@ -38,7 +38,8 @@ import typing
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -62,6 +63,7 @@ from kafkaio import client_config
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError, OffsetGap
+from views.order_store import OrderFeed
 from views.positions import Book
 from views.settings import ViewsSettings
 from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
@@ -312,6 +314,8 @@ class ViewProcess:
         self.book = Book()
         self.monitor = Monitor(settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
+        #: Order tracking, fed by the same events in the same transactions (views.orders).
+        self.orders = OrderFeed(settings)
         self.stats = ViewStats()
         self._stop: str | None = None
         #: For the metadata refreshes (one client, not one per refresh).
@@ -325,6 +329,7 @@ class ViewProcess:
         self.store.ensure_schema()
         self.store.lock()
         offsets = self.store.load(self.book, self.monitor)
+        self.orders.start(self.store.conn)
         self.log(
             f"views: {len(self.book.positions)} positions, {len(offsets)} partition offsets "
             f"loaded from schema {self.settings.db_schema}"
@@ -358,6 +363,7 @@ class ViewProcess:
             return
         consumer.incremental_assign(self._starts(new, offsets))
         known.update(new)
+        self.orders.expect(known)
         self.log(f"views: reading {len(known)} partitions")
 
     def _starts(
@@ -491,9 +497,8 @@ class ViewProcess:
                 parsed = [(m, e) for m, e in parsed if m is not failed.message]
                 self._reload()
         records = [self._rejected(message, why) for message, why in rejected]
-        self.store.write(
-            batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
-        )
+        batch = batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
+        self.store.write(replace(batch, extra=(self.orders.writes(),)))
         offsets.update(next_offsets)
         self.stats.messages += len(messages)
         self.stats.applied += len(applied)
@@ -521,6 +526,9 @@ class ViewProcess:
             seen.add(event.event_id)
             try:
                 alerts.extend(self.evaluator.apply(event))
+                alerts.extend(
+                    self.orders.apply(event, message.topic() or "", message.partition() or 0)
+                )
             except MemoryError:
                 raise
             except Exception as exc:  # rejected with its type (see _batch)
@@ -542,6 +550,7 @@ class ViewProcess:
         self.monitor = Monitor(self.settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
         self.store.load(self.book, self.monitor)
+        self.orders.rollback()
 
     def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:
         topic, partition, offset = (

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from transforms.events import TOPIC_INBOUND, TOPIC_INVENTORY, TOPIC_ORDER, TOPIC_SHIPMENT
 from views.alerts import AlertPolicy
+from views.orders import TrackingPolicy
 
 #: The canonical topics positions and alerts are built from (items are not needed).
 SOURCE_TOPICS = (TOPIC_ORDER, TOPIC_INVENTORY, TOPIC_INBOUND, TOPIC_SHIPMENT)
@@ -55,6 +56,9 @@ class ViewsSettings(BaseSettings):
     resolve_margin: Decimal = Decimal(0)
     excursion_tolerance_minutes: float = Field(default=30.0, ge=0)
     sensor_classes: dict[str, str] = Field(default_factory=dict)
+    #: Order tracking: transit days of an order that states no promised ship and delivery
+    #: dates to derive them from (``views.orders``).
+    default_transit_days: int = Field(default=2, ge=0)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -79,3 +83,6 @@ class ViewsSettings(BaseSettings):
             excursion_tolerance=timedelta(minutes=self.excursion_tolerance_minutes),
             sensor_classes=self.sensor_classes,
         )
+
+    def tracking_policy(self) -> TrackingPolicy:
+        return TrackingPolicy(default_transit_days=self.default_transit_days)

@@ -34,7 +34,7 @@ skipped exactly once and its reason stays where an operator can read it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -128,6 +128,9 @@ class Batch:
     applied: Sequence[Applied]
     offsets: Mapping[TopicPartitionKey, int]
     rejected: Sequence[RejectedRecord] = ()
+    #: Further writes of the batch (other views fed by the same events: order tracking), run
+    #: in its transaction before the offsets.
+    extra: Sequence[Callable[[psycopg.Cursor[Any]], None]] = ()
 
 
 def _ident(schema: str) -> sql.Identifier:
@@ -285,6 +288,8 @@ class Store:
                 for r in batch.rejected
             ],
         )
+        for write in batch.extra:
+            write(cur)
         cur.executemany(
             self._q(
                 "INSERT INTO {s}.consumed_offsets (topic, partition, next_offset) "

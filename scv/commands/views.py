@@ -168,7 +168,14 @@ def alerts() -> None:
 @click.option(
     "--kind",
     type=click.Choice(
-        ["below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"]
+        [
+            "below_reorder_point",
+            "projected_stockout",
+            "late_shipment",
+            "temperature_excursion",
+            "short_shipment",
+            "late_delivery",
+        ]
     ),
     default=None,
     help="Only this kind.",
