@@ -16,6 +16,7 @@ from scv.commands.edi_parity import parity as edi_parity
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
+from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
@@ -42,6 +43,7 @@ cli.add_command(alerts)
 cli.add_command(reconcile)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
+cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
 

@@ -19,6 +19,7 @@ from scv.exit_codes import ExitCode
 def _known_roots() -> tuple[type[Exception], ...]:
     from bench.errors import BenchError
     from connectors.errors import ConnectorsError
+    from console.errors import ConsoleError
     from demo.errors import DemoError
     from edi.errors import EdiError
     from expectations.errors import ExpectationsError
@@ -36,6 +37,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         ViewsError,
         EdiError,
         ExpectationsError,
+        ConsoleError,
         BenchError,
         DemoError,
         KafkaIOError,
