@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -175,6 +176,10 @@ def csrf_ok(request: Request, form: Mapping[str, str]) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
+def _as_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -183,7 +188,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity)
+    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity, as_json=_as_json)
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),
         volume_chart=lambda series: Markup(volume_chart(series, width=560)),
