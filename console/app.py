@@ -152,7 +152,9 @@ class Guard(BaseHTTPMiddleware):
             response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
         response.headers["content-security-policy"] = CSP
         response.headers["x-content-type-options"] = "nosniff"
-        response.headers["referrer-policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
+        # form posts, which the CSRF check (rightly) refuses.
+        response.headers["referrer-policy"] = "same-origin"
         response.headers["x-frame-options"] = "DENY"
         if not path.startswith("/static/"):
             response.headers["cache-control"] = "no-store"

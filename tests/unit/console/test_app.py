@@ -190,6 +190,10 @@ def test_replay_needs_the_csrf_token_then_a_confirmation() -> None:
     cross = c.post("/quality/replay", data={"csrf": token, "confirmed": "yes"},
                    headers={"origin": "http://evil.example"})  # fmt: skip
     assert cross.status_code == 403
+    hidden = c.post("/quality/replay", data={"csrf": token, "confirmed": "yes"},
+                    headers={"origin": "null"})  # fmt: skip
+    assert hidden.status_code == 403
+    assert c.get("/quality").headers["referrer-policy"] == "same-origin"  # so Origin is sent
     asked = c.post("/quality/replay", data={"csrf": token, "rule": "status_known"})
     assert asked.status_code == 200
     assert "Replay 1 quarantined record that failed status_known?" in asked.text
