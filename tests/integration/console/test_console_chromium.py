@@ -18,7 +18,7 @@ at 1280 and 390 px and the tests check:
 - an alert the simulator raises appears on the open alerts page, without a reload, within 3 s
   of its record on ``scv.alerts.v1``;
 - the replay button, after its confirmation, runs the same replay as ``scv quarantine replay``
-  (which then finds every record replayed before).
+  (which then finds every record the button replayed marked, and the same ones still failing).
 """
 
 from __future__ import annotations
@@ -447,13 +447,21 @@ def test_the_replay_button_runs_scv_quarantine_replay(browser: Browser, world: W
     browser.eval("document.getElementById('replay-confirm').click()")
     wait_load(browser, loads, timeout=300)
     outcome = browser.eval("document.getElementById('replay-outcome').textContent")
-    found = re.match(r"(\d+) selected, (\d+) replayed before, (\d+) replayed now", outcome)
+    found = re.match(
+        r"(\d+) selected, (\d+) replayed before, (\d+) replayed now in \d+ transactions "
+        r"\((\d+) events\), (\d+) still failing",
+        outcome,
+    )
     assert found, outcome
-    selected, before, now = (int(g) for g in found.groups())
+    selected, before, now, _events, failing = (int(g) for g in found.groups())
     assert selected > 0
-    assert before + now == selected
-    again = scv(world.env, "quarantine", "replay")
-    assert f"replay: {selected} selected, {selected} replayed before, 0 replayed now" in again
+    # a record that still fails stays in quarantine, unmarked; every other one is marked
+    assert before + now + failing == selected
+    again = world.stdout("quarantine", "replay")
+    assert again.startswith(
+        f"replay: {selected} selected, {before + now} replayed before, 0 replayed now"
+    ), again
+    assert f", {failing} still failing" in again.splitlines()[0], again
     no_trouble(browser, world)
 
 
