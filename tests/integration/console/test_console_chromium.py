@@ -365,6 +365,7 @@ def test_quality_equals_the_quality_summary(browser: Browser, world: World, tmp_
     record_id = first.rsplit("/", 1)[1]
     show(browser, world, first)
     shown = orjson.loads(browser.eval("document.getElementById('record').textContent"))
+    browser.screenshot(artifacts_dir() / "console-quarantine-record-1280.png", 1280)
     cli = orjson.loads(world.stdout("quarantine", "show", record_id))
     assert shown == cli  # the same masked view as `scv quarantine show`
     no_trouble(browser, world)
@@ -397,6 +398,10 @@ def test_an_orders_timeline_has_each_of_its_events(browser: Browser, world: Worl
         f"Order {order}"
     )
     assert browser.eval("document.querySelectorAll('#timeline li').length") == len(events[order])
+    for width in WIDTHS:
+        show(browser, world, f"/orders?q={order}", width)
+        assert browser.eval("document.documentElement.scrollWidth") <= width
+        browser.screenshot(artifacts_dir() / f"console-order-timeline-{width}.png", width)
     no_trouble(browser, world)
 
 
