@@ -13,6 +13,7 @@ from scv.commands.connectors import connectors
 from scv.commands.demo import demo
 from scv.commands.edi import edi
 from scv.commands.edi_parity import parity as edi_parity
+from scv.commands.epcis import epcis
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
@@ -43,6 +44,7 @@ cli.add_command(alerts)
 cli.add_command(reconcile)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
+cli.add_command(epcis)
 cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
