@@ -56,8 +56,9 @@ from views.positions import BUCKETS
 HERE: Final = Path(__file__).parent
 SESSION_COOKIE: Final = "scv_session"
 CSRF_COOKIE: Final = "scv_csrf"
-#: Paths open without signing in.
-PUBLIC: Final = ("/signin", "/static/", "/healthz")
+#: Paths open without signing in (the JSON Schemas are what every event's ``dataschema``
+#: names, public by design).
+PUBLIC: Final = ("/signin", "/static/", "/healthz", "/schemas")
 #: Latest quarantine records listed on the quality page.
 LATEST_RECORDS: Final = 20
 #: Orders listed for a search.

@@ -66,10 +66,16 @@ def test_beyond_loopback_only_with_a_token() -> None:
 def test_no_metrics_package_no_metrics_route(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
+    from connectors.settings import ConnectorsSettings
     from scv.commands import serve
+    from transforms.settings import TransformsSettings
+    from views.settings import ViewsSettings
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert serve.metrics_routes() == []
+    routes = serve.metrics_routes(
+        TransformsSettings(), ViewsSettings(), [], ConnectorsSettings(), lambda _: None
+    )
+    assert routes == []
 
 
 def test_the_serve_command_refuses_a_public_host_without_a_token(
