@@ -20,6 +20,7 @@ from scv.commands.orders import order
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
+from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
@@ -49,6 +50,7 @@ edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(epcis)
 cli.add_command(carrier)
+cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(audit)

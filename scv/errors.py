@@ -21,6 +21,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from bench.errors import BenchError
     from carrier.errors import CarrierError
     from connectors.errors import ConnectorsError
+    from console.errors import ConsoleError
     from demo.errors import DemoError
     from edi.errors import EdiError
     from expectations.errors import ExpectationsError
@@ -39,6 +40,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         EdiError,
         CarrierError,
         ExpectationsError,
+        ConsoleError,
         BenchError,
         DemoError,
         KafkaIOError,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bench.settings import BenchSettings
     from carrier.settings import CarrierSettings
     from connectors.settings import ConnectorsSettings
+    from console.settings import ConsoleSettings
     from expectations.settings import QualitySettings
     from legacy_sim.settings import SimSettings
     from stack.credentials import Credentials
@@ -354,3 +355,19 @@ def bench_settings(options: Mapping[str, object], implied: Mapping[str, Any]) ->
     for name, value in implied.items():
         defaults.setdefault(name, _constant(value))
     return build(BenchSettings, options=options, defaults=defaults)
+
+
+def console_settings(host: str | None = None, port: int | None = None) -> ConsoleSettings:
+    """``--host``/``--port``, ``SCV_CONSOLE_*``; beyond loopback the token defaults to the
+    local stack's (``<state>/console.token``), if there is a stack."""
+    from console.settings import ConsoleSettings, is_loopback
+
+    def token() -> str | None:
+        stack = LocalStack(if_present=True)
+        if is_loopback(host or "127.0.0.1") or not stack.settings.state_dir.exists():
+            return None
+        from stack.credentials import console_token
+
+        return console_token(stack.settings.state_dir)
+
+    return build(ConsoleSettings, options={"host": host, "port": port}, defaults={"token": token})

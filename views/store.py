@@ -318,6 +318,26 @@ class Store:
         self.conn.commit()
         return found
 
+    def alert_log(self, after_seq: int = 0) -> list[tuple[int, dict[str, Any]]]:
+        """The alerts in the outbox after ``after_seq``, oldest first, as (seq, alert record):
+        every alert ever raised or resolved, published or about to be (the console's read)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                self._q("SELECT seq, value FROM {s}.alert_outbox WHERE seq > %s ORDER BY seq"),
+                (after_seq,),
+            )
+            rows = [(int(seq), dict(value)) for seq, value in cur]
+        self.conn.commit()
+        return rows
+
+    def offsets(self) -> dict[TopicPartitionKey, int]:
+        """The next offset to read per canonical partition, as the last batch committed it."""
+        with self.conn.cursor() as cur:
+            cur.execute(self._q("SELECT topic, partition, next_offset FROM {s}.consumed_offsets"))
+            found = {(t, p): int(o) for t, p, o in cur}
+        self.conn.commit()
+        return found
+
     # -- the outbox ----------------------------------------------------------------------------
 
     def unpublished(self) -> list[tuple[int, str, bytes]]:

@@ -1,12 +1,15 @@
 """Imports flow one way, along the stages of the data flow:
 
-    legacy_sim → connectors → transforms → expectations, carrier → views, edi → (bench, demo) → scv
+    legacy_sim → connectors → transforms → expectations, carrier → views, edi → console
+        → (bench, demo) → scv
 
 A package imports only packages to its left, never one to its right or beside it. On top of
 the order: the sources (``legacy_sim``, ``connectors``) import no stage (DESIGN.md); the EDI
-stage reads only the canonical models; ``scv``, the console, is the only package that may
-import every other one, and nothing imports it. ``bench`` and ``demo`` are tools that drive
-the whole chain, not stages: only the console imports them.
+stage reads only the canonical models; ``console``, the web console (``scv serve``), reads the
+stages before it; ``scv``, the command line, is the only package that may import every other
+one, and nothing imports it. ``bench`` and ``demo`` are tools that drive the whole chain, not
+stages: only the command line imports them (the demo starts the web console as ``scv serve``,
+a child process, as it starts every other stage).
 
 Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing every Kafka
 reader and writer shares) and ``dsn`` (database URLs with their passwords kept out of
@@ -42,19 +45,20 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("transforms",),
     ("expectations", "carrier"),
     ("views", "edi"),
+    ("console",),
     ("bench", "demo"),
     ("scv",),
 )
 RANK = {package: rank for rank, group in enumerate(ORDER) for package in group}
 SOURCES = ("legacy_sim", "connectors")
 TOOLS = ("bench", "demo")
-CONSOLE = "scv"
+CLI = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {
     "kafkaio": frozenset({*RANK, "audit", "stack"}),
     "dsn": frozenset({*RANK, "stack", "audit"}),
-    "stack": frozenset({*TOOLS, CONSOLE}),
-    "audit": frozenset({*TOOLS, CONSOLE}),
+    "stack": frozenset({*TOOLS, CLI}),
+    "audit": frozenset({*TOOLS, CLI}),
 }
 PACKAGES = (*RANK, *INFRASTRUCTURE)
 
@@ -141,11 +145,11 @@ def test_every_allowed_back_edge_is_still_used() -> None:
     assert not BACK_EDGES - used, sorted(BACK_EDGES - used)
 
 
-def test_the_console_is_the_only_package_that_may_import_every_other() -> None:
+def test_the_command_line_is_the_only_package_that_may_import_every_other() -> None:
     everything = set(PACKAGES)
-    assert may_import(CONSOLE) == everything - {CONSOLE}
-    assert [p for p in PACKAGES if CONSOLE in may_import(p)] == []
-    assert [p for p in PACKAGES if may_import(p) >= everything - {p}] == [CONSOLE]
+    assert may_import(CLI) == everything - {CLI}
+    assert [p for p in PACKAGES if CLI in may_import(p)] == []
+    assert [p for p in PACKAGES if may_import(p) >= everything - {p}] == [CLI]
 
 
 def test_the_sources_and_the_infrastructure_import_no_stage() -> None:
