@@ -46,6 +46,7 @@ CONSOLE = "scv"
 INFRASTRUCTURE = {
     "kafkaio": frozenset(RANK),
     "dsn": frozenset({*RANK, "stack"}),
+    "metrics": frozenset(RANK),
     "stack": frozenset({*TOOLS, CONSOLE}),
 }
 PACKAGES = (*RANK, *INFRASTRUCTURE)
