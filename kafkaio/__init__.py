@@ -23,6 +23,7 @@ from kafkaio.admin import (
 )
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
+from kafkaio.lag import PartitionLag, group_members, group_offsets, lag
 from kafkaio.read import READ_TIMEOUT_S, read_committed, read_range
 from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
 
@@ -35,6 +36,7 @@ __all__ = [
     "KafkaIORetryableError",
     "Offsets",
     "Partition",
+    "PartitionLag",
     "ReadIncomplete",
     "TopicFilter",
     "admin_client",
@@ -43,8 +45,11 @@ __all__ = [
     "describe_gaps",
     "ensure_topic_configs",
     "ensure_topics",
+    "group_members",
+    "group_offsets",
     "high_watermarks",
     "is_retriable",
+    "lag",
     "low_watermarks",
     "offsets_for_time",
     "partitions",

@@ -87,6 +87,7 @@ from transforms.errors import (
     OffsetGap,
     RunnerStalled,
 )
+from transforms.observe import BatchFigures, RunnerMetrics, figures
 from transforms.pipeline import (
     AWAITED_REFERENCES,
     Emit,
@@ -207,6 +208,8 @@ class _Mapped:
     messages: int
     #: The batch had reference rows (items, conversions, WMS orders).
     reference: bool
+    #: What it did, for the metrics (``transforms.observe``).
+    figures: BatchFigures = field(default_factory=BatchFigures)
 
 
 @dataclass
@@ -332,8 +335,10 @@ class Runner:
         *,
         gate: Gate | None = None,
         log: Log = lambda _line: None,
+        metrics: RunnerMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else RunnerMetrics()
         self.registry = registry
         self.gate: Gate = gate or PassThroughGate()
         self.log = log
@@ -963,7 +968,8 @@ class Runner:
             outcomes.append((raw, outcome))
         self.stats.held[COMMIT_ORDER] += waits
         self._note_waiting(bool(outcomes or held))
-        records, counts = self._records(route(outcomes, self.gate), serialized)
+        routed = route(outcomes, self.gate)
+        records, counts = self._records(routed, serialized)
         positions = consumer.position(consumer.assignment())
         for tp in positions:
             key = (tp.topic, tp.partition)
@@ -984,6 +990,7 @@ class Runner:
             consumer.consumer_group_metadata(),
             messages=len(outcomes),
             reference=any(self._is_reference(raw.topic) for raw, _ in outcomes),
+            figures=figures(routed),
         )
 
     def _send(self, producer: Producer, mapped: _Mapped) -> None:
@@ -1005,7 +1012,9 @@ class Runner:
             abort_quietly(producer)
             raise
         positions, group = mapped.positions, mapped.group
-        future = self._committer.submit(lambda: commit(producer, positions, group))
+        future = self._committer.submit(
+            self.metrics.timed(lambda: commit(producer, positions, group))
+        )
         self._in_flight = _InFlight(future, savepoint, mapped)
 
     def _await_commit(self) -> None:
@@ -1032,6 +1041,14 @@ class Runner:
         self.stats.messages += mapped.messages
         for kind, counter in mapped.counts.items():
             getattr(self.stats, kind).update(counter)
+        self.metrics.committed(
+            mapped.counts,
+            mapped.figures,
+            messages=mapped.messages,
+            aborted_batches=self.stats.aborted_batches,
+            state_entries=len(self.store),
+            pending_rows=len(self._pending),
+        )
 
     def _settle_quietly(self) -> None:
         """On the way out after an error: let the batch in flight finish either way."""
