@@ -6,17 +6,20 @@ seconds, readings gathered by callables) and it turns them into metrics.
 """
 
 from metrics.catalogue import CATALOGUE, NAMES, MetricSpec, spec
+from metrics.errors import MetricsError
 from metrics.registry import Metrics, Reading, ReadingsCollector
-from metrics.serve import asgi_app, serve
+from metrics.serve import asgi_app, serve, serve_address
 
 __all__ = [
     "CATALOGUE",
     "NAMES",
     "MetricSpec",
     "Metrics",
+    "MetricsError",
     "Reading",
     "ReadingsCollector",
     "asgi_app",
     "serve",
+    "serve_address",
     "spec",
 ]

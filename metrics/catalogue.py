@@ -77,6 +77,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _h("scv_pipeline_freshness_seconds", ("event_type",),
        "Seconds from the source commit (recorded_at) to the event's transaction committing "
        "on its canonical topic, per event type.", FRESHNESS_BUCKETS),
+    _g("scv_pipeline_freshness_slo_seconds", ("event_type",),
+       "The freshness objective of each event type (settings: SCV_TRANSFORMS_FRESHNESS_SLO_S, "
+       "SCV_TRANSFORMS_DEFAULT_FRESHNESS_SLO_S), for alert rules to compare against."),
     _g("scv_pipeline_reference_state_entries", (),
        "Entries of the runner's reference state (items, unit conversions, WMS orders...)."),
     _g("scv_pipeline_pending_rows", (),

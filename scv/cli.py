@@ -19,6 +19,7 @@ from scv.commands.quarantine import quarantine
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
+from scv.commands.status import status
 from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
@@ -44,6 +45,7 @@ edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from expectations.errors import ExpectationsError
     from kafkaio.errors import KafkaIOError
     from legacy_sim.errors import SimError
+    from metrics.errors import MetricsError
     from stack.errors import StackError
     from transforms.errors import TransformsError
     from views.errors import ViewsError
@@ -39,6 +40,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         BenchError,
         DemoError,
         KafkaIOError,
+        MetricsError,
     )
 
 

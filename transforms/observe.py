@@ -56,9 +56,16 @@ def figures(routed: Sequence[tuple[RawMessage, Outcome]]) -> BatchFigures:
 class RunnerMetrics:
     """The runner's metrics on ``registry`` (a private one when nothing serves them)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        slos: Mapping[str, float] | None = None,
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._m = metrics.Metrics(self.registry, ["scv_pipeline_"])
+        slo = self._m.gauge("scv_pipeline_freshness_slo_seconds")
+        for event_type, seconds in sorted((slos or {}).items()):
+            slo.labels(event_type).set(seconds)
         self._commit = self._m.histogram("scv_pipeline_commit_seconds")
         self._aborted_seen = 0
 
@@ -103,6 +110,13 @@ class RunnerMetrics:
             self._aborted_seen = aborted_batches
         m.gauge("scv_pipeline_reference_state_entries").set(state_entries)
         m.gauge("scv_pipeline_pending_rows").set(pending_rows)
+
+
+def slos(settings: TransformsSettings) -> dict[str, float]:
+    """The freshness objective of every event type."""
+    from transforms.events import EVENT_TYPES
+
+    return {event_type: settings.freshness_slo(event_type) for event_type in EVENT_TYPES}
 
 
 def lag_readings(

@@ -958,6 +958,7 @@ class Runner:
                     topic_prefix=settings.topic_prefix,
                     max_record_bytes=settings.max_record_bytes,
                     state_headers=self._writer,
+                    schema_base_url=settings.schema_base_url,
                 )
                 if isinstance(records_of, Quarantine):
                     outcome = records_of
