@@ -15,7 +15,7 @@ DEFAULT_ADDRESS = "127.0.0.1"
 
 def serve(registry: CollectorRegistry, port: int, address: str = DEFAULT_ADDRESS) -> Any:
     """Serve ``registry`` at ``http://address:port/metrics`` on a daemon thread; returns the
-    server (``shutdown()`` stops it)."""
+    server (``shutdown()`` then ``server_close()`` stop it)."""
     try:
         server, _thread = start_http_server(port, addr=address, registry=registry)
     except OSError as exc:
