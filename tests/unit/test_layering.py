@@ -9,11 +9,11 @@ import every other one, and nothing imports it. ``bench`` and ``demo`` are tools
 the whole chain, not stages: only the console imports them.
 
 Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing every Kafka
-reader and writer shares) and ``dsn`` (database URLs with their passwords kept out of
-messages) are usable by every stage; ``stack`` (the launcher of the local stack) only by the
-tools and the console, since a stage must run against any Kafka and database, not only the
-ones ``scv stack`` starts. Infrastructure imports no stage; ``stack`` builds its URLs with
-``dsn``.
+reader and writer shares), ``dsn`` (database URLs with their passwords kept out of
+messages) and ``metrics`` (the metric catalogue and its registries) are usable by every
+stage; ``stack`` (the launcher of the local stack) only by the tools and the console, since
+a stage must run against any Kafka and database, not only the ones ``scv stack`` starts.
+Infrastructure imports no stage; ``stack`` builds its URLs with ``dsn``.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
