@@ -64,12 +64,14 @@ def stack_registry(
 ) -> CollectorRegistry:
     """What the console serves at ``/metrics``: every stage's lag and the connectors, read at
     each scrape (a stage that is not running still shows its lag growing)."""
-    from transforms.observe import lag_collector as pipeline_lag
-    from views.observe import lag_collector as views_lag
+    from transforms.observe import LAG_METRICS
+    from transforms.observe import lag_reader as pipeline_lag
+    from views.observe import lag_reader as views_lag
 
+    pipeline, view = pipeline_lag(transforms, log), views_lag(views, log)
     registry = CollectorRegistry()
-    registry.register(pipeline_lag(transforms, log))
-    registry.register(views_lag(views, log))
+    # One collector: a registry refuses two that expose the same names.
+    registry.register(metrics.ReadingsCollector(LAG_METRICS, lambda: [*pipeline(), *view()]))
     if connectors is not None:
         from connectors.observe import collector
 

@@ -157,6 +157,11 @@ def group_lag(
 def lag_collector(settings: TransformsSettings, log: Log) -> metrics.ReadingsCollector:
     """Scrape-time lag of the runners' group (any process may serve it, also when no runner
     runs: that is when the lag grows)."""
+    return metrics.ReadingsCollector(LAG_METRICS, lag_reader(settings, log))
+
+
+def lag_reader(settings: TransformsSettings, log: Log) -> Callable[[], list[metrics.Reading]]:
+    """The lag readings of the runners' group, read when called (a scrape)."""
     admin = kafkaio.admin_client(settings.kafka_bootstrap)
 
     def read() -> list[metrics.Reading]:
@@ -167,4 +172,4 @@ def lag_collector(settings: TransformsSettings, log: Log) -> metrics.ReadingsCol
             return []
         return lag_readings(STAGE, lags, members)
 
-    return metrics.ReadingsCollector(LAG_METRICS, read)
+    return read

@@ -72,6 +72,11 @@ def stored_lag(settings: ViewsSettings, store: Store) -> tuple[list[kafkaio.Part
 
 def lag_collector(settings: ViewsSettings, log: Log) -> metrics.ReadingsCollector:
     """Scrape-time lag of the views (any process may serve it, also when none runs)."""
+    return metrics.ReadingsCollector(LAG_METRICS, lag_reader(settings, log))
+
+
+def lag_reader(settings: ViewsSettings, log: Log) -> Callable[[], list[metrics.Reading]]:
+    """The lag readings of the views' stored offsets, read when called (a scrape)."""
 
     def read() -> list[metrics.Reading]:
         try:
@@ -82,7 +87,7 @@ def lag_collector(settings: ViewsSettings, log: Log) -> metrics.ReadingsCollecto
             return []
         return lag_readings(STAGE, lags, writers)
 
-    return metrics.ReadingsCollector(LAG_METRICS, read)
+    return read
 
 
 def applied_events(

@@ -31,3 +31,18 @@ def test_the_partition_furthest_past_its_slo_is_reported() -> None:
     lags = [_lag("scv.inventory.v1", 100), _lag("scv.order.v1", 30), _lag("scv.order.v1", None)]
     assert _worst(lags, slo, NOW) == (30, 20)
     assert _worst([_lag("scv.order.v1", None)], slo, NOW) == (None, None)
+
+
+def test_the_console_registry_holds_every_stage_and_the_connectors() -> None:
+    # Registering checks the names (no scrape: nothing is read from Kafka or Connect).
+    from connectors.settings import ConnectorsSettings
+    from connectors.specs import load_specs
+    from scv.observe import stack_registry
+    from views.settings import ViewsSettings
+
+    specs = list(load_specs().values())
+    registry = stack_registry(
+        TransformsSettings(), ViewsSettings(), (specs, ConnectorsSettings()), lambda _: None
+    )
+    names = set(registry._names_to_collectors)
+    assert {"scv_consumer_lag_messages", "scv_stage_members", "scv_connector_running"} <= names
