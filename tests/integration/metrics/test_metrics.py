@@ -42,7 +42,8 @@ from sqlalchemy import create_engine, text
 import kafkaio
 from connectors.specs import load_specs
 from scv.observe import stack_registry
-from transforms.events import CANONICAL_TOPICS, EVENT_TYPES
+from transforms.events import CANONICAL_TOPICS, DEFAULT_SCHEMA_BASE_URL, EVENT_TYPES
+from transforms.schemaserve import SchemaApp
 from transforms.settings import TransformsSettings
 from views.settings import SOURCE_TOPICS, ViewsSettings
 
@@ -103,13 +104,16 @@ def _verdicts(rows: list[dict[str, object]]) -> dict[str, object]:
     return {str(r["stage"]): r["verdict"] for r in rows}
 
 
-def _events_on_topics(bootstrap: str, prefix: str) -> Counter[str]:
+def _events_on_topics(bootstrap: str, prefix: str) -> tuple[Counter[str], set[str]]:
+    """Events per ``ce_type`` on the canonical topics, and the ``dataschema`` URLs they name."""
     found: Counter[str] = Counter()
+    schemas: set[str] = set()
     topics = [f"{prefix}{t}" for t in CANONICAL_TOPICS]
     for message in kafkaio.read_committed(bootstrap, topics):
         headers = dict(message.headers() or [])
         found[bytes(headers["ce_type"]).decode()] += 1
-    return found
+        schemas.add(bytes(headers["ce_dataschema"]).decode())
+    return found, schemas
 
 
 def test_metrics_lag_and_status_of_running_and_stopped_stages(
@@ -159,7 +163,17 @@ def test_metrics_lag_and_status_of_running_and_stopped_stages(
         _until("the runner drained", runner_drained, log)
         samples = _scrape(runner_port)
         produced = _by(samples, "scv_pipeline_produced_total", "event_type")
-        assert produced == _events_on_topics(bootstrap, f"{run}."), log()
+        on_topics, dataschemas = _events_on_topics(bootstrap, f"{run}.")
+        assert produced == on_topics, log()
+        # Each event's dataschema is a URL the schema app (mounted at /schemas) answers.
+        app = SchemaApp()
+        for url in dataschemas:
+            assert url.startswith(f"{DEFAULT_SCHEMA_BASE_URL}/"), url
+            status, _type, body = app.answer("GET", url.removeprefix(DEFAULT_SCHEMA_BASE_URL))
+            assert status == 200, url
+            event_type = url.removeprefix(f"{DEFAULT_SCHEMA_BASE_URL}/").split("/")[0]
+            assert orjson.loads(body)["properties"]["event_type"]["const"] == event_type
+        assert len(dataschemas) == len(produced)
         for event_type, count in produced.items():
             fresh = _total(samples, "scv_pipeline_freshness_seconds_count", event_type=event_type)
             assert fresh == count, event_type
