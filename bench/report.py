@@ -67,6 +67,11 @@ def table(result: dict[str, Any]) -> Table:
                     note)  # fmt: skip
     if "goal_met" in b4:
         out.add_row("B4 goal", b4["goal"], "", _goal(b4["goal_met"]))
+    b6 = section("b6")
+    if "median_s" in b6:
+        out.add_row("B6 846 build", "median / max s", f"{b6['median_s']} / {b6['max_s']}",
+                    f"{b6['positions']:,} positions ({b6['items']:,} items x {b6['sites']} sites), "
+                    f"{b6['bytes']:,} bytes, {b6['runs']} runs")  # fmt: skip
     for role, peak in (result.get("memory") or {}).items():
         out.add_row(f"memory {role}", "peak RSS / PSS MiB",
                     f"{_fmt(peak['peak_rss_mib'])} / {_fmt(peak['peak_pss_mib'])}",

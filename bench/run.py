@@ -1,4 +1,4 @@
-"""One benchmark run: B3 (and the backlog), B1, B2, B4 and memory, on the running stack.
+"""One benchmark run: B3 (and the backlog), B1, B2, B4, B6 and memory, on the running stack.
 
 Order, and why::
 
@@ -11,6 +11,7 @@ Order, and why::
     B2  `scv pipeline run` instances, same start, same end  → ratio to B1
     B4  the B2 runner continues (same group, state, output) while `scv sim run` writes at each
         rate; a read_committed probe stamps canonical events, matched to the ledger
+    B6  the 846 of the midsize profile built in this process (``bench.edi846``)
     memory: sampled from /proc all along
 
 Throughput windows start at the first observed progress, so start-up never counts. Every
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import children, kafkautil, ledger, matching, memory, stats
+from bench import children, edi846, kafkautil, ledger, matching, memory, stats
 from bench.errors import BenchError, ScenarioFailed, SimulatorFailed, StackNotReady
 from bench.kafkautil import Offsets, Partition
 from bench.settings import BenchSettings
@@ -106,6 +107,8 @@ class Bench:
             self._section("b1", self._b1)
             self._section("b2", self._b2)
             self._section("b4", self._b4)
+            # B6 is pure (no stack): last, so it never disturbs the stack's figures.
+            self._section("b6", edi846.measure)
         finally:
             self.result["memory"] = self.sampler.stop()
             self.result["machine"]["loadavg_end"] = list(memory.machine()["loadavg"])  # type: ignore[call-overload]

@@ -28,6 +28,7 @@ import kafkaio
 from demo.errors import StepFailed
 from demo.live import Snapshot, Watch, is_raw
 from demo.settings import DemoSettings
+from kafkaio import client_config
 
 SCV = [sys.executable, "-m", "scv"]
 CANONICAL_TOPICS = ["scv.order.v1", "scv.inventory.v1", "scv.inbound.v1", "scv.shipment.v1"]
@@ -201,9 +202,7 @@ def run(settings: DemoSettings, console: Console) -> int:
                 schema,
             )
         )
-        lag_reader = Consumer(
-            {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group}
-        )
+        lag_reader = Consumer(client_config(stack_settings.kafka_bootstrap, {"group.id": group}))
         stack.callback(lag_reader.close)
         lag_admin = kafkaio.admin_client(stack_settings.kafka_bootstrap, {"log_level": 2})
         with Live(console=console, refresh_per_second=2, transient=False) as live:

@@ -12,6 +12,10 @@ Around it, the I/O of ``scv edi run``: the database tables (``store``), the part
 ``transforms.events`` and the infrastructure (``kafkaio``, ``dsn``); nothing of the project
 but the console imports it back.
 
+GS1 EPCIS 2.0 (``scv epcis``): ``epcis_flow`` decides which canonical events become EPCIS
+events and when (pure), ``epcis_stage`` is its I/O: the export to one document and the
+continuous ``scv.epcis.v1`` topic, exactly once by Kafka transactions.
+
 Parity with the legacy nightly batch (``scv edi parity``): ``x12read`` reads any interchange by
 the separators its ISA declares, ``parity`` turns both sides' files into records, compares and
 classifies (pure: the batch's manifest and the simulator's ledger facts come in as values), and

@@ -12,6 +12,12 @@ Which canonical event becomes which EPCIS event:
                           (the shipment, as in the 856)
     order.picked          bizStep picking, disposition in_progress, quantityList,
                           readPoint = pick location, bizLocation = site, bizTransactionList: poc
+    temperature.recorded  bizStep sensor_reporting, no disposition, an empty epcList (the
+                          probe watches a place, not listed goods), readPoint = the probe's
+                          location (the site when it has none), bizLocation = site (none for
+                          a reefer trailer without a site), sensorElementList: one element,
+                          sensorMetadata time and deviceID (the probe as a GIAI), one
+                          sensorReport of type Temperature in CEL
 
 Identifiers (``Gs1Identity``):
 
@@ -28,6 +34,9 @@ Identifiers (``Gs1Identity``):
   (``missing_gtin``). Quantities are in the item's base unit; ``uom`` is written only for
   units listed in ``measure_units`` (UN/ECE Rec 20, e.g. ``KG`` → ``KGM``): a count of
   trade items has none.
+- A temperature probe is a GIAI of the company prefix: ``https://id.gs1.org/8004/<prefix><probe
+  id>`` (a probe id that is not ``[A-Za-z0-9-]``, or too long for the 30 characters of a
+  GIAI, is rejected: ``sensor_not_encodable``).
 - Business transactions are ``urn:epcglobal:cbv:bt:<company GLN>:<id>`` (the CBV form for
   an id assigned by the party with that GLN), the id percent-encoded.
 
@@ -37,19 +46,33 @@ implementation's published vectors in the tests):
 
 - fields, in the canonical order: eventType, eventTime, eventTimeZoneOffset, epcList,
   quantityList, action, bizStep, disposition, readPoint, bizLocation, bizTransactionList,
-  sourceList, destinationList; then top-level user extensions with simple values;
+  sourceList, destinationList, sensorElementList; then top-level user extensions with simple
+  values;
+- ``sensorElementList``: each element ``sensorElement`` then its ``sensorMetadata`` (time,
+  startTime, endTime, deviceID, deviceMetadata, rawData, dataProcessingMethod, bizRules) and
+  its ``sensorReport`` members (type, exception, deviceID, ..., value, ..., uom, in the
+  reference implementation's order), the reports of an element and the elements sorted like
+  any list; a bare measurement type is a term of the GS1 Web vocabulary
+  (``Temperature`` → ``https://gs1.org/voc/Temperature``);
 - each value ``key=value``, nothing between parts; list members (``epc=…``,
   ``quantityElement…``, ``type=…bizTransaction=…``) sorted by their UTF-8 code points, the
   list's name once before them, a ``type`` before its id;
 - times in UTC with milliseconds and ``Z`` (a 4th decimal rounds half up); numbers without
   trailing zeros; bare CBV terms expanded (``shipping`` →
   ``https://ref.gs1.org/cbv/BizStep-shipping``; ``BTT-`` and ``SDT-`` for types);
-- EPC URNs (``sgtin``, ``sscc``, ``sgln``, class ``lgtin``, pattern ``sgtin``) converted to
-  canonical Digital Link URIs on ``id.gs1.org``; a Digital Link URI on another domain is
-  moved to ``id.gs1.org`` and its query string dropped;
-- ``eventID``, ``recordTime`` and ``@context`` are left out; any other field (ILMD, sensor
-  data, error declarations, nested extensions) raises ``EpcisError`` rather than hashing it
-  wrongly.
+- EPC URNs (``sgtin``, ``sscc``, ``sgln``, ``giai``, class ``lgtin``, pattern ``sgtin``)
+  converted to canonical Digital Link URIs on ``id.gs1.org``; a Digital Link URI on another
+  domain is moved to ``id.gs1.org`` and its query string dropped;
+- ``eventID``, ``recordTime`` and ``@context`` are left out; any other field (ILMD, error
+  declarations, nested extensions, sensor fields outside the list above) raises
+  ``EpcisError`` rather than hashing it wrongly.
+
+Two events of the same content hash to the same eventID (two picks of the same lot from the
+same bin for the same order at the same instant, recorded as two allocations). The export
+keeps them distinct (``distinguished``): the later one carries the user extension
+``scv:sourceEventID`` (namespace ``SCV_NAMESPACE``, declared in the ``@context`` of every
+document and standalone event), the ``urn:uuid:`` of the canonical event it came from, which
+enters its hash like any top-level extension.
 """
 
 from __future__ import annotations
@@ -66,13 +89,21 @@ from urllib.parse import quote, unquote, urlsplit
 
 from edi.documents import ShippedOrder
 from edi.errors import EpcisError, EpcisRejected
-from transforms.events import CanonicalEvent, GoodsReceived, OrderPicked
+from transforms.events import CanonicalEvent, GoodsReceived, OrderPicked, TemperatureRecorded
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 DIGITAL_LINK = "https://id.gs1.org"
 CBV = "https://ref.gs1.org/cbv/"
+GS1_VOC = "https://gs1.org/voc/"
+#: Namespace of the export's one user extension (``scv:sourceEventID``).
+SCV_NAMESPACE = "https://scv.example/epcis/"
+SCV_PREFIX = "scv"
+SOURCE_EVENT_ID = f"{SCV_PREFIX}:sourceEventID"
+NAMESPACES = {SCV_PREFIX: SCV_NAMESPACE}
+CONTEXT: list[Any] = [EPCIS_CONTEXT, dict(NAMESPACES)]
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+_ASSET_REFERENCE = re.compile(r"^[A-Za-z0-9-]+$")
 
 
 # --- identifiers -----------------------------------------------------------------------------
@@ -139,6 +170,14 @@ class Gs1Identity:
             raise EpcisRejected("invalid_gtin", f"item {item_id!r} has GTIN {gtin!r}")
         uri = f"{DIGITAL_LINK}/01/{gtin.zfill(14)}"
         return uri + f"/10/{quote(lot, safe='-._~')}" if lot else uri
+
+    def giai(self, asset: str) -> str:
+        """An individual asset (a probe) of the company as a GIAI Digital Link URI."""
+        if not (_ASSET_REFERENCE.match(asset) and len(self.company_prefix) + len(asset) <= 30):
+            raise EpcisRejected(
+                "sensor_not_encodable", f"probe {asset!r} gives no GIAI (up to 30, [A-Za-z0-9-])"
+            )
+        return f"{DIGITAL_LINK}/8004/{self.company_prefix}{asset}"
 
     def uom(self, base_uom: str | None) -> str | None:
         return self.measure_units.get(base_uom or "")
@@ -227,10 +266,42 @@ def picking_event(
     )
 
 
+def temperature_event(recorded: TemperatureRecorded, identity: Gs1Identity) -> dict[str, Any]:
+    """``temperature.recorded`` → ObjectEvent sensor_reporting with one sensor element."""
+    has_site = recorded.site_id is not None
+    read_point = None
+    if has_site:
+        read_point = identity.sgln(recorded.site_id, recorded.location)
+    report = {"type": "Temperature", "value": recorded.temperature_c, "uom": "CEL"}
+    metadata = {
+        "time": utc_millis(recorded.occurred_at),
+        "deviceID": identity.giai(recorded.sensor_id),
+    }
+    return _event(
+        recorded,
+        epcs=(),
+        quantities=(),
+        biz_step="sensor_reporting",
+        disposition=None,
+        read_point=read_point,
+        biz_location=identity.sgln(recorded.site_id) if has_site else None,
+        transactions=(),
+        sensors=({"sensorMetadata": metadata, "sensorReport": [report]},),
+    )
+
+
+def distinguished(event: Mapping[str, Any], source_event_id: str) -> dict[str, Any]:
+    """``event`` with ``scv:sourceEventID`` (its canonical event's id) and the eventID that
+    gives: for an event whose content hashes like another's (module docstring)."""
+    marked = {k: v for k, v in event.items() if k != "eventID"}
+    marked[SOURCE_EVENT_ID] = f"urn:uuid:{source_event_id}"
+    return {"type": marked["type"], "eventID": event_hash(marked, namespaces=NAMESPACES), **marked}
+
+
 def epcis_document(events: Iterable[Mapping[str, Any]], *, created_at: datetime) -> dict[str, Any]:
     """The ``EPCISDocument`` around ``events`` (``created_at``: when the export was made)."""
     return {
-        "@context": [EPCIS_CONTEXT],
+        "@context": list(CONTEXT),
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": utc_millis(created_at),
@@ -240,7 +311,7 @@ def epcis_document(events: Iterable[Mapping[str, Any]], *, created_at: datetime)
 
 def standalone(event: Mapping[str, Any]) -> dict[str, Any]:
     """An event on its own (a ``scv.epcis.v1`` record): it must carry its ``@context``."""
-    return {"@context": [EPCIS_CONTEXT], **event}
+    return {"@context": list(CONTEXT), **event}
 
 
 def to_json(value: Any) -> bytes:
@@ -254,29 +325,33 @@ def _event(
     epcs: tuple[str, ...],
     quantities: tuple[dict[str, Any], ...],
     biz_step: str,
-    disposition: str,
-    read_point: str,
+    disposition: str | None,
+    read_point: str | None,
     biz_location: str | None,
     transactions: tuple[tuple[str, str], ...],
+    sensors: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventTime": utc_millis(source.occurred_at),
         "eventTimeZoneOffset": source.occurred_tz_offset or "+00:00",
     }
-    if epcs:
+    if epcs or not quantities:
+        # An ObjectEvent names its objects: an empty epcList says "none listed" (a probe).
         event["epcList"] = list(epcs)
     if quantities:
         event["quantityList"] = list(quantities)
-    event |= {
-        "action": "OBSERVE",
-        "bizStep": biz_step,
-        "disposition": disposition,
-        "readPoint": {"id": read_point},
-    }
+    event |= {"action": "OBSERVE", "bizStep": biz_step}
+    if disposition is not None:
+        event["disposition"] = disposition
+    if read_point is not None:
+        event["readPoint"] = {"id": read_point}
     if biz_location is not None:
         event["bizLocation"] = {"id": biz_location}
-    event["bizTransactionList"] = [{"type": t, "bizTransaction": bt} for t, bt in transactions]
+    if transactions:
+        event["bizTransactionList"] = [{"type": t, "bizTransaction": bt} for t, bt in transactions]
+    if sensors:
+        event["sensorElementList"] = list(sensors)
     # eventID second in the output for readers; the hash leaves it out anyway.
     return {"type": event["type"], "eventID": event_hash(event), **event}
 
@@ -308,6 +383,47 @@ _ORDER = (
     "bizTransactionList",
     "sourceList",
     "destinationList",
+    "sensorElementList",
+)
+_SENSOR_METADATA = (
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+)
+_SENSOR_REPORT = (
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+)
+_SENSOR_TIMES = frozenset({"time", "startTime", "endTime"})
+_SENSOR_IDS = frozenset(
+    {"deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules", "uriValue"}
+    | {"microorganism", "chemicalSubstance", "coordinateReferenceSystem"}
 )
 _LEFT_OUT = frozenset({"type", "eventID", "recordTime", "@context"})
 
@@ -352,6 +468,8 @@ def _hashed_field(key: str, value: Any) -> str:
         return _list(key, sorted(f"epc={canonical_id(v)}" for v in value))
     if key == "quantityList":
         return _list(key, sorted(_quantity_element(q) for q in value))
+    if key == "sensorElementList":
+        return _list(key, sorted(_sensor_element(e) for e in value))
     if key in ("readPoint", "bizLocation"):
         if set(value) != {"id"}:
             raise EpcisError(f"{key} with fields other than id is outside the hashed subset")
@@ -364,6 +482,47 @@ def _hashed_field(key: str, value: Any) -> str:
         typed = f"type={_vocabulary(entry['type'], vocabulary)}" if "type" in entry else ""
         entries.append(f"{typed}{member}={canonical_id(entry[member])}")
     return _list(key, sorted(entries))
+
+
+def _sensor_element(element: Mapping[str, Any]) -> str:
+    if not set(element) <= {"sensorMetadata", "sensorReport"}:
+        raise EpcisError(f"sensor element {element!r} is outside the hashed subset")
+    text = "sensorElement"
+    if "sensorMetadata" in element:
+        text += "sensorMetadata" + _sensor_fields(element["sensorMetadata"], _SENSOR_METADATA)
+    reports = sorted(
+        "sensorReport" + _sensor_fields(r, _SENSOR_REPORT) for r in element["sensorReport"]
+    )
+    return text + "".join(reports)
+
+
+def _sensor_fields(values: Mapping[str, Any], order: tuple[str, ...]) -> str:
+    if not set(values) <= set(order):
+        raise EpcisError(f"sensor fields {sorted(set(values) - set(order))} outside the subset")
+    parts = []
+    for name in order:
+        if name not in values:
+            continue
+        value = values[name]
+        if name in _SENSOR_TIMES:
+            text = utc_millis(_parse_time(value))
+        elif name in _SENSOR_IDS:
+            text = canonical_id(value)
+        elif name == "type" or name == "exception":
+            text = _term(value, "gs1:", GS1_VOC, "")
+        elif name == "component":
+            text = _term(value, "cbv:", CBV, "Comp-")
+        else:
+            text = _scalar(value)
+        parts.append(f"{name}={text}")
+    return "".join(parts)
+
+
+def _term(value: str, curie: str, namespace: str, kind: str) -> str:
+    """A vocabulary term as a full URI: bare, or with the context's usual CURIE prefix."""
+    if value.startswith(curie):
+        return namespace + value.removeprefix(curie)
+    return value if ":" in value else namespace + kind + value
 
 
 def _list(name: str, members: list[str]) -> str:
@@ -432,6 +591,8 @@ def _urn_to_digital_link(urn: str) -> str:
         prefix, serial = fields
         body_ = serial[:1] + prefix + serial[1:]
         return f"{DIGITAL_LINK}/00/{body_}{check_digit(body_)}"
+    if scheme == "urn:epc:id:giai" and len(fields) == 2:
+        return f"{DIGITAL_LINK}/8004/{fields[0]}{_dl(fields[1])}"
     if scheme == "urn:epc:id:sgln" and len(fields) == 3:
         prefix, reference, extension = fields
         gln = prefix + reference + check_digit(prefix + reference)

@@ -17,11 +17,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from edi.epcis import Gs1Identity
 from edi.errors import UsageError
 from edi.profile import PARTNERS_DIR
-from transforms.events import TOPIC_INBOUND, TOPIC_ITEM, TOPIC_ORDER, TOPIC_SHIPMENT
+from transforms.events import (
+    TOPIC_INBOUND,
+    TOPIC_INVENTORY,
+    TOPIC_ITEM,
+    TOPIC_ORDER,
+    TOPIC_SHIPMENT,
+)
 
 #: The canonical topics the documents are built from: order lines and picks, dispatches,
 #: receipts, and the item master (GTINs and base units of receipts and the 846).
 SOURCE_TOPICS = (TOPIC_ORDER, TOPIC_SHIPMENT, TOPIC_INBOUND, TOPIC_ITEM)
+
+#: The canonical topics the EPCIS export reads: the EDI stage's and the probe readings.
+EPCIS_SOURCE_TOPICS = (*SOURCE_TOPICS, TOPIC_INVENTORY)
+#: The continuous EPCIS stream (``scv epcis run``) and the candidates it could not export.
+TOPIC_EPCIS = "scv.epcis.v1"
+TOPIC_EPCIS_REJECTS = "scv.epcis.rejects.v1"
 
 _SCHEMA = r"^[a-z_][a-z0-9_]{0,62}$"
 
@@ -74,6 +86,30 @@ class EdiSettings(BaseSettings):
     schedule_846: bool = True
     #: Seconds between two looks at the 846 schedules.
     schedule_check_s: float = Field(default=10.0, gt=0)
+
+    # --- the EPCIS stream (``scv epcis run``) -----------------------------------------------
+
+    #: Consumer group whose committed offsets (committed in the producer's transactions) say
+    #: how far the canonical topics have been exported.
+    epcis_group: str = "scv-epcis"
+    #: The run's ``transactional.id``: a restarted run fences the one before and aborts its
+    #: open transaction. One ``scv epcis run`` per id.
+    epcis_transactional_id: str = "scv-epcis-run"
+    #: How long a candidate waits for the item or order lines it refers to (then it is built
+    #: with what there is, or rejected).
+    epcis_wait_s: float = Field(default=600.0, ge=0)
+    epcis_partitions: int = Field(default=1, ge=1)
+    epcis_replication: int = Field(default=1, ge=1)
+    epcis_transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+
+    @property
+    def epcis_source_topics(self) -> list[str]:
+        return [self.topic(t) for t in EPCIS_SOURCE_TOPICS]
+
+    @property
+    def epcis_topics(self) -> tuple[str, str]:
+        """The output topic and the rejects topic."""
+        return self.topic(TOPIC_EPCIS), self.topic(TOPIC_EPCIS_REJECTS)
 
     def gs1(self) -> Gs1Identity:
         return Gs1Identity(

@@ -73,6 +73,7 @@ from edi.plan import (
 from edi.profile import PartnerProfile
 from edi.settings import EdiSettings
 from edi.store import DocumentRow, PendingFile, RejectRow, Store
+from kafkaio import client_config
 
 Log = Callable[[str], None]
 Clock = Callable[[], datetime]
@@ -188,16 +189,18 @@ class Stage:
         self.start()
         self._admin = kafkaio.admin_client(self.settings.kafka_bootstrap)
         consumer = Consumer(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                # Never committed: the offsets are the database's.
-                "group.id": f"scv-edi-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "earliest",
-                "enable.partition.eof": True,
-            }
+            client_config(
+                self.settings.kafka_bootstrap,
+                {
+                    # Never committed: the offsets are the database's.
+                    "group.id": f"scv-edi-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "isolation.level": "read_committed",
+                    "auto.offset.reset": "earliest",
+                    "enable.partition.eof": True,
+                },
+            )
         )
         try:
             with self._signals():

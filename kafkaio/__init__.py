@@ -1,4 +1,5 @@
-"""Kafka I/O shared by every stage: retries on a cluster that is not ready, ends and offsets,
+"""Kafka I/O shared by every stage: every client's config (with the transport security the
+environment sets), retries on a cluster that is not ready, ends and offsets,
 topic creation and topic configs, where a reader starts (and the gaps it must not skip), and
 bounded ``read_committed`` reads to the end.
 
@@ -21,6 +22,7 @@ from kafkaio.admin import (
     partitions,
     topic_configs,
 )
+from kafkaio.config import client_config, security_properties
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
 from kafkaio.lag import PartitionLag, group_members, group_offsets, lag
@@ -40,6 +42,7 @@ __all__ = [
     "ReadIncomplete",
     "TopicFilter",
     "admin_client",
+    "client_config",
     "commit_offsets",
     "committed_offsets",
     "describe_gaps",
@@ -58,6 +61,7 @@ __all__ = [
     "read_range",
     "resume_positions",
     "retrying",
+    "security_properties",
     "start_positions",
     "topic_configs",
 ]

@@ -31,6 +31,7 @@ from kafkaio.admin import (
     offsets_for_time,
     partitions,
 )
+from kafkaio.config import client_config
 from kafkaio.errors import KafkaIOError, ReadIncomplete
 from kafkaio.retry import DEADLINE_S, describe, is_retriable
 
@@ -93,16 +94,18 @@ def read_range(
     if not pending:
         return
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            # Never joined nor committed: the partitions are assigned.
-            "group.id": f"kafkaio-read-{uuid.uuid4()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            **(config or {}),
-        }
+        client_config(
+            bootstrap,
+            {
+                # Never joined nor committed: the partitions are assigned.
+                "group.id": f"kafkaio-read-{uuid.uuid4()}",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                **(config or {}),
+            },
+        )
     )
     try:
         consumer.assign([TopicPartition(t, p, first[(t, p)]) for t, p in pending])

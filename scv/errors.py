@@ -17,6 +17,7 @@ from scv.exit_codes import ExitCode
 
 
 def _known_roots() -> tuple[type[Exception], ...]:
+    from audit.errors import AuditError
     from bench.errors import BenchError
     from connectors.errors import ConnectorsError
     from demo.errors import DemoError
@@ -40,6 +41,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         BenchError,
         DemoError,
         KafkaIOError,
+        AuditError,
         MetricsError,
     )
 

@@ -30,6 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 import kafkaio
 from expectations.quarantine import QuarantineRecord
 from expectations.topics import read_quarantine
+from kafkaio import client_config
 from transforms.errors import KafkaError
 from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
@@ -145,7 +146,7 @@ class Replayer:
         return store, Reference(store, self.settings.site_zones)
 
     def _ensure_marker_topic(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        admin = AdminClient(client_config(self.settings.kafka_bootstrap))
         ensure_topics(self.settings, admin)
         marker = NewTopic(
             self.marker_topic,

@@ -80,6 +80,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 import kafkaio
+from kafkaio import client_config
 from transforms.errors import (
     InvalidStateRecord,
     KafkaError,
@@ -278,12 +279,14 @@ COMMIT_SWITCH_INTERVAL_S = 0.0005
 
 
 def _common(settings: TransformsSettings) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "client.id": settings.transactional_id,
-        # A broker outage is one line per state change, not one per reconnect attempt.
-        "logger": client_logger(settings.transactional_id),
-    }
+    return client_config(
+        settings.kafka_bootstrap,
+        {
+            "client.id": settings.transactional_id,
+            # A broker outage is one line per state change, not one per reconnect attempt.
+            "logger": client_logger(settings.transactional_id),
+        },
+    )
 
 
 def producer_config(settings: TransformsSettings) -> dict[str, Any]:
@@ -421,10 +424,12 @@ class Runner:
 
     def run(self, *, until_idle: bool = False, install_signals: bool = True) -> RunStats:
         settings = self.settings
-        admin_config: dict[str, Any] = {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "logger": client_logger(settings.transactional_id),
-        }
+        admin_config: dict[str, Any] = client_config(
+            settings.kafka_bootstrap,
+            {
+                "logger": client_logger(settings.transactional_id),
+            },
+        )
         admin = AdminClient(admin_config)
         self._admin = admin
         producer = Producer(producer_config(settings))

@@ -61,6 +61,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from pydantic import BaseModel
 
 import kafkaio
+from kafkaio import client_config
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError, OffsetGap
@@ -207,16 +208,18 @@ def _consumer(settings: ViewsSettings, purpose: str, *, reset: str = "error") ->
     an offset gone from the log is an error the process handles (``kafkaio.gaps``), never a
     silent jump to the log start."""
     return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            # Never committed: offsets are the serving database's (live) or none (replays).
-            "group.id": f"scv-views-{purpose}-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": reset,
-            "enable.partition.eof": True,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                # Never committed: offsets are the serving database's (live) or none (replays).
+                "group.id": f"scv-views-{purpose}-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": reset,
+                "enable.partition.eof": True,
+            },
+        )
     )
 
 
@@ -349,7 +352,7 @@ class ViewProcess:
         ensure_alerts_topic(self.settings)
         self._admin = kafkaio.admin_client(self.settings.kafka_bootstrap)
         producer = Producer(
-            {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
+            client_config(self.settings.kafka_bootstrap, {"enable.idempotence": True})
         )
         consumer = _consumer(self.settings, "live")
         try:

@@ -48,10 +48,20 @@ def build_settings(
     "--profile", "profile_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
     help="Record py-spy profiles of the B2 runner instances into DIR (needs py-spy).",
 )  # fmt: skip
+@click.option(
+    "--only", type=click.Choice(["b6"]), default=None,
+    help="Only this scenario: b6 (the midsize 846 build) needs no stack.",
+)  # fmt: skip
 def bench(
-    quick: bool, json_path: Path | None, instances: int, keep_topics: bool, profile_dir: Path | None
+    quick: bool,
+    json_path: Path | None,
+    instances: int,
+    keep_topics: bool,
+    profile_dir: Path | None,
+    only: str | None,
 ) -> ExitCode:
-    """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, memory.
+    """Measure B1 passthrough, B2 transform+gate, B3 Debezium drain, B4 latency, B6 846
+    build, memory.
 
     Uses the running stack (`scv stack up`, `scv connectors apply`). It re-initialises the
     legacy databases (`scv sim init`) and stops each connector for a moment (B3).
@@ -68,6 +78,15 @@ def bench(
     from stack.settings import StackSettings
 
     console = Console(stderr=True, highlight=False)
+    if only == "b6":
+        from bench.edi846 import measure
+
+        with console.status("bench: b6 (the 846 of the midsize profile)"):
+            result = {"b6": measure()}
+        Console(highlight=False).print(table(result))
+        if json_path is not None:
+            json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+        return ExitCode.OK
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
     settings = build_settings(

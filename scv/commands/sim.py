@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.commands.audit import operator_action
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from legacy_sim.runner import RunStats
+    from legacy_sim.runner import InitResult, RunStats
     from legacy_sim.settings import SimSettings
 
 
@@ -43,13 +45,22 @@ def sim() -> None:
 )
 def init(seed: int, profile: str) -> None:
     """Drop and recreate the legacy schemas and the ledger; seed master data and stock."""
+    console = _console()
+    with operator_action("sim init", None, None, seed=seed, profile=profile):
+        result = _init(console, seed, profile)
+    rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
+    console.print(
+        f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
+    )
+
+
+def _init(console: Console, seed: int, profile: str) -> InitResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from legacy_sim import runner
     from legacy_sim.profiles import PROFILES
     from legacy_sim.seed import build_world, row_estimate
 
-    console = _console()
     # Before the first seed row: Debezium streams them as soon as they commit, and the
     # pipeline must read them (it reads on from the raw topics' ends as of now).
     _reset_pipeline(console)
@@ -70,10 +81,7 @@ def init(seed: int, profile: str) -> None:
             lambda n: bar.advance(task, n),
             on_schemas_created=lambda: _republish(console),
         )
-    rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
-    console.print(
-        f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
-    )
+    return result
 
 
 def _reset_pipeline(console: Console) -> None:

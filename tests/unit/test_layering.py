@@ -12,8 +12,10 @@ Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing ev
 reader and writer shares), ``dsn`` (database URLs with their passwords kept out of
 messages) and ``metrics`` (the metric catalogue and its registries) are usable by every
 stage; ``stack`` (the launcher of the local stack) only by the tools and the console, since
-a stage must run against any Kafka and database, not only the ones ``scv stack`` starts.
-Infrastructure imports no stage; ``stack`` builds its URLs with ``dsn``.
+a stage must run against any Kafka and database, not only the ones ``scv stack`` starts;
+``audit`` (the trail of operator actions) by the tools and the console, which run the
+actions. Infrastructure imports no stage; ``stack`` builds its URLs with ``dsn`` and its
+Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
@@ -44,10 +46,11 @@ TOOLS = ("bench", "demo")
 CONSOLE = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {
-    "kafkaio": frozenset(RANK),
-    "dsn": frozenset({*RANK, "stack"}),
+    "kafkaio": frozenset({*RANK, "audit", "stack"}),
+    "dsn": frozenset({*RANK, "stack", "audit"}),
     "metrics": frozenset(RANK),
     "stack": frozenset({*TOOLS, CONSOLE}),
+    "audit": frozenset({*TOOLS, CONSOLE}),
 }
 PACKAGES = (*RANK, *INFRASTRUCTURE)
 

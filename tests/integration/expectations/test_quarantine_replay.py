@@ -16,7 +16,7 @@ import orjson
 from confluent_kafka import Producer
 
 from expectations.topics import read_quarantine
-from kafkaio import read_committed
+from kafkaio import client_config, read_committed
 from transforms.events import CanonicalEvent
 from transforms.pipeline import Emit, RawMessage, Rejection, process
 from transforms.quality import QualityGate
@@ -55,7 +55,7 @@ def test_replay_after_a_fix_emits_the_same_event_once(endpoints: dict[str, str])
     )
     record = orjson.loads(FIXTURE.read_bytes())
     raw_topic = f"{run}.erp.proddta.f4101"
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(bootstrap))
     producer.produce(raw_topic, key=record["key"].encode(), value=record["value"].encode())
     assert producer.flush(30) == 0
     registry = default_registry()

@@ -19,6 +19,7 @@ from transforms.events import (
     Quantity,
     ShipmentDispatched,
     SourceRef,
+    TemperatureRecorded,
     event_id_for,
 )
 
@@ -228,4 +229,22 @@ def item(item_id: str, *, gtin: str | None = GTIN, uom: str = "EA") -> ItemUpser
         item_short="4711",
         gtin=gtin,
         base_uom=uom,
+    )
+
+
+def temperature(
+    celsius: int | str = "-18.40",
+    *,
+    site: str | None = COLD_SITE,
+    sensor: str = "PRB-30001-01",
+    location: str | None = "1COLD01",
+    trailer: str | None = None,
+    at: datetime = T0,
+) -> TemperatureRecorded:
+    return TemperatureRecorded(
+        **header("temperature.recorded", site=site, at=at),
+        sensor_id=sensor,
+        location=location,
+        trailer_id=trailer,
+        temperature_c=Decimal(celsius),
     )

@@ -14,8 +14,10 @@ import jsonschema
 import pytest
 
 from edi.epcis import (
+    SOURCE_EVENT_ID,
     Gs1Identity,
     check_digit,
+    distinguished,
     epcis_document,
     event_hash,
     picking_event,
@@ -23,6 +25,7 @@ from edi.epcis import (
     receiving_event,
     shipping_event,
     standalone,
+    temperature_event,
     to_json,
     utc_millis,
 )
@@ -57,6 +60,7 @@ def _events() -> list[dict[str, Any]]:
         receiving_event(ev.received(), IDENTITY, gtin=ev.GTIN),
         shipping_event(ev.shipped_order(), IDENTITY),
         picking_event(ev.picked("1.000", "12.5", lot="L2405A"), IDENTITY, gtin=ev.GTIN),
+        temperature_event(ev.temperature(), IDENTITY),
     ]
 
 
@@ -72,11 +76,11 @@ def test_the_validator_checks_formats_even_in_gs1s_own_example() -> None:
 def test_receiving_shipping_and_picking_documents_validate_against_the_gs1_schema() -> None:
     document = _valid(epcis_document(_events(), created_at=ev.CREATED))
     steps = [e["bizStep"] for e in document["epcisBody"]["eventList"]]
-    assert steps == ["receiving", "shipping", "picking"]
+    assert steps == ["receiving", "shipping", "picking", "sensor_reporting"]
     assert document["creationDate"] == "2026-03-02T14:06:30.000Z"
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_each_event_validates_standalone_with_its_context(index: int) -> None:
     _valid(standalone(_events()[index]))
     bare = _events()[index]
@@ -120,6 +124,58 @@ def test_a_shipping_event_without_picks_or_with_a_stray_pick_is_rejected() -> No
         with pytest.raises(EpcisRejected) as caught:
             shipping_event(changed, IDENTITY)
         assert caught.value.reason == reason
+
+
+def test_a_probe_reading_is_a_sensor_report_of_its_location() -> None:
+    event = temperature_event(ev.temperature("-18.40"), IDENTITY)
+    assert event["epcList"] == []
+    assert "quantityList" not in event
+    assert "disposition" not in event
+    assert "bizTransactionList" not in event
+    assert event["readPoint"] == {"id": "urn:epc:id:sgln:0614141.30001.1COLD01"}
+    assert event["bizLocation"] == {"id": "urn:epc:id:sgln:0614141.30001.0"}
+    assert event["sensorElementList"] == [
+        {
+            "sensorMetadata": {
+                "time": "2026-03-02T14:05:09.000Z",
+                "deviceID": "https://id.gs1.org/8004/0614141PRB-30001-01",
+            },
+            "sensorReport": [{"type": "Temperature", "value": Decimal("-18.40"), "uom": "CEL"}],
+        }
+    ]
+    assert b'"value":-18.4' in to_json(event)
+    # the reading is in the hash: another value, another eventID
+    assert temperature_event(ev.temperature("-18.3"), IDENTITY)["eventID"] != event["eventID"]
+
+
+def test_a_reefer_reading_without_a_site_has_no_location_and_still_validates() -> None:
+    event = temperature_event(
+        ev.temperature("3.1", site=None, location=None, trailer="TRL-77"), IDENTITY
+    )
+    assert "readPoint" not in event
+    assert "bizLocation" not in event
+    _valid(epcis_document([event], created_at=ev.CREATED))
+
+
+def test_a_probe_id_without_a_giai_encoding_is_rejected() -> None:
+    with pytest.raises(EpcisRejected) as caught:
+        temperature_event(ev.temperature(sensor="probe 1"), IDENTITY)
+    assert caught.value.reason == "sensor_not_encodable"
+
+
+def test_two_picks_of_the_same_content_are_told_apart_by_the_source_event_id() -> None:
+    # Same lot, bin, order, quantity and instant, two allocations: one content, one hash.
+    first = ev.picked("1.000", 6, lot="L2405A", key="PD1")
+    second = ev.picked("1.000", 6, lot="L2405A", key="PD2")
+    a = picking_event(first, IDENTITY, gtin=ev.GTIN)
+    b = picking_event(second, IDENTITY, gtin=ev.GTIN)
+    assert a["eventID"] == b["eventID"]
+    marked = distinguished(b, str(second.event_id))
+    assert marked[SOURCE_EVENT_ID] == f"urn:uuid:{second.event_id}"
+    assert marked["eventID"] != a["eventID"]
+    assert marked["eventID"] == event_hash(marked, namespaces={"scv": "https://scv.example/epcis/"})
+    _valid(epcis_document([a, marked], created_at=ev.CREATED))
+    _valid(standalone(marked))
 
 
 def test_quantities_are_exact_json_numbers() -> None:
@@ -217,6 +273,27 @@ _RECEIVING = {
 )
 def test_event_hash_reproduces_the_reference_vectors(event: dict[str, Any], expected: str) -> None:
     assert event_hash(event) == f"ni:///sha-256;{expected}?ver=CBV2.0"
+
+
+def _vectors() -> list[tuple[str, dict[str, Any], str]]:
+    found = []
+    for path in sorted((FIXTURES / "hash-vectors").glob("*.jsonld")):
+        document = json.loads(path.read_text())
+        hashes = path.with_suffix(".hashes").read_text().split()
+        events = document["epcisBody"]["eventList"]
+        assert len(events) == len(hashes)
+        pairs = enumerate(zip(events, hashes, strict=True))
+        found += [(f"{path.stem}[{i}]", e, h) for i, (e, h) in pairs]
+    return found
+
+
+@pytest.mark.parametrize(("name", "event", "expected"), _vectors(), ids=lambda v: str(v)[:40])
+def test_event_hash_reproduces_the_reference_sensor_vectors(
+    name: str, event: dict[str, Any], expected: str
+) -> None:
+    # The reference implementation's sensor examples (tests/fixtures/epcis/hash-vectors).
+    assert "sensorElementList" in event, name
+    assert event_hash(event) == expected
 
 
 def test_pre_hash_follows_the_canonical_order_and_forms() -> None:
