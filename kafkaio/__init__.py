@@ -27,6 +27,7 @@ from kafkaio.config import client_config, security_properties
 from kafkaio.consume import Triaged, at_high_watermark, triage
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
+from kafkaio.lag import PartitionLag, group_members, group_offsets, lag
 from kafkaio.read import READ_TIMEOUT_S, Record, read_committed, read_range, read_records
 from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
 from kafkaio.signals import stop_on_signals
@@ -40,6 +41,7 @@ __all__ = [
     "KafkaIORetryableError",
     "Offsets",
     "Partition",
+    "PartitionLag",
     "ReadIncomplete",
     "Record",
     "TopicFilter",
@@ -52,8 +54,11 @@ __all__ = [
     "describe_gaps",
     "ensure_topic_configs",
     "ensure_topics",
+    "group_members",
+    "group_offsets",
     "high_watermarks",
     "is_retriable",
+    "lag",
     "low_watermarks",
     "offsets_for_time",
     "partitions",

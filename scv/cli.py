@@ -24,6 +24,7 @@ from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
+from scv.commands.status import status
 from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
@@ -54,6 +55,7 @@ cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(audit)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from expectations.errors import ExpectationsError
     from kafkaio.errors import KafkaIOError
     from legacy_sim.errors import SimError
+    from metrics.errors import MetricsError
     from stack.errors import StackError
     from transforms.errors import TransformsError
     from views.errors import ViewsError
@@ -45,6 +46,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         DemoError,
         KafkaIOError,
         AuditError,
+        MetricsError,
     )
 
 

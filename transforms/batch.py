@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from transforms.errors import KafkaError
 from transforms.holds import COMMIT_ORDER, Holds, ReferenceTopics, TopicKey, Waiting, system_of
+from transforms.observe import BatchFigures, figures
 from transforms.pipeline import (
     AWAITED_REFERENCES,
     Emit,
@@ -62,6 +63,8 @@ class Mapped:
     messages: int
     #: The batch had reference rows (items, conversions, WMS orders).
     reference: bool
+    #: What it did, for the metrics (``transforms.observe``).
+    figures: BatchFigures = field(default_factory=BatchFigures)
 
 
 class LazyHeaders(Sequence[tuple[str, str | bytes | None]]):
@@ -198,6 +201,7 @@ class Batcher:
                     topic_prefix=settings.topic_prefix,
                     max_record_bytes=settings.max_record_bytes,
                     state_headers=self.writer,
+                    schema_base_url=settings.schema_base_url,
                 )
                 if isinstance(records_of, Quarantine):
                     outcome = records_of
@@ -208,7 +212,8 @@ class Batcher:
             outcomes.append((raw, outcome))
         self.stats.held[COMMIT_ORDER] += waits
         self.waiting.note(bool(outcomes or held))
-        records, counts = self.records(route(outcomes, self.gate), serialized)
+        routed = route(outcomes, self.gate)
+        records, counts = self.records(routed, serialized)
         positions = consumer.position(consumer.assignment())
         for tp in positions:
             key = (tp.topic, tp.partition)
@@ -229,6 +234,7 @@ class Batcher:
             consumer.consumer_group_metadata(),
             messages=len(outcomes),
             reference=any(raw.topic in self.references for raw, _ in outcomes),
+            figures=figures(routed),
         )
 
     def records(

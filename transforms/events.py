@@ -37,6 +37,10 @@ TOPIC_ITEM = "scv.item.v1"
 COMPACTED_TOPICS = frozenset({TOPIC_ITEM})
 CANONICAL_TOPICS = (TOPIC_ORDER, TOPIC_INVENTORY, TOPIC_INBOUND, TOPIC_SHIPMENT, TOPIC_ITEM)
 
+#: Where ``scv serve`` answers the canonical JSON Schemas (``transforms.schemaserve``); the
+#: runner's is ``TransformsSettings.schema_base_url``.
+DEFAULT_SCHEMA_BASE_URL = "http://127.0.0.1:18080/schemas"
+
 TzOffset = Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")]
 
 
@@ -539,7 +543,14 @@ def ce_source(event: CanonicalEvent) -> str:
     return f"/{event.source.system}/{event.source.namespace}"
 
 
-def to_kafka(event: CanonicalEvent, *, topic_prefix: str = "") -> KafkaRecord:
+def schema_url(event_type: str, version: int, base: str = DEFAULT_SCHEMA_BASE_URL) -> str:
+    """CloudEvents ``dataschema``: the URL its JSON Schema is served at."""
+    return f"{base}/{event_type}/v{version}"
+
+
+def to_kafka(
+    event: CanonicalEvent, *, topic_prefix: str = "", schema_base_url: str = DEFAULT_SCHEMA_BASE_URL
+) -> KafkaRecord:
     """CloudEvents 1.0 Kafka binary mode: ``ce_*`` headers, JSON value, aggregate key."""
     key = event.partition_key().encode()
     headers: Headers = [
@@ -549,7 +560,10 @@ def to_kafka(event: CanonicalEvent, *, topic_prefix: str = "") -> KafkaRecord:
         ("ce_source", ce_source(event).encode()),
         ("ce_time", _iso(event.occurred_at).encode()),
         ("ce_subject", key),
-        ("ce_dataschema", f"urn:scv:schema:{event.event_type}:v{event.event_version}".encode()),
+        (
+            "ce_dataschema",
+            schema_url(event.event_type, event.event_version, schema_base_url).encode(),
+        ),
         ("content-type", b"application/json"),
     ]
     # pydantic-core writes the JSON directly, without a dict in between (the same bytes as

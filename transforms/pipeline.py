@@ -29,7 +29,13 @@ import orjson
 from transforms.deadletter import DeadLetter
 from transforms.envelope import ChangeEvent, Envelope, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
-from transforms.events import CanonicalEvent, Headers, KafkaRecord, to_kafka
+from transforms.events import (
+    DEFAULT_SCHEMA_BASE_URL,
+    CanonicalEvent,
+    Headers,
+    KafkaRecord,
+    to_kafka,
+)
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
@@ -237,6 +243,7 @@ def serialize(
     topic_prefix: str = "",
     max_record_bytes: int = MAX_RECORD_BYTES,
     state_headers: RawHeaders = (),
+    schema_base_url: str = DEFAULT_SCHEMA_BASE_URL,
 ) -> Serialized | Quarantine:
     """The records an ``Emit`` writes, or a ``Quarantine`` ``output_too_large`` if one of them
     exceeds ``max_record_bytes`` (``record_size``).
@@ -248,7 +255,10 @@ def serialize(
     are the headers the runner puts on state records (counted in their size).
     """
     try:
-        events = tuple(to_kafka(event, topic_prefix=topic_prefix) for event in outcome.events)
+        events = tuple(
+            to_kafka(event, topic_prefix=topic_prefix, schema_base_url=schema_base_url)
+            for event in outcome.events
+        )
         state = tuple(
             (update.key.encode(), None if update.value is None else orjson.dumps(update.value))
             for update in outcome.state

@@ -200,7 +200,11 @@ class Replayer:
                     continue
                 if isinstance(outcome, Emit):
                     for event in outcome.events:
-                        out = to_kafka(event, topic_prefix=settings.topic_prefix)
+                        out = to_kafka(
+                            event,
+                            topic_prefix=settings.topic_prefix,
+                            schema_base_url=settings.schema_base_url,
+                        )
                         producer.produce(
                             out.topic, value=out.value, key=out.key, headers=out.headers
                         )

@@ -49,6 +49,7 @@ from transforms.batch import Batcher, Mapped
 from transforms.clients import Clients, until_broker
 from transforms.errors import KafkaError, KafkaTransientError, RunnerStalled
 from transforms.holds import Holds, ReferenceTopics, Waiting
+from transforms.observe import RunnerMetrics
 from transforms.pipeline import Gate, PassThroughGate
 from transforms.placement import Placement
 from transforms.reference import Reference, StateStore
@@ -78,8 +79,10 @@ class Runner:
         *,
         gate: Gate | None = None,
         log: Log = lambda _line: None,
+        metrics: RunnerMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else RunnerMetrics()
         self.registry = registry
         self.log = log
         self.stats = RunStats()
@@ -110,6 +113,7 @@ class Runner:
             commit_deadline_s=settings.commit_deadline,
             stop_grace_s=settings.stop_grace_s,
             stopping=lambda: self.stopping,
+            timed=self.metrics.timed,
         )
         self._stop_reason: str | None = None
         self._assigned_at = 0.0
@@ -253,6 +257,14 @@ class Runner:
         if mapped.reference:
             self.holds.news()
         self.stats.committed(mapped.messages, mapped.counts)
+        self.metrics.committed(
+            mapped.counts,
+            mapped.figures,
+            messages=mapped.messages,
+            aborted_batches=self.stats.aborted_batches,
+            state_entries=len(self.store),
+            pending_rows=len(self.waiting),
+        )
 
     def _settle_quietly(self) -> None:
         """On the way out after an error: let the batch in flight finish either way."""

@@ -206,8 +206,11 @@ class BatchCommits(Generic[B]):
         commit_deadline_s: float,
         stop_grace_s: float,
         stopping: Callable[[], bool],
+        timed: Callable[[Callable[[], None]], Callable[[], None]] = lambda job: job,
     ) -> None:
         self.store = store
+        #: Wraps each commit job (the metrics time it: ``transforms.observe``).
+        self.timed = timed
         self.commit_deadline_s = commit_deadline_s
         self.stop_grace_s = stop_grace_s
         self.stopping = stopping
@@ -243,7 +246,7 @@ class BatchCommits(Generic[B]):
             abort_quietly(producer)
             raise
         positions, group = batch.positions, batch.group
-        future = self.committer.submit(lambda: commit(producer, positions, group))
+        future = self.committer.submit(self.timed(lambda: commit(producer, positions, group)))
         self.in_flight = _InFlight(future, savepoint, batch)
 
     def wait(self) -> B | None:

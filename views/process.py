@@ -62,6 +62,7 @@ from kafkaio import client_config
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError, OffsetGap
+from views.observe import ViewMetrics, applied_events
 from views.order_store import OrderFeed
 from views.positions import Book
 from views.settings import ViewsSettings
@@ -306,8 +307,16 @@ class Evaluator:
 class ViewProcess:
     """Consume → apply → one DB transaction per batch → publish alerts."""
 
-    def __init__(self, settings: ViewsSettings, store: Store, *, log: Log = lambda _: None):
+    def __init__(
+        self,
+        settings: ViewsSettings,
+        store: Store,
+        *,
+        log: Log = lambda _: None,
+        metrics: ViewMetrics | None = None,
+    ):
         self.settings = settings
+        self.metrics = metrics if metrics is not None else ViewMetrics()
         self.store = store
         self.log = log
         self.book = Book()
@@ -496,8 +505,18 @@ class ViewProcess:
                 parsed = [(m, e) for m, e in parsed if m is not failed.message]
                 self._reload()
         records = [self._rejected(message, why) for message, why in rejected]
+        started = time.perf_counter()
         batch = batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
         self.store.write(replace(batch, extra=(self.orders.writes(),)))
+        self.metrics.committed(
+            messages=len(messages),
+            applied=applied_events(parsed, (a.event_id for a in applied)),
+            duplicates=duplicates,
+            rejected=Counter(record.reason for record in records),
+            alerts=len(alerts),
+            commit_s=time.perf_counter() - started,
+            positions=len(self.book.positions),
+        )
         offsets.update(next_offsets)
         self.stats.messages += len(messages)
         self.stats.applied += len(applied)

@@ -175,6 +175,28 @@ class Store:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    def offsets(self) -> dict[TopicPartitionKey, int]:
+        """The next offset of each canonical partition, as the last committed batch left it."""
+        with self.conn.cursor() as cur:
+            cur.execute(self._q("SELECT topic, partition, next_offset FROM {s}.consumed_offsets"))
+            offsets = {(t, p): o for t, p, o in cur}
+        self.conn.commit()
+        return offsets
+
+    def writers(self) -> int:
+        """Sessions holding the schema's writer lock (``lock``): 1 while a view process runs."""
+        with self.conn.cursor() as cur:
+            # An advisory lock on a bigint key shows as its high and low 32 bits.
+            cur.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid::bigint = (hashtext(%(k)s)::bigint >> 32) "
+                "& 4294967295 AND objid::bigint = hashtext(%(k)s)::bigint & 4294967295",
+                {"k": f"scv-views:{self.schema}"},
+            )
+            row = cur.fetchone()
+        self.conn.commit()
+        return int(row[0]) if row else 0
+
     def load(self, book: Book, monitor: Monitor) -> dict[TopicPartitionKey, int]:
         """Fill ``book`` and ``monitor`` from the tables; returns the next offsets."""
         with self.conn.cursor() as cur:
@@ -329,14 +351,6 @@ class Store:
             rows = [(int(seq), dict(value)) for seq, value in cur]
         self.conn.commit()
         return rows
-
-    def offsets(self) -> dict[TopicPartitionKey, int]:
-        """The next offset to read per canonical partition, as the last batch committed it."""
-        with self.conn.cursor() as cur:
-            cur.execute(self._q("SELECT topic, partition, next_offset FROM {s}.consumed_offsets"))
-            found = {(t, p): int(o) for t, p, o in cur}
-        self.conn.commit()
-        return found
 
     # -- the outbox ----------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ stages: only the command line imports them (the demo starts the web console as `
 a child process, as it starts every other stage).
 
 Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing every Kafka
-reader and writer shares) and ``dsn`` (database URLs with their passwords kept out of
-messages) are usable by every stage; ``stack`` (the launcher of the local stack) only by the
-tools and the console, since a stage must run against any Kafka and database, not only the
-ones ``scv stack`` starts; ``audit`` (the trail of operator actions) by the tools and the
-console, which run the actions. Infrastructure imports no stage; ``stack`` builds its URLs with
-``dsn`` and its Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
+reader and writer shares), ``dsn`` (database URLs with their passwords kept out of
+messages) and ``metrics`` (the metric catalogue and its registries) are usable by every
+stage; ``stack`` (the launcher of the local stack) only by the tools and the console, since
+a stage must run against any Kafka and database, not only the ones ``scv stack`` starts;
+``audit`` (the trail of operator actions) by the tools and the console, which run the
+actions. Infrastructure imports no stage; ``stack`` builds its URLs with ``dsn`` and its
+Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
 
 ``carrier`` is the third source system, the carriers' tracking webhooks, but it emits the
 canonical events itself (nothing maps them downstream), so it builds them with
@@ -57,6 +58,7 @@ CLI = "scv"
 INFRASTRUCTURE = {
     "kafkaio": frozenset({*RANK, "audit", "stack"}),
     "dsn": frozenset({*RANK, "stack", "audit"}),
+    "metrics": frozenset(RANK),
     "stack": frozenset({*TOOLS, CLI}),
     "audit": frozenset({*TOOLS, CLI}),
 }
