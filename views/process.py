@@ -67,6 +67,7 @@ from views.errors import KafkaError, OffsetGap
 from views.positions import Book
 from views.settings import ViewsSettings
 from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
+from views.supply import Supply
 
 Log = Callable[[str], None]
 TopicsRefresh = 5.0
@@ -308,6 +309,7 @@ class ViewProcess:
         self.book = Book()
         self.monitor = Monitor(settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
+        self.supply = self._supply()
         self.stats = ViewStats()
         self._stop: str | None = None
         #: For the metadata refreshes (one client, not one per refresh).
@@ -315,6 +317,9 @@ class ViewProcess:
 
     def stop(self, reason: str) -> None:
         self._stop = reason
+
+    def _supply(self) -> Supply:
+        return Supply(self.settings.supplier_policy(), self.settings.demand_policy())
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -332,7 +337,7 @@ class ViewProcess:
         started = time.monotonic()
         self.store.ensure_schema()
         self.store.lock()
-        offsets = self.store.load(self.book, self.monitor)
+        offsets = self.store.load(self.book, self.monitor, self.supply)
         self.log(
             f"views: {len(self.book.positions)} positions, {len(offsets)} partition offsets "
             f"loaded from schema {self.settings.db_schema}"
@@ -518,7 +523,7 @@ class ViewProcess:
                 self._reload()
         records = [self._rejected(message, why) for message, why in rejected]
         self.store.write(
-            batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
+            batch_from(self.book, self.monitor, alerts, applied, next_offsets, records, self.supply)
         )
         offsets.update(next_offsets)
         self.stats.messages += len(messages)
@@ -547,6 +552,11 @@ class ViewProcess:
             seen.add(event.event_id)
             try:
                 alerts.extend(self.evaluator.apply(event))
+                alerts.extend(
+                    self.supply.apply(
+                        event, message.topic() or "", message.partition() or 0, self.monitor
+                    )
+                )
             except MemoryError:
                 raise
             except Exception as exc:  # rejected with its type (see _batch)
@@ -567,7 +577,8 @@ class ViewProcess:
         self.book = Book()
         self.monitor = Monitor(self.settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
-        self.store.load(self.book, self.monitor)
+        self.supply = self._supply()
+        self.store.load(self.book, self.monitor, self.supply)
 
     def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:
         topic, partition, offset = (
