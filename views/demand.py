@@ -27,11 +27,15 @@ judged **before** it enters the baseline:
 
     sd = max(sqrt(var), min_sd);   z = (x - mean) / sd
 
-only once the slot holds ``min_history`` observations (warm-up). ``demand.shift`` is raised
+only once the slot holds ``min_history`` observations (warm-up). After the warm-up, x enters
+the baseline **clipped** to mean ± threshold x sd (a Huber-type update): unclipped, the first
+bucket of a spike inflates the variance so much that the second no longer stands out, and a
+sustained shift could never be told from noise; clipped, the baseline still follows a lasting
+change, at most threshold x sd x alpha per bucket. ``demand.shift`` is raised
 when ``sustain`` consecutive closed buckets have z >= threshold (direction ``up``) or
 z <= -threshold (``down``), once per episode; it is resolved after ``sustain`` consecutive
-buckets back inside the threshold in that direction. The baseline keeps learning during an
-episode (a lasting shift ends its episode once it is the new normal). Detection delay =
+buckets back inside the threshold in that direction. The baseline keeps learning (clipped)
+during an episode: a lasting shift ends its episode once it is the new normal. Detection delay =
 alert's event time - end of the first bucket of the run: at least ``sustain`` buckets.
 
 Bounded state: per series the slots (at most ``season``), the open buckets (those the
@@ -257,7 +261,11 @@ class DemandBook:
         if n == 0:
             series.slots[slot] = [x, 0.0, 1.0]
         else:
-            mean2, var2 = ewma(mean, var, x, policy.alpha)
+            learned = x
+            if z is not None:  # past the warm-up: a departure enters clipped (see above)
+                sd = series.last["sd"]
+                learned = min(max(x, mean - policy.threshold * sd), mean + policy.threshold * sd)
+            mean2, var2 = ewma(mean, var, learned, policy.alpha)
             series.slots[slot] = [mean2, var2, n + 1]
         return self._judge(series, z, start, cause, monitor)
 
