@@ -19,6 +19,7 @@ from scv.commands.quarantine import quarantine
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
+from scv.commands.supply import demand, suppliers
 from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
@@ -40,6 +41,8 @@ cli.add_command(views)
 cli.add_command(inventory)
 cli.add_command(alerts)
 cli.add_command(reconcile)
+cli.add_command(suppliers)
+cli.add_command(demand)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(bench)

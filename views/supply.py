@@ -268,3 +268,48 @@ class Supply:
             state[("meta", "demand")] = self.demand.meta()
             self.demand.meta_dirty = False
         return SupplyWrites(state=state, scorecards=tuple(cards), demand=demand)
+
+
+# --- reads for the console ---------------------------------------------------------------------
+
+
+def _rows(
+    conn: psycopg.Connection[Any], query: sql.Composed, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        names = [d.name for d in cur.description or ()]
+        found = [dict(zip(names, row, strict=True)) for row in cur]
+    conn.commit()
+    return found
+
+
+def read_scorecards(
+    conn: psycopg.Connection[Any], schema: str, supplier: str | None, window_days: int | None
+) -> list[dict[str, Any]]:
+    """Scorecard rows, worst OTIF first (no verdict last), then supplier and window."""
+    query = sql.SQL(
+        "SELECT {c} FROM {s}.supplier_scorecards "
+        "WHERE (%(supplier)s::text IS NULL OR supplier_id = %(supplier)s) "
+        "AND (%(window)s::int IS NULL OR window_days = %(window)s) "
+        "ORDER BY otif_rate ASC NULLS LAST, supplier_id, window_days"
+    ).format(
+        c=sql.SQL(", ").join(sql.Identifier(c) for c in SCORECARD_COLUMNS),
+        s=sql.Identifier(schema),
+    )
+    return _rows(conn, query, {"supplier": supplier, "window": window_days})
+
+
+def read_demand(
+    conn: psycopg.Connection[Any], schema: str, *, shifted_only: bool, limit: int
+) -> list[dict[str, Any]]:
+    """Demand series: those in a shift (or all), largest departure first."""
+    query = sql.SQL(
+        "SELECT {c} FROM {s}.demand_rates "
+        "WHERE NOT %(shifted)s OR shift IS NOT NULL "
+        "ORDER BY abs(z) DESC NULLS LAST, series LIMIT %(limit)s"
+    ).format(
+        c=sql.SQL(", ").join(sql.Identifier(c) for c in DEMAND_COLUMNS),
+        s=sql.Identifier(schema),
+    )
+    return _rows(conn, query, {"shifted": shifted_only, "limit": limit})

@@ -161,14 +161,23 @@ def show(
 
 @click.group()
 def alerts() -> None:
-    """Low stock, projected stock-outs, late shipments, temperature excursions."""
+    """Low stock, projected stock-outs, late shipments, temperature excursions, late inbound
+    PO lines, supplier OTIF drops, demand shifts."""
 
 
 @alerts.command()
 @click.option(
     "--kind",
     type=click.Choice(
-        ["below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"]
+        [
+            "below_reorder_point",
+            "projected_stockout",
+            "late_shipment",
+            "temperature_excursion",
+            "late_inbound_po",
+            "supplier.otif_dropped",
+            "demand.shift",
+        ]
     ),
     default=None,
     help="Only this kind.",
