@@ -113,6 +113,10 @@ class Series:
     #: Direction of the open episode (1 up, -1 down, 0 none).
     episode: int = 0
     last_order: datetime | None = None
+    #: Quantity and order lines counted since the series started (the exactness check:
+    #: the ledger's ordered quantity per site x item equals it).
+    total: float = 0.0
+    lines: int = 0
     #: The last closed bucket: start, quantity, baseline mean, sd, z (None in warm-up).
     last: dict[str, Any] = field(default_factory=dict)
     run_start: datetime | None = None
@@ -127,6 +131,8 @@ class Series:
             "calm": self.calm,
             "episode": self.episode,
             "last_order": None if self.last_order is None else self.last_order.isoformat(),
+            "total": self.total,
+            "lines": self.lines,
             "last": self.last,
             "run_start": None if self.run_start is None else self.run_start.isoformat(),
         }
@@ -144,6 +150,8 @@ class Series:
             last_order=None
             if data.get("last_order") is None
             else datetime.fromisoformat(data["last_order"]),
+            total=float(data.get("total", 0.0)),
+            lines=int(data.get("lines", 0)),
             last=dict(data.get("last") or {}),
             run_start=None
             if data.get("run_start") is None
@@ -202,6 +210,8 @@ class DemandBook:
                     series = self.series[key] = Series(key=key, closed_to=index)
                 target = max(index, series.closed_to)  # closed already: the oldest open one
                 series.open[target] = series.open.get(target, 0.0) + float(event.quantity)
+                series.total += float(event.quantity)
+                series.lines += 1
                 series.last_order = (
                     event.occurred_at
                     if series.last_order is None

@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS {s}.demand_rates (
     z double precision,
     shift text,
     since timestamptz,
-    last_order timestamptz
+    last_order timestamptz,
+    total double precision,
+    lines bigint
 );
 """
 
@@ -87,7 +89,7 @@ SCORECARD_COLUMNS = (
 )  # fmt: skip
 DEMAND_COLUMNS = (
     "series", "site_id", "item_id", "bucket_start", "quantity", "baseline", "sd", "z",
-    "shift", "since", "last_order",
+    "shift", "since", "last_order", "total", "lines",
 )  # fmt: skip
 
 
@@ -183,6 +185,8 @@ def _demand_row(key: str, series: Mapping[str, Any]) -> tuple[Any, ...]:
         {1: "up", -1: "down"}.get(episode),
         series.get("run_start") if episode else None,
         series.get("last_order"),
+        series.get("total"),
+        series.get("lines"),
     )
 
 
