@@ -65,6 +65,7 @@ ZERO = Decimal(0)
 #: ERP (JDE) line statuses that close a PO line without a receipt the views saw.
 CLOSED_STATUSES = frozenset({"400", "980", "999"})
 RATE_PLACES = Decimal("0.0001")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +326,7 @@ def scorecard(
     window: timedelta,
 ) -> Scorecard:
     """The scorecard of ``supplier_id``'s ``lines`` over ``window`` as of ``as_of``."""
-    start = as_of - window
+    start = as_of - window if as_of - _EARLIEST > window else _EARLIEST
     scores: list[LineScore] = []
     late_open = 0
     for line in lines:
@@ -415,9 +416,12 @@ class SupplierBook:
         return [self.lines[i] for i in sorted(self.by_supplier.get(supplier_id, ()))]
 
     def scorecards(self, supplier_id: str) -> list[Scorecard]:
-        as_of = self.as_of or datetime.min.replace(tzinfo=UTC)
+        """Every window's scorecard; none before the first receipt gave the windows a clock
+        (the first one marks every supplier for a scorecard: ``_roll``)."""
+        if self.as_of is None:
+            return []
         lines = self.supplier_lines(supplier_id)
-        return [scorecard(supplier_id, lines, as_of, w) for w in self.policy.windows]
+        return [scorecard(supplier_id, lines, self.as_of, w) for w in self.policy.windows]
 
     # -- events ---------------------------------------------------------------------------------
 

@@ -354,3 +354,15 @@ def test_a_restarted_supply_from_its_writes_gives_the_same_answers() -> None:
     assert again.suppliers.lines == run.supply.suppliers.lines
     assert again.receipt_clocks.times == run.supply.receipt_clocks.times
     assert again.suppliers.scorecards("S1") == run.supply.suppliers.scorecards("S1")
+
+
+def test_no_scorecard_before_the_first_receipt_then_one_for_every_supplier() -> None:
+    run = Run()
+    run.feed(issued("P1/1", 10, supplier="S1"), issued("P2/1", 10, supplier="S2"))
+    assert run.supply.writes().scorecards == ()
+    run.feed(received("P1/1", 10, day=1))
+    cards = run.supply.writes().scorecards
+    assert {(c.supplier_id, c.window_days) for c in cards} == {
+        (s, d) for s in ("S1", "S2") for d in (7, 30, 90)
+    }
+    assert {c.supplier_id: c.lines for c in cards if c.window_days == 7} == {"S1": 1, "S2": 0}
