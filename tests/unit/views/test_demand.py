@@ -244,3 +244,15 @@ def test_a_lasting_shift_becomes_the_new_normal_and_its_episode_ends() -> None:
     run.minutes([40] * 80, start=10)
     assert [s[0] for s in run.shifts()] == ["raised", "resolved"]
     assert run.series.slots[0][0] == pytest.approx(40, abs=3)
+
+
+def test_the_detection_delay_of_a_shock_is_the_sustain_window() -> None:
+    """A shock starting at minute 10 is raised when the watermark closes its third bucket:
+    the first order of minute 13 (the tick at 13:00) raises it, 3 buckets after the start."""
+    run = Run(policy(sustain=3))
+    run.minutes([10] * 10)
+    run.minutes([40] * 3, start=10)
+    (alert,) = [a for a in run.alerts if a.kind == "demand.shift"]
+    shock = T + 10 * MINUTE
+    assert alert.occurred_at - shock == 3 * MINUTE
+    assert run.series.run_start == shock
