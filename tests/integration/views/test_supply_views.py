@@ -15,8 +15,12 @@ Checked:
   ``order.placed`` lines: nothing lost or counted twice across the kill;
 - the alert outbox holds each (episode, action) once, episodes alternate raised/resolved,
   and every ``supplier.otif_dropped`` names a supplier with a line the ledger says was
-  short; ``late_inbound_po`` never fires (today's traffic promises POs days ahead and
-  receives them within minutes).
+  short; ``late_inbound_po`` never fires on today's traffic (it promises POs days ahead and
+  receives them within minutes);
+- then a buyer moves an open PO line's promised date three days into the past in the ERP
+  (an ``f4311`` update, as the legacy screen does), more business runs, and
+  ``late_inbound_po`` is raised for exactly that line once its partition's receipt clock
+  passes the promised day (and resolved only if a receipt then closes it).
 
 Once the simulator's ``--visibility`` mode exists (late POs, partial receipts, cancelled
 lines, regional demand shocks recorded in ``sim.marks``) this test should also check: each
@@ -35,7 +39,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -262,7 +266,7 @@ def _served_cards(chain: Chain) -> list[dict[str, Any]]:
 def test_scorecards_equal_a_recomputation_from_the_ledger_and_the_erp(chain: Chain) -> None:
     expected = _expected_cards(chain)
     served = _served_cards(chain)
-    assert expected, "no PO line was received"
+    assert sum(card["lines"] for card in expected.values()) >= 10, expected
     assert {(r["supplier_id"], r["window_days"]) for r in served if r["lines"]} == {
         (s, w) for s in expected for w in WINDOWS
     }
@@ -313,7 +317,7 @@ def test_demand_totals_equal_the_ledgers_orders_through_the_kill(chain: Chain) -
                 f"SELECT series, total, lines FROM {chain.schema}.demand_rates"
             )
         }
-    assert want, "no order in the runs"
+    assert len(want) >= 20, "too few item x site series to mean anything"
     assert got == {k: (float(want[k]), lines[k]) for k in want}
 
 
@@ -341,3 +345,99 @@ def test_alerts_are_written_once_per_episode_and_have_a_cause(chain: Chain) -> N
     for a in alerts:
         if a["kind"] == "supplier.otif_dropped" and a["action"] == "raised":
             assert a["supplier_id"] in short, a
+
+
+def _julian(day: date) -> int:
+    return (day.year - 1900) * 1000 + day.timetuple().tm_yday
+
+
+@pytest.fixture(scope="module")
+def late_line(chain: Chain) -> str:
+    """The newest open PO line's promise moved three days back in the ERP; then business in
+    short runs, each taken through the pipeline and the views, until a receipt read after
+    the change moved that line's partition's receipt clock. Its canonical line id."""
+    received = {
+        event["line_id"]
+        for tx in _ledger(chain)
+        for event in tx["events"]
+        if event["type"] == "goods.received"
+    }
+    open_lines = [(k, v) for k, v in _lines(_ledger(chain)).items() if k not in received]
+    assert open_lines, "no open PO line to make late"
+    # the newest: the simulator receives POs first in, first out, so others come first
+    line_id, line = max(open_lines, key=lambda kv: (kv[1].doco, kv[1].lnid))
+    changed_at = datetime.now(UTC)
+    stamp = changed_at - timedelta(hours=13)  # in the past in every branch's time zone
+    erp = create_engine(chain.env["SCV_ERP_DSN"])
+    try:
+        with erp.begin() as conn:
+            changed = conn.execute(
+                text(
+                    "UPDATE proddta.f4311 SET pdpddj = :promised, pdupmj = :upmj, "
+                    "pdtday = :tday, pdpid = 'EP4310' WHERE pddoco = :doco AND pdlnid = :lnid"
+                ),
+                {
+                    "promised": _julian(changed_at.date() - timedelta(days=3)),
+                    "upmj": _julian(stamp.date()),
+                    "tday": int(stamp.strftime("%H%M%S")),
+                    "doco": line.doco,
+                    "lnid": line.lnid,
+                },
+            ).rowcount
+    finally:
+        erp.dispose()
+    assert changed == 1
+    time.sleep(61)  # receipts after it fall in a later minute of their partition's clock
+    for seed in range(20, 30):
+        chain.runs.append(sim_run(chain.env, "--rate", str(RATE), "--duration", "3",
+                                  "--seed", str(seed)))  # fmt: skip
+        wait_quiet(chain.env["SCV_KAFKA_BOOTSTRAP"])
+        scv(chain.env, "pipeline", "run", "--until-idle")
+        view = chain.view()
+        assert view.wait(300) == 0, chain.log()
+        clock = _receipt_clock(chain, line_id)
+        if clock is not None and clock > changed_at:
+            return line_id
+    raise AssertionError(f"no receipt on the partition of {line_id} after the change")
+
+
+def _receipt_clock(chain: Chain, line_id: str) -> datetime | None:
+    """The receipt clock of the partition ``line_id`` travels on (the serving state)."""
+    with chain.store() as conn:
+        row = conn.execute(
+            f"SELECT value->>'where' FROM {chain.schema}.supply_state "
+            "WHERE kind = 'po_line' AND key = %s",
+            (line_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        clock = conn.execute(
+            f"SELECT value->>'at' FROM {chain.schema}.supply_state "
+            "WHERE kind = 'clock:receipts' AND key = %s",
+            (row[0],),
+        ).fetchone()
+    return None if clock is None else datetime.fromisoformat(clock[0])
+
+
+def test_a_po_line_past_its_promise_raises_late_inbound_po_once(
+    chain: Chain, late_line: str
+) -> None:
+    with chain.store() as conn:
+        alerts = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT value FROM {chain.schema}.alert_outbox "
+                "WHERE value->>'kind' = 'late_inbound_po' ORDER BY seq"
+            )
+        ]
+    assert [(a["subject"], a["action"]) for a in alerts][:1] == [(late_line, "raised")]
+    assert {a["subject"] for a in alerts} == {late_line}
+    assert [a["action"] for a in alerts] in (["raised"], ["raised", "resolved"])
+    assert alerts[0]["po_id"] == late_line.rsplit("/", 1)[0]
+    received_after = {
+        event["line_id"]
+        for tx in _ledger(chain)
+        for event in tx["events"]
+        if event["type"] == "goods.received"
+    }
+    assert (late_line in received_after) == (len(alerts) == 2)
