@@ -25,6 +25,7 @@ from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
 from scv.commands.status import status
+from scv.commands.supply import demand, suppliers
 from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
@@ -47,6 +48,8 @@ cli.add_command(inventory)
 cli.add_command(alerts)
 cli.add_command(reconcile)
 cli.add_command(order)
+cli.add_command(suppliers)
+cli.add_command(demand)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(epcis)

@@ -67,6 +67,7 @@ from views.order_store import OrderFeed
 from views.positions import Book
 from views.settings import ViewsSettings
 from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
+from views.supply import Supply
 
 Log = Callable[[str], None]
 TopicsRefresh = 5.0
@@ -324,6 +325,7 @@ class ViewProcess:
         self.evaluator = Evaluator(self.book, self.monitor)
         #: Order tracking, fed by the same events in the same transactions (views.orders).
         self.orders = OrderFeed(settings)
+        self.supply = self._supply()
         self.stats = ViewStats()
         self._stop: str | None = None
         #: For the metadata refreshes (one client, not one per refresh).
@@ -332,11 +334,14 @@ class ViewProcess:
     def stop(self, reason: str) -> None:
         self._stop = reason
 
+    def _supply(self) -> Supply:
+        return Supply(self.settings.supplier_policy(), self.settings.demand_policy())
+
     def run(self, *, until_idle: bool = False) -> ViewStats:
         started = time.monotonic()
         self.store.ensure_schema()
         self.store.lock()
-        offsets = self.store.load(self.book, self.monitor)
+        offsets = self.store.load(self.book, self.monitor, self.supply)
         self.orders.start(self.store.conn)
         self.log(
             f"views: {len(self.book.positions)} positions, {len(offsets)} partition offsets "
@@ -506,7 +511,9 @@ class ViewProcess:
                 self._reload()
         records = [self._rejected(message, why) for message, why in rejected]
         started = time.perf_counter()
-        batch = batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
+        batch = batch_from(
+            self.book, self.monitor, alerts, applied, next_offsets, records, self.supply
+        )
         self.store.write(replace(batch, extra=(self.orders.writes(),)))
         self.metrics.committed(
             messages=len(messages),
@@ -544,9 +551,9 @@ class ViewProcess:
             seen.add(event.event_id)
             try:
                 alerts.extend(self.evaluator.apply(event))
-                alerts.extend(
-                    self.orders.apply(event, message.topic() or "", message.partition() or 0)
-                )
+                topic, partition = message.topic() or "", message.partition() or 0
+                alerts.extend(self.orders.apply(event, topic, partition))
+                alerts.extend(self.supply.apply(event, topic, partition, self.monitor))
             except MemoryError:
                 raise
             except Exception as exc:  # rejected with its type (see _batch)
@@ -567,7 +574,8 @@ class ViewProcess:
         self.book = Book()
         self.monitor = Monitor(self.settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
-        self.store.load(self.book, self.monitor)
+        self.supply = self._supply()
+        self.store.load(self.book, self.monitor, self.supply)
         self.orders.rollback()
 
     def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:

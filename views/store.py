@@ -49,6 +49,8 @@ import dsn as dsn_check
 from views.alerts import Alert, Monitor
 from views.errors import StoreError, ViewLocked
 from views.positions import BUCKETS, Book, Key, Position, doc_to_json
+from views.supply import DDL as SUPPLY_DDL
+from views.supply import Supply, SupplyWrites
 
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -131,6 +133,8 @@ class Batch:
     #: Further writes of the batch (other views fed by the same events: order tracking), run
     #: in its transaction before the offsets.
     extra: Sequence[Callable[[psycopg.Cursor[Any]], None]] = ()
+    #: The supply views' state and serving rows (``views.supply``).
+    supply: SupplyWrites | None = None
 
 
 def _ident(schema: str) -> sql.Identifier:
@@ -160,7 +164,7 @@ class Store:
     def ensure_schema(self) -> None:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(self._q("SELECT pg_advisory_xact_lock(hashtext('scv-views-ddl'))"))
-            for statement in _DDL.split(";"):
+            for statement in (_DDL + SUPPLY_DDL).split(";"):
                 if statement.strip():
                     cur.execute(self._q(statement))
 
@@ -197,9 +201,14 @@ class Store:
         self.conn.commit()
         return int(row[0]) if row else 0
 
-    def load(self, book: Book, monitor: Monitor) -> dict[TopicPartitionKey, int]:
-        """Fill ``book`` and ``monitor`` from the tables; returns the next offsets."""
+    def load(
+        self, book: Book, monitor: Monitor, supply: Supply | None = None
+    ) -> dict[TopicPartitionKey, int]:
+        """Fill ``book``, ``monitor`` (and ``supply``) from the tables; returns the next
+        offsets."""
         with self.conn.cursor() as cur:
+            if supply is not None:
+                supply.load(cur, self.schema)
             for key, position in self.positions().items():
                 book.load_position(key, position)
             cur.execute(self._q("SELECT kind, key, value FROM {s}.documents"))
@@ -320,6 +329,8 @@ class Store:
             ),
             [(t, p, o) for (t, p), o in batch.offsets.items()],
         )
+        if batch.supply is not None:
+            batch.supply.write(cur, self.schema)
 
     def rejected(self, limit: int = 100) -> list[RejectedRecord]:
         """The latest rejected records, newest first."""
@@ -380,6 +391,7 @@ def batch_from(
     applied: Sequence[Applied],
     offsets: Mapping[TopicPartitionKey, int],
     rejected: Sequence[RejectedRecord] = (),
+    supply: Supply | None = None,
 ) -> Batch:
     """Collect what ``book`` and ``monitor`` changed since the last batch."""
     docs, keys = book.take_dirty()
@@ -395,6 +407,7 @@ def batch_from(
         applied=applied,
         offsets=offsets,
         rejected=rejected,
+        supply=None if supply is None else supply.writes(),
     )
 
 

@@ -171,7 +171,8 @@ def show(
 
 @click.group()
 def alerts() -> None:
-    """Low stock, projected stock-outs, late shipments, temperature excursions."""
+    """Low stock, projected stock-outs, late shipments, temperature excursions, late inbound
+    PO lines, supplier OTIF drops, demand shifts."""
 
 
 @alerts.command()
@@ -185,6 +186,9 @@ def alerts() -> None:
             "temperature_excursion",
             "short_shipment",
             "late_delivery",
+            "late_inbound_po",
+            "supplier.otif_dropped",
+            "demand.shift",
         ]
     ),
     default=None,

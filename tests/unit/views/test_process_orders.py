@@ -71,7 +71,9 @@ class FakeStore:
     def write(self, batch: Batch) -> None:
         self.batches.append(batch)
 
-    def load(self, book: Book, monitor: Monitor) -> dict[tuple[str, int], int]:
+    def load(
+        self, book: Book, monitor: Monitor, supply: object = None
+    ) -> dict[tuple[str, int], int]:
         return {}
 
 
