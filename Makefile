@@ -1,11 +1,15 @@
 # Two commands on a fresh machine: `make demo` and `make test` (see README.md).
-.PHONY: demo test lint up down
+.PHONY: demo test test-secure lint up down
 
 demo:
 	@scripts/demo.sh $(ARGS)
 
 test:
 	@scripts/test.sh
+
+# The secure stack (SASL_SSL, REST basic auth): refused clients, exactly once, `scv demo`.
+test-secure:
+	@scripts/test-secure.sh
 
 lint:
 	@scripts/bootstrap.sh

@@ -14,13 +14,14 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 import kafkaio
 from bench.errors import BenchError
+from kafkaio import client_config
 
 Partition = tuple[str, int]
 Offsets = dict[Partition, int]
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap})
+    return kafkaio.admin_client(bootstrap)
 
 
 @contextmanager
@@ -59,7 +60,7 @@ class GroupWatcher:
     def __init__(self, bootstrap: str, group: str) -> None:
         self._group = group
         self._consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+            client_config(bootstrap, {"group.id": group, "enable.auto.commit": False})
         )
 
     def committed(self, parts: Iterable[Partition]) -> Offsets:

@@ -1,7 +1,7 @@
 """B1: the bare passthrough, the denominator of every throughput ratio.
 
 It runs as its own process (``python -m bench.passthrough SETTINGS_JSON OUT_TOPIC``) with the
-runner's own client configs (``transforms.runner.consumer_config``/``producer_config``) and the
+runner's own client configs (``transforms.clients.consumer_config``/``producer_config``) and the
 runner's loop shape: ``consume(batch_size)`` → one transaction per batch → produce every raw
 record byte for byte (key, value, headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
 commit on a thread while the next batch is consumed, and the next transaction begun once that
@@ -11,27 +11,25 @@ stdout as one JSON line.
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from types import FrameType
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from transforms.runner import COMMIT_SWITCH_INTERVAL_S, consumer_config, producer_config
+import kafkaio
+from transforms.clients import COMMIT_SWITCH_INTERVAL_S, consumer_config, producer_config
 from transforms.settings import TransformsSettings
 
 
 def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
     stop: list[str] = []
+    with kafkaio.stop_on_signals(stop.append):
+        return _run(settings, out_topic, stop)
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.append(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+def _run(settings: TransformsSettings, out_topic: str, stop: list[str]) -> dict[str, float]:
     producer = Producer(producer_config(settings))
     # The runner places every partition itself (its auto.offset.reset is "error"); this loop
     # has no such step, and a partition the bench left without a committed offset starts at
@@ -59,13 +57,8 @@ def run(settings: TransformsSettings, out_topic: str) -> dict[str, float]:
             found = consumer.consume(
                 num_messages=settings.batch_size, timeout=settings.batch_timeout_s
             )
-            batch = []
-            for message in found:
-                error = message.error()
-                if error is None:
-                    batch.append(message)
-                elif error.fatal():
-                    raise KafkaException(error)
+            # Transient errors are the client's to retry; a fatal one raises.
+            batch = kafkaio.triage(found, fatal=KafkaException).records
             await_commit()
             if not batch:
                 continue

@@ -9,6 +9,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, TopicPartition
 
 from bench.kafkautil import Partition, end_offsets
 from bench.matching import Arrival, system_of
+from kafkaio import client_config
 
 
 class ArrivalProbe:
@@ -32,12 +33,14 @@ class ArrivalProbe:
     def start(self) -> None:
         ends = end_offsets(self._bootstrap, self._parts)
         consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": self._group,
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
+            client_config(
+                self._bootstrap,
+                {
+                    "group.id": self._group,
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                },
+            )
         )
         consumer.assign([TopicPartition(t, p, ends[(t, p)]) for t, p in self._parts])
         self._thread = threading.Thread(

@@ -8,6 +8,7 @@ that Connect returns (500s, failed tasks) is kept in ``trace`` rather than print
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,8 +68,19 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0].strip()
 
 
+def connect_auth(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """Basic-auth credentials of the REST API, ``SCV_CONNECT_USERNAME`` and
+    ``SCV_CONNECT_PASSWORD`` (``scv stack env`` exports them for a secure stack), or None."""
+    env = os.environ if environ is None else environ
+    user, password = env.get("SCV_CONNECT_USERNAME"), env.get("SCV_CONNECT_PASSWORD")
+    return (user, password) if user and password else None
+
+
 class ConnectClient:
-    """Kafka Connect's REST API, one method per endpoint scv uses."""
+    """Kafka Connect's REST API, one method per endpoint scv uses.
+
+    ``auth``: basic-auth credentials; by default those the environment gives
+    (:func:`connect_auth`), so every client of a secure Connect authenticates."""
 
     def __init__(
         self,
@@ -79,8 +91,14 @@ class ConnectClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        auth: tuple[str, str] | None = None,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+            auth=auth if auth is not None else connect_auth(),
+        )
         self._retry_for = retry_for
         self._sleep = sleep
         self._clock = clock
@@ -138,6 +156,13 @@ class ConnectClient:
             raise ConnectRebalancing(f"{subject}: Connect is rebalancing ({message})", status)
         if status == 404:
             raise ConnectorNotFound(f"{subject}: not found on Connect ({message})", status)
+        if status == 401:
+            raise ConnectError(
+                f"{subject}: Connect asks for credentials (401): set SCV_CONNECT_USERNAME and "
+                "SCV_CONNECT_PASSWORD (`scv stack env` exports them for a secure stack)",
+                status,
+                None,
+            )
         if status >= 500:
             raise ConnectServerError(f"{subject}: Connect failed: {message}", status, trace)
         raise ConnectError(f"{subject}: Connect refused ({status}): {message}", status, trace)

@@ -19,12 +19,13 @@ from confluent_kafka.cimpl import NewTopic
 import kafkaio
 from connectors.preflight import Check
 from connectors.specs import MariaDbSpec, PostgresSpec
+from kafkaio import client_config
 
 HISTORY_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
 def _admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+    return AdminClient(client_config(bootstrap, {"socket.timeout.ms": 10000}))
 
 
 def raw_topic_config(spec: PostgresSpec | MariaDbSpec) -> dict[str, str]:

@@ -39,7 +39,12 @@ def _quiet(_: str) -> None:
 
 
 def desired(spec: Spec, settings: ConnectorsSettings) -> dict[str, str]:
-    return render(spec, RenderContext(kafka_bootstrap=settings.kafka_bootstrap))
+    return render(
+        spec,
+        RenderContext(
+            kafka_bootstrap=settings.kafka_bootstrap, kafka_security=settings.kafka_security
+        ),
+    )
 
 
 # -- plan -----------------------------------------------------------------------------------------

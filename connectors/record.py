@@ -42,6 +42,7 @@ from connectors.ops import _owner, send_snapshot_signal
 from connectors.settings import ConnectorsSettings
 from connectors.sources import maria_connect, pg_connect
 from connectors.specs import MariaDbSpec, PostgresSpec
+from kafkaio import client_config
 
 Spec = PostgresSpec | MariaDbSpec
 TABLE_OPS = ("c", "u", "r", "d", "tombstone")
@@ -116,15 +117,17 @@ def _topics(spec: Spec) -> list[str]:
 def _consumer(settings: ConnectorsSettings, spec: Spec) -> Consumer:
     """A throwaway group from the earliest offsets; topics created later are picked up."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"scv-record-{random.getrandbits(32):08x}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "topic.metadata.refresh.interval.ms": 1000,
-            "allow.auto.create.topics": False,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "group.id": f"scv-record-{random.getrandbits(32):08x}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "topic.metadata.refresh.interval.ms": 1000,
+                "allow.auto.create.topics": False,
+            },
+        )
     )
     consumer.subscribe(_topics(spec))
     return consumer
@@ -258,13 +261,15 @@ def record_drift(
     todo = {"blank", "value"}
     result = RecordResult()
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"scv-record-{random.getrandbits(32):08x}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "group.id": f"scv-record-{random.getrandbits(32):08x}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            },
+        )
     )
 
     def write(kind: tuple[str, ...], msg: Message) -> None:

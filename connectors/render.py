@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import jinja2
@@ -36,6 +36,10 @@ class RenderContext:
     """What the spec does not know about the deployment: where Kafka is (schema history)."""
 
     kafka_bootstrap: str
+    #: Java client properties Debezium's own Kafka clients need (the MariaDB schema history's
+    #: producer and consumer): ``security.protocol``, ``sasl.*``, ``ssl.*``, secrets only as
+    #: ``${env:NAME}``. Empty on a plain cluster.
+    kafka_security: Mapping[str, str] = field(default_factory=dict)
 
 
 def _environment() -> jinja2.Environment:
@@ -63,7 +67,11 @@ def render(spec: PostgresSpec | MariaDbSpec, context: RenderContext) -> dict[str
         text = (
             _environment()
             .get_template(template_name)
-            .render(spec=spec, kafka_bootstrap=context.kafka_bootstrap)
+            .render(
+                spec=spec,
+                kafka_bootstrap=context.kafka_bootstrap,
+                kafka_security=dict(sorted(context.kafka_security.items())),
+            )
         )
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{spec.name}: template {template_name}: {exc.message}") from exc
@@ -94,7 +102,9 @@ def render(spec: PostgresSpec | MariaDbSpec, context: RenderContext) -> dict[str
             f"resolves: {in_keys}"
         )
     referenced = {m for text in config.values() for m in _ENV_REF.findall(text)}
-    unknown = referenced - set(spec.secret_envs)
+    # The cluster's own credentials come with the deployment (``context``), not the spec.
+    cluster = {m for text in context.kafka_security.values() for m in _ENV_REF.findall(text)}
+    unknown = referenced - set(spec.secret_envs) - cluster
     if unknown:
         raise RenderError(f"{spec.name}: template refers to undeclared secrets {sorted(unknown)}")
     return config

@@ -23,6 +23,10 @@ class ConnectorsSettings(BaseSettings):
     #: Secrets by environment-variable name: what the worker resolves for ``${env:NAME}``. The
     #: CLI needs them for the pre-flight checks (as the CDC user) and the masking of output.
     secrets: Mapping[str, SecretStr] = Field(default_factory=dict)
+    #: Java client properties for Debezium's own Kafka clients (the MariaDB schema history):
+    #: the worker's view of the cluster's security (``${env:NAME}`` for secrets). The CLI
+    #: fills them from a secure local stack.
+    kafka_security: Mapping[str, str] = Field(default_factory=dict)
     #: Owner connections (SQLAlchemy-style URLs) by connector name: they create the publication
     #: and the control tables, and send signals.
     owner_dsns: Mapping[str, SecretStr] = Field(default_factory=dict)

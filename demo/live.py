@@ -24,6 +24,8 @@ from confluent_kafka import Consumer
 from psycopg import sql
 
 import kafkaio
+from kafkaio import client_config
+from transforms import deadletter
 
 RAW_PREFIXES = ("erp.proddta.", "wms.wmwhse1.")
 #: Seconds of history behind the rates and the latency percentiles.
@@ -64,14 +66,16 @@ class StreamWatch(threading.Thread):
     def __init__(self, bootstrap: str, topics: list[str], quarantine_topic: str) -> None:
         super().__init__(name="demo-stream-watch", daemon=True)
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"scv-demo-watch-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "latest",
-                "isolation.level": "read_committed",
-                "enable.auto.commit": False,
-                "log_level": 2,
-            }
+            client_config(
+                bootstrap,
+                {
+                    "group.id": f"scv-demo-watch-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "latest",
+                    "isolation.level": "read_committed",
+                    "enable.auto.commit": False,
+                    "log_level": 2,
+                },
+            )
         )
         self._consumer.subscribe([*topics, quarantine_topic])
         self._quarantine_topic = quarantine_topic
@@ -88,8 +92,9 @@ class StreamWatch(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                for msg in self._consumer.consume(num_messages=1000, timeout=0.2):
-                    value = None if msg.error() else msg.value()
+                found = self._consumer.consume(num_messages=1000, timeout=0.2)
+                for msg in kafkaio.triage(found).records:
+                    value = msg.value()
                     if value is not None:
                         self._observe(msg.topic(), value, dict(msg.headers() or []))
         finally:
@@ -99,7 +104,7 @@ class StreamWatch(threading.Thread):
         now = time.time()
         with self._lock:
             if topic == self._quarantine_topic:
-                rule = headers.get("__rule.name")
+                rule = headers.get(deadletter.RULE)
                 self.quarantined[rule.decode() if isinstance(rule, bytes) else "unknown"] += 1
                 return
             event = orjson.loads(value)
@@ -140,7 +145,9 @@ class Watch:
         self._bootstrap = bootstrap
         # Client log lines would tear the live view: errors surface as exceptions instead.
         self._admin = kafkaio.admin_client(bootstrap, {"log_level": 2})
-        self._connect = httpx.Client(base_url=connect_url, timeout=2)
+        from connectors.client import connect_auth
+
+        self._connect = httpx.Client(base_url=connect_url, timeout=2, auth=connect_auth())
         self._store_dsn = store_dsn
         self._views_schema = views_schema
         self._source_samples: deque[tuple[float, int]] = deque()

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
@@ -31,6 +32,10 @@ import kafkaio
 from demo.errors import StepFailed
 from demo.live import Snapshot, Watch, is_raw
 from demo.settings import DemoSettings
+from kafkaio import client_config
+
+if TYPE_CHECKING:
+    from stack.settings import StackSettings
 
 SCV = [sys.executable, "-m", "scv"]
 CANONICAL_TOPICS = ["scv.order.v1", "scv.inventory.v1", "scv.inbound.v1", "scv.shipment.v1"]
@@ -191,6 +196,55 @@ def run(settings: DemoSettings, console: Console) -> int:
         step(console, f"connectors: snapshot of {table}", ["connectors", "snapshot", "erp",
              "--table", table], env)  # fmt: skip
 
+    console.rule(f"[bold]live: simulator → Debezium → pipeline → views (run {run_id})")
+    with ExitStack() as whole:
+        env = {**env, "SCV_VIEWS_DB_SCHEMA": schema}
+        web = whole.enter_context(
+            background("console", ["serve", "--port", str(settings.console_port)], out, env)
+        )
+        url = wait_for_console(web, settings.console_port, out / "console.log")
+        console.print(f"[bold]web console: {url}[/] (until the demo ends)")
+        code = _live_and_after(settings, console, env, out, prefix, group, schema, run_id,
+                               stack_settings, endpoints, world_start)  # fmt: skip
+        console.print(f"web console: {url} stops now with the demo (`scv serve` keeps one up)")
+    if settings.down:
+        step(console, "stack: stop", ["stack", "down"])
+    return code
+
+
+def wait_for_console(proc: subprocess.Popen[bytes], port: int, log: Path) -> str:
+    """The console's URL once it answers ``/healthz`` (30 s at most)."""
+    import httpx
+
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StepFailed("scv serve", proc.returncode, log)
+        try:
+            answered = httpx.get(f"{url}healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            answered = False  # not listening yet
+        if answered:
+            return url
+        time.sleep(0.2)
+    raise StepFailed("scv serve (no answer on /healthz within 30 s)", 1, log)
+
+
+def _live_and_after(
+    settings: DemoSettings,
+    console: Console,
+    env: dict[str, str],
+    out: Path,
+    prefix: str,
+    group: str,
+    schema: str,
+    run_id: str,
+    stack_settings: StackSettings,
+    endpoints: Mapping[str, str],
+    world_start: datetime,
+) -> int:
+    """Traffic, the drain, the verify, the report and the cut-over; verify's code, else parity's."""
     sim_args = [
         "sim", "run",
         "--rate", str(settings.rate),
@@ -198,7 +252,6 @@ def run(settings: DemoSettings, console: Console) -> int:
         "--seed", str(settings.seed),
         "--anomalies", str(settings.anomalies),
     ]  # fmt: skip
-    console.rule(f"[bold]live: simulator → Debezium → pipeline → views (run {run_id})")
     started = time.monotonic()
     with ExitStack() as stack:
         pipeline = stack.enter_context(background("pipeline", ["pipeline", "run"], out, env))
@@ -216,9 +269,7 @@ def run(settings: DemoSettings, console: Console) -> int:
                 schema,
             )
         )
-        lag_reader = Consumer(
-            {"bootstrap.servers": stack_settings.kafka_bootstrap, "group.id": group}
-        )
+        lag_reader = Consumer(client_config(stack_settings.kafka_bootstrap, {"group.id": group}))
         stack.callback(lag_reader.close)
         lag_admin = kafkaio.admin_client(stack_settings.kafka_bootstrap, {"log_level": 2})
         with Live(console=console, refresh_per_second=2, transient=False) as live:
@@ -264,8 +315,6 @@ def run(settings: DemoSettings, console: Console) -> int:
         f"(`scv inventory show --schema {schema}`)"
     )
     parity = cut_over(console, settings, env, run_id, since=world_start, at=cut_off)
-    if settings.down:
-        step(console, "stack: stop", ["stack", "down"])
     return verify.returncode or parity
 
 

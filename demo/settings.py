@@ -18,6 +18,8 @@ class DemoSettings(BaseModel):
     seed: int = 7
     #: Where logs of the background processes, the verify output and the report go.
     out_dir: Path = Path("artifacts/demo")
+    #: Port of the web console (``scv serve``) the demo starts for its run.
+    console_port: int = Field(default=18080, ge=1, le=65535)
     #: Stop the stack at the end.
     down: bool = False
     #: Seconds the pipeline and the views may take to catch up after the simulator stops.

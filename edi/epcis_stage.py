@@ -67,6 +67,7 @@ from edi.epcis_flow import (
 from edi.errors import KafkaError, OutboxError
 from edi.plan import EPOCH, Consumed, Unreadable, Where, stream_time
 from edi.settings import EdiSettings
+from kafkaio import client_config
 
 Log = Callable[[str], None]
 Partition = tuple[str, int]
@@ -248,13 +249,15 @@ class EpcisRun:
     def _producer(self) -> Producer:
         s = self.settings
         producer = Producer(
-            {
-                "bootstrap.servers": s.kafka_bootstrap,
-                "transactional.id": s.epcis_transactional_id,
-                "transaction.timeout.ms": s.epcis_transaction_timeout_ms,
-                "linger.ms": 5,
-                "retry.backoff.ms": 10,
-            }
+            client_config(
+                s.kafka_bootstrap,
+                {
+                    "transactional.id": s.epcis_transactional_id,
+                    "transaction.timeout.ms": s.epcis_transaction_timeout_ms,
+                    "linger.ms": 5,
+                    "retry.backoff.ms": 10,
+                },
+            )
         )
         # Fences a previous run with the same id and aborts the transaction it left open.
         producer.init_transactions(60)
@@ -262,16 +265,18 @@ class EpcisRun:
 
     def _consumer(self) -> Consumer:
         return Consumer(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                "group.id": self.settings.epcis_group,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                # Every partition is placed explicitly (``_assign``): never a silent jump.
-                "auto.offset.reset": "error",
-                "enable.partition.eof": True,
-            }
+            client_config(
+                self.settings.kafka_bootstrap,
+                {
+                    "group.id": self.settings.epcis_group,
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "isolation.level": "read_committed",
+                    # Every partition is placed explicitly (``_assign``): never a silent jump.
+                    "auto.offset.reset": "error",
+                    "enable.partition.eof": True,
+                },
+            )
         )
 
     def _ensure_topics(self) -> None:

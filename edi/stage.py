@@ -28,16 +28,13 @@ batches (within ``batch_timeout_s`` plus one batch's work).
 
 from __future__ import annotations
 
-import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka import KafkaError as RdKafkaError
@@ -73,6 +70,7 @@ from edi.plan import (
 from edi.profile import PartnerProfile
 from edi.settings import EdiSettings
 from edi.store import DocumentRow, PendingFile, RejectRow, Store
+from kafkaio import client_config
 
 Log = Callable[[str], None]
 Clock = Callable[[], datetime]
@@ -81,6 +79,10 @@ Partition = tuple[str, int]
 TOPICS_REFRESH_S = 5.0
 #: Seconds between two passes forgetting orders never dispatched.
 FORGET_EVERY_S = 3600.0
+
+
+def _consumer_failed(error: RdKafkaError) -> KafkaError:
+    return KafkaError(f"consumer: {error.str()}")
 
 
 def now() -> datetime:
@@ -155,18 +157,6 @@ class Stage:
     def stop(self, reason: str) -> None:
         self._stop = reason
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            self.stop(signal.Signals(signum).name)
-
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
-
     # -- start and stop ------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -188,19 +178,21 @@ class Stage:
         self.start()
         self._admin = kafkaio.admin_client(self.settings.kafka_bootstrap)
         consumer = Consumer(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                # Never committed: the offsets are the database's.
-                "group.id": f"scv-edi-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "earliest",
-                "enable.partition.eof": True,
-            }
+            client_config(
+                self.settings.kafka_bootstrap,
+                {
+                    # Never committed: the offsets are the database's.
+                    "group.id": f"scv-edi-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "isolation.level": "read_committed",
+                    "auto.offset.reset": "earliest",
+                    "enable.partition.eof": True,
+                },
+            )
         )
         try:
-            with self._signals():
+            with kafkaio.stop_on_signals(self.stop):
                 self._loop(consumer, until_idle=until_idle)
         finally:
             consumer.close()
@@ -237,19 +229,11 @@ class Stage:
                 self._assign(consumer, known)
                 refreshed = time.monotonic()
             messages = consumer.consume(settings.batch_size, timeout=settings.batch_timeout_s)
-            batch: list[Message] = []
-            for message in messages:
-                error = message.error()
-                where = (message.topic() or "", message.partition() or 0)
-                if error is None:
-                    at_end.discard(where)
-                    batch.append(message)
-                elif error.code() == RdKafkaError._PARTITION_EOF:
-                    at_end.add(where)
-                elif error.fatal():
-                    raise KafkaError(f"consumer: {error.str()}")
-                else:
-                    self.log(f"edi: consumer: {error.str()}")
+            triaged = kafkaio.triage(messages, fatal=_consumer_failed)
+            triaged.track_ends(at_end)
+            for note in triaged.notes:
+                self.log(f"edi: consumer: {note}")
+            batch = triaged.records
 
             def progress() -> datetime | None:
                 return self._progress(consumer, known, at_end, last_read)
@@ -296,17 +280,13 @@ class Stage:
         """``plan.stream_time``: partitions at their end count as read through if the consumer
         stands at their high watermark (end-of-partition alone is the last stable offset, in
         front of an open transaction that may still commit)."""
-        candidates = sorted(at_end & known)
-        drained: set[Partition] = set()
-        if candidates:
-            bootstrap = self.settings.kafka_bootstrap
-            ends = kafkaio.high_watermarks(bootstrap, candidates, admin=self._admin)
-            lows = kafkaio.low_watermarks(bootstrap, candidates, admin=self._admin)
-            for tp in consumer.position([TopicPartition(t, p) for t, p in candidates]):
-                where = (tp.topic, tp.partition)
-                at = tp.offset if tp.offset >= 0 else max(self.offsets.get(where, 0), lows[where])
-                if at >= ends[where]:
-                    drained.add(where)
+        drained = kafkaio.at_high_watermark(
+            consumer,
+            self.settings.kafka_bootstrap,
+            sorted(at_end & known),
+            started=self.offsets,
+            admin=self._admin,
+        )
         return stream_time(known, last_read, drained)
 
     # -- one batch -----------------------------------------------------------------------------

@@ -2,26 +2,28 @@
 original record with sensitive fields masked.
 
 A quarantine record (``scv.quarantine.v1``) keeps the original key, value and headers and
-appends the gate's headers (``transforms.pipeline.quarantine_headers``): everything from the
-first ``scv_quarantine_stage`` header on was added by the pipeline. Its id is
-``<partition>:<offset>`` in the quarantine topic. Pure: no Kafka here.
+appends the pipeline's, read here through ``transforms.deadletter.DeadLetter`` (the one place
+the header names are written and read). Its id is ``<partition>:<offset>`` in the quarantine
+topic. Pure: no Kafka here (``kafkaio.read_records`` reads the topic; ``from_records`` turns
+what it read into these records).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from expectations.errors import InvalidSince
+from kafkaio import Record
+from transforms import deadletter
+from transforms.deadletter import DeadLetter
 
-#: The header the pipeline's own headers start with (the original headers come before it).
-FIRST_ADDED_HEADER: Final = "scv_quarantine_stage"
 #: Why the record was quarantined, as free text; it may quote the record, so it is shown masked.
-DETAIL_HEADER: Final = "scv_quarantine_detail"
+DETAIL_HEADER: Final = deadletter.DETAIL
 
 #: Fields whose values never leave quarantine unmasked (compared case-insensitively, at any
 #: depth of the record): customers, ship-to parties, their order references, prices and
@@ -146,6 +148,23 @@ class QuarantineRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...]
+    #: The pipeline's headers, read once (``transforms.deadletter``).
+    letter: DeadLetter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "letter", DeadLetter.from_headers(self.headers))
+
+    @classmethod
+    def of(cls, record: Record) -> QuarantineRecord:
+        """A record read from the quarantine topic (``kafkaio.read_records``)."""
+        return cls(
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp_ms,
+            key=record.key,
+            value=record.value,
+            headers=record.headers,
+        )
 
     @property
     def id(self) -> str:
@@ -155,48 +174,31 @@ class QuarantineRecord:
     def time(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
 
-    def _added(self) -> int:
-        names = [name for name, _ in self.headers]
-        return names.index(FIRST_ADDED_HEADER) if FIRST_ADDED_HEADER in names else len(names)
-
     @property
     def original_headers(self) -> tuple[tuple[str, bytes | None], ...]:
-        return self.headers[: self._added()]
+        return tuple(deadletter.split(self.headers)[0])
 
     @property
     def added_headers(self) -> tuple[tuple[str, bytes | None], ...]:
-        return self.headers[self._added() :]
-
-    def values(self, name: str) -> list[str]:
-        """Every value of a header the pipeline added, in order."""
-        return [(v or b"").decode(errors="replace") for n, v in self.added_headers if n == name]
-
-    def header(self, name: str, default: str = "") -> str:
-        found = self.values(name)
-        return found[-1] if found else default
+        return tuple(deadletter.split(self.headers)[1])
 
     @property
     def rule(self) -> str:
         """The first failed rule (``__rule.name``; the stage's reason for older records)."""
-        return self.header("__rule.name") or self.header("scv_quarantine_reason", "?")
+        return self.letter.rule
 
     @property
     def failed_rules(self) -> list[str]:
-        text = self.header("dq.failed_rules")
-        try:
-            rules = json.loads(text) if text else []
-        except ValueError:
-            rules = []
-        return [str(r) for r in rules] if isinstance(rules, list) and rules else [self.rule]
+        return list(self.letter.failed_rules)
 
     @property
     def stage(self) -> str:
-        return self.header("scv_quarantine_stage")
+        return self.letter.stage
 
     @property
     def detail(self) -> str:
         """As the pipeline wrote it: may quote record values; show :attr:`masked_detail`."""
-        return self.header(DETAIL_HEADER)
+        return self.letter.detail
 
     @property
     def masked_detail(self) -> str:
@@ -204,27 +206,27 @@ class QuarantineRecord:
 
     @property
     def event_types(self) -> list[str]:
-        return self.values("dq.event_type")
+        return list(self.letter.event_types)
 
     @property
     def event_ids(self) -> list[str]:
-        return self.values("dq.event_id")
+        return list(self.letter.event_ids)
 
     @property
     def suites(self) -> list[str]:
-        return self.values("dq.suite")
+        return list(self.letter.suites)
 
     @property
     def original_topic(self) -> str:
-        return self.header("scv_original_topic")
+        return self.letter.original_topic
 
     @property
     def original_partition(self) -> int:
-        return int(self.header("scv_original_partition", "-1"))
+        return self.letter.original_partition
 
     @property
     def original_offset(self) -> int:
-        return int(self.header("scv_original_offset", "-1"))
+        return self.letter.original_offset
 
     @property
     def source_table(self) -> str:
@@ -274,6 +276,20 @@ class QuarantineRecord:
             return MASK
         text = value.decode(errors="replace")
         return mask_text(text, self.key, self.value) if name == DETAIL_HEADER else text
+
+
+def from_records(
+    records: Iterable[Record], *, since: datetime | None = None, rule: str | None = None
+) -> list[QuarantineRecord]:
+    """The quarantine records among ``records`` (since ``since``, failing ``rule``), in id
+    order: ``from_records(kafkaio.read_records(bootstrap, [topic], since=since), ...)``."""
+    found = [
+        quarantined
+        for record in records
+        if (quarantined := QuarantineRecord.of(record)).matches(rule=rule, since=since)
+    ]
+    found.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))
+    return found
 
 
 def find(records: Sequence[QuarantineRecord], record_id: str) -> QuarantineRecord | None:

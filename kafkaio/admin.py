@@ -33,6 +33,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     OffsetSpec,
 )
 
+from kafkaio.config import client_config
 from kafkaio.errors import KafkaIOError
 from kafkaio.retry import DEADLINE_S, describe, is_retriable, raise_for, retrying
 
@@ -46,7 +47,7 @@ REQUEST_TIMEOUT_S = 10.0
 
 
 def admin_client(bootstrap: str, config: Mapping[str, Any] | None = None) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, **(config or {})})
+    return AdminClient(client_config(bootstrap, config))
 
 
 def _matcher(topics: TopicFilter) -> Callable[[str], bool]:
@@ -195,9 +196,7 @@ def commit_offsets(
     tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
     if not tps:
         return
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
+    consumer = Consumer(client_config(bootstrap, {"group.id": group, "enable.auto.commit": False}))
 
     def commit() -> None:
         done = consumer.commit(offsets=tps, asynchronous=False)

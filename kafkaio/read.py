@@ -9,6 +9,9 @@ and transaction markers are never delivered, but the consumer's position moves p
 the position, not the last offset seen, tells when a partition is done. If no partition moves
 for ``timeout_s`` the read fails with ``ReadIncomplete`` naming the partitions and where they
 stopped: never a short answer without a word.
+
+``read_records`` is ``read_committed`` with each message copied into a plain ``Record`` (its
+headers as bytes pairs, its timestamp in ms), for readers that keep what they read.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +35,7 @@ from kafkaio.admin import (
     offsets_for_time,
     partitions,
 )
+from kafkaio.config import client_config
 from kafkaio.errors import KafkaIOError, ReadIncomplete
 from kafkaio.retry import DEADLINE_S, describe, is_retriable
 
@@ -68,6 +73,50 @@ def read_committed(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A consumed record, copied out of the client."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+
+    @classmethod
+    def of(cls, message: Message) -> Record:
+        found = message.headers()
+        pairs = found.items() if isinstance(found, dict) else (found or ())
+        headers = tuple((str(k), v.encode() if isinstance(v, str) else v) for k, v in pairs)
+        _kind, timestamp = message.timestamp()
+        return cls(
+            topic=str(message.topic()),
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            timestamp_ms=int(timestamp),
+            key=message.key(),
+            value=message.value(),
+            headers=headers,
+        )
+
+
+def read_records(
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    since: datetime | None = None,
+    timeout_s: float = READ_TIMEOUT_S,
+    deadline_s: float = DEADLINE_S,
+) -> Iterator[Record]:
+    """``read_committed``, each message as a ``Record``."""
+    for message in read_committed(
+        bootstrap, topics, since=since, timeout_s=timeout_s, deadline_s=deadline_s
+    ):
+        yield Record.of(message)
+
+
 def read_range(
     bootstrap: str,
     start: Mapping[Partition, int],
@@ -93,16 +142,18 @@ def read_range(
     if not pending:
         return
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            # Never joined nor committed: the partitions are assigned.
-            "group.id": f"kafkaio-read-{uuid.uuid4()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            **(config or {}),
-        }
+        client_config(
+            bootstrap,
+            {
+                # Never joined nor committed: the partitions are assigned.
+                "group.id": f"kafkaio-read-{uuid.uuid4()}",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                **(config or {}),
+            },
+        )
     )
     try:
         consumer.assign([TopicPartition(t, p, first[(t, p)]) for t, p in pending])

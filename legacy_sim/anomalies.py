@@ -17,19 +17,20 @@ from typing import Final
 from legacy_sim import rows
 from legacy_sim.engine import TxPlan
 from legacy_sim.quirks import implied_for, julian
+from legacy_sim.scenarios.context import Context, line_id, order_id
+from legacy_sim.scenarios.sensors import stamp_reading
 from legacy_sim.schemas import erp, wms
 from legacy_sim.state import Order, OrderLine
-from legacy_sim.workload import Workload, line_id, order_id
 
 UNKNOWN_ITEM: Final = 99999999
 
 
-def _bad_order(wl: Workload, tx: TxPlan, defect: str, reason: str) -> None:
+def _bad_order(ctx: Context, tx: TxPlan, defect: str, reason: str) -> None:
     """A one-line order carrying ``defect`` in one column."""
-    w, rng = wl.w, wl.rng
-    site = rng.choice(wl.site_list)
+    w, rng = ctx.world, ctx.rng
+    site = rng.choice(ctx.site_list)
     customer = rng.choice(w.customers)
-    itm = wl.pick_items(site, 1)[0]
+    itm = ctx.pick_items(site, 1)[0]
     item = w.items[itm]
     w.counters.so += 1
     order = Order(
@@ -92,21 +93,21 @@ def _bad_order(wl: Workload, tx: TxPlan, defect: str, reason: str) -> None:
     )
 
 
-def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
-    sensors = [(s, loc, site) for site in wl.site_list for s, loc in sorted(site.sensors.items())]
-    sensor, loc, site = wl.rng.choice(sensors)
+def _bad_reading(ctx: Context, tx: TxPlan, defect: str) -> None:
+    sensors = [(s, loc, site) for site in ctx.site_list for s, loc in sorted(site.sensors.items())]
+    sensor, loc, site = ctx.rng.choice(sensors)
     # The probe's one reading of that second is the defect's (both copies carry it).
-    epoch = wl.stamp_reading(sensor, tx)
+    epoch = stamp_reading(ctx, sensor, tx)
     temp = Decimal("-300.00") if defect == "temperature_out_of_range" else Decimal("5.10")
     copies = 2 if defect == "duplicate_reading" else 1
     serials = []
     for _ in range(copies):
-        wl.w.counters.temp += 1
-        serials.append(wl.w.counters.temp)
+        ctx.world.counters.temp += 1
+        serials.append(ctx.world.counters.temp)
         tx.db("wms").insert(
             wms.ZzTempLog,
             {
-                "SerialKey": wl.w.counters.temp,
+                "SerialKey": ctx.world.counters.temp,
                 "SensorId": sensor,
                 "Loc": loc,
                 "TrailerId": " ",
@@ -137,19 +138,21 @@ def _bad_reading(wl: Workload, tx: TxPlan, defect: str) -> None:
     )
 
 
-def _blank_location(wl: Workload, tx: TxPlan) -> None:
+def _blank_location(ctx: Context, tx: TxPlan) -> None:
     """An adjustment journal row with no location (a ghost adjustment; stock untouched)."""
-    site = wl.rng.choice(wl.site_list)
-    stock = wl._random_stock(site)
+    site = ctx.rng.choice(ctx.site_list)
+    stock = ctx.random_stock(site)
     if stock is None:
         raise LookupError("no stock")
-    key = wl._next_key("itrn")
-    row = rows.itrn(wl.w, key, "AJ", stock, 1, f"CC{tx.seq}", "ntrAdjustmentDetailAdd", site, tx.at)
+    key = ctx.next_key("itrn")
+    row = rows.itrn(
+        ctx.world, key, "AJ", stock, 1, f"CC{tx.seq}", "ntrAdjustmentDetailAdd", site, tx.at
+    )
     tx.db("wms").insert(wms.Itrn, row)
     tx.keys = {"ItrnKey": key}
     tx.event(
         "inventory.adjusted",
-        wl.inventory_key(stock.itm, site.mcu),
+        ctx.inventory_key(stock.itm, site.mcu),
         itrn_key=key,
         defect="blank_location",
         reason="adjustment without a location",
@@ -175,16 +178,16 @@ DEFECTS: Final[tuple[str, ...]] = (
 )
 
 
-def inject(wl: Workload, tx: TxPlan) -> TxPlan:
+def inject(ctx: Context, tx: TxPlan) -> TxPlan:
     """Plan one defective business transaction (defect chosen by the seeded generator)."""
-    defect = wl.rng.choice(DEFECTS)
+    defect = ctx.rng.choice(DEFECTS)
     tx.kind = f"anomaly.{defect}"
     tx.anomaly = defect
     tx.verdict = "quarantine"
     if defect in _ORDER_DEFECTS:
-        _bad_order(wl, tx, defect, _ORDER_DEFECTS[defect])
+        _bad_order(ctx, tx, defect, _ORDER_DEFECTS[defect])
     elif defect == "blank_location":
-        _blank_location(wl, tx)
+        _blank_location(ctx, tx)
     else:
-        _bad_reading(wl, tx, defect)
+        _bad_reading(ctx, tx, defect)
     return tx

@@ -1,10 +1,10 @@
 """Business transactions as plans: the statements per database, the undo journal, the events.
 
-A step of the workload *plans* a business transaction: it changes the simulator's picture of
-the world through a ``Journal`` (so a rollback can undo it) and queues statements per database
-in ``DbWork``. ``execute`` then runs one database transaction per database, in the planned
-order, and either commits each (taking the commit time right after COMMIT returns) or rolls
-all back and undoes the journal.
+A scenario (``legacy_sim.scenarios``) *plans* a business transaction: it changes the
+simulator's picture of the world through a ``Journal`` (so a rollback can undo it) and queues
+statements per database in ``DbWork``. ``execute`` then runs one database transaction per
+database, in the planned order, and either commits each (taking the commit time right after
+COMMIT returns) or rolls all back and undoes the journal.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -189,6 +190,9 @@ class TxPlan:
     anomaly: str | None = None
     verdict: str = "pass"
     touched: dict[tuple[int, str], None] = field(default_factory=dict)  # balances, ordered
+    #: Injected causes of exceptions (``--visibility``): what the views must alert, and from
+    #: when (``ledger.marks``).
+    marks: list[dict[str, Any]] = field(default_factory=list)
 
     def db(self, which: Db) -> DbWork:
         if which not in self.order:
@@ -197,6 +201,11 @@ class TxPlan:
 
     def event(self, type_: str, key: str, **fields: Any) -> None:
         self.events.append({"type": type_, "key": key} | {k: _json(v) for k, v in fields.items()})
+
+    def mark(self, kind: str, entity: str, due: datetime | None = None, **detail: Any) -> None:
+        """Record an injected cause: ``kind`` of exception about ``entity``, due at ``due`` or
+        at this transaction's commit, whichever is later (``None``: at the commit)."""
+        self.marks.append({"kind": kind, "entity": entity, "due": due, "detail": _json(detail)})
 
     @property
     def row_changes(self) -> int:

@@ -9,11 +9,16 @@ Schema ``sim`` of the never-captured database ``scv``:
   the raw topic names), the canonical events it must produce (§6.3: type, aggregate key,
   essential quantities in base units as strings), and for anomalies the defect and the verdict
   the quality gate must reach.
+- ``sim.marks``: the causes ``scv sim run --visibility`` injected, one row each (kind, the
+  entity it concerns, when the alert it must cause became due, details): what the views must
+  alert and from when, so a test can also check that no alert fires without a cause. Only
+  committed transactions leave marks.
 - ``sim.world``: the simulator's picture after the last init/run, so the next run continues it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +87,19 @@ transactions = Table(
     PrimaryKeyConstraint("run_id", "seq"),
 )
 
+marks = Table(
+    "marks",
+    metadata,
+    Column("run_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("n", Integer, nullable=False),  # the mark's ordinal within its transaction
+    Column("kind", Text, nullable=False),
+    Column("entity", Text, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("detail", JSONB, nullable=False),
+    PrimaryKeyConstraint("run_id", "seq", "n"),
+)
+
 world_table = Table(
     "world",
     metadata,
@@ -143,9 +161,61 @@ def record(run_id: int, plan: TxPlan, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def write(conn: Connection, records: list[dict[str, Any]]) -> None:
+def mark_rows(run_id: int, plan: TxPlan, outcome: Outcome) -> list[dict[str, Any]]:
+    """The ``sim.marks`` rows of one business transaction (none unless it committed): due at
+    the mark's own time or at the commit, whichever is later."""
+    if not outcome.committed or not plan.marks:
+        return []
+    committed_at = datetime.fromtimestamp(max(outcome.commit_ns.values()) / 1e9, UTC)
+    return [
+        {
+            "run_id": run_id,
+            "seq": plan.seq,
+            "n": n,
+            "kind": mark["kind"],
+            "entity": mark["entity"],
+            "due_at": max(committed_at, mark["due"]) if mark["due"] else committed_at,
+            "detail": mark["detail"],
+        }
+        for n, mark in enumerate(plan.marks, start=1)
+    ]
+
+
+def write(
+    conn: Connection, records: list[dict[str, Any]], mark_records: Sequence[dict[str, Any]] = ()
+) -> None:
     if records:
         conn.execute(insert(transactions), records)
+    if mark_records:
+        conn.execute(insert(marks), mark_records)
+
+
+def ensure_marks(conn: Connection) -> None:
+    """Create ``sim.marks`` in a ledger initialised before it existed."""
+    marks.create(conn, checkfirst=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One injected cause: the alert ``kind`` must be raised about ``entity`` from ``due_at``."""
+
+    run_id: int
+    seq: int
+    kind: str
+    entity: str
+    due_at: datetime
+    detail: dict[str, Any]
+
+
+def read_marks(conn: Connection, runs: Sequence[int] = ()) -> list[Mark]:
+    """The marks of ``runs`` (default: every run), in the order they were made."""
+    query = select(marks).order_by(marks.c.run_id, marks.c.seq, marks.c.n)
+    if runs:
+        query = query.where(marks.c.run_id.in_(list(runs)))
+    return [
+        Mark(r.run_id, r.seq, r.kind, r.entity, r.due_at, dict(r.detail))
+        for r in conn.execute(query)
+    ]
 
 
 def save_world(conn: Connection, world: World, run_id: int) -> None:

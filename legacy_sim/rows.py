@@ -222,7 +222,10 @@ def sd_key(world: World, order: Order, line: OrderLine) -> Row:
     return {"sdkcoo": world.company, "sddoco": order.doco, "sddcto": "SO", "sdlnid": line.lnid}
 
 
-def f4311(world: World, po: PurchaseOrder, line: PoLine, site: Site, at: Moment) -> Row:
+def f4311(
+    world: World, po: PurchaseOrder, line: PoLine, site: Site, at: Moment, ordered_days: int = 0
+) -> Row:
+    """A new PO line; ``ordered_days``: its order date from today (negative: keyed late)."""
     item = world.items[line.itm]
     return {
         "pdkcoo": world.company,
@@ -242,7 +245,7 @@ def f4311(world: World, po: PurchaseOrder, line: PoLine, site: Site, at: Moment)
         "pdprrc": implied_for("pdprrc", line.prrc, po.crcd),
         "pdaexp": implied_for("pdaexp", money(line.prrc * line.qty, po.crcd), po.crcd),
         "pdcrcd": po.crcd,
-        "pdtrdj": at.julian_in(site, 0),
+        "pdtrdj": at.julian_in(site, ordered_days),
         "pddrqj": at.julian_in(site, po.pddj_days),
         "pdpddj": at.julian_in(site, po.pddj_days),
         "pdlttr": "220",

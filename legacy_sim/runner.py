@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from legacy_sim import anomalies, ledger, schemas, seed
+from legacy_sim.carrier_feed import CarrierFeed, FeedStats
 from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.errors import SimConfigError
 from legacy_sim.profiles import PROFILES
 from legacy_sim.rows import Moment
+from legacy_sim.scenarios import demand, planner
+from legacy_sim.scenarios.context import Context
 from legacy_sim.settings import SimSettings
-from legacy_sim.workload import Workload
 
 LEDGER_FLUSH_S = 1.0
 
@@ -109,8 +111,11 @@ class RunStats:
     elapsed: float = 0.0
     behind: float = 0.0  # seconds behind the schedule the rate asks for
     by_kind: dict[str, int] = field(default_factory=dict)
+    marks: dict[str, int] = field(default_factory=dict)  # committed marks per kind
     run_id: int = 0
     interrupted: bool = False
+    #: ``--carrier``: the journeys posted to the carrier receiver (``legacy_sim.carrier_feed``).
+    carrier: FeedStats | None = None
 
     @property
     def tx_per_s(self) -> float:
@@ -128,6 +133,11 @@ class RunOptions:
     seed: int
     anomaly_rate: float = 0.0
     rollback_rate: float = 0.01
+    #: Inject the exceptions of the visibility views beside the default traffic, and mark
+    #: each cause in ``sim.marks`` (``planner.VISIBILITY``).
+    visibility: bool = False
+    #: ``--carrier``: the receiver's tracking URL; each dispatch gets a carrier journey.
+    carrier_url: str | None = None
 
     def validate(self) -> None:
         if self.rate <= 0 or self.duration <= 0:
@@ -167,9 +177,20 @@ def run(
                 anomaly_rate=Decimal(str(options.anomaly_rate)),
                 rollback_rate=Decimal(str(options.rollback_rate)),
             )
+            if options.visibility:
+                ledger.ensure_marks(store)
         rng = random.Random(f"run:{options.seed}")
-        workload = Workload(world, rng)
+        ctx = Context.build(world, rng)
+        if options.visibility:
+            ctx.shocks = demand.schedule(world, options.seed, planned / options.rate)
         status = "failed"
+        # Its own generator: the workload's plan for a seed stays the same with or without it.
+        feed = (
+            CarrierFeed(options.carrier_url, random.Random(f"carrier:{options.seed}"))
+            if options.carrier_url
+            else None
+        )
+        stats.carrier = feed.stats if feed else None
         with (
             eng.erp.connect() as erp_conn,
             eng.wms.connect() as wms_conn,
@@ -177,9 +198,11 @@ def run(
         ):
             conns: dict[Db, Connection] = {"erp": erp_conn, "wms": wms_conn}
             try:
-                _loop(workload, options, stats, conns, store_conn, progress, stop)
+                _loop(ctx, options, stats, conns, store_conn, progress, stop, feed)
                 status = "interrupted" if stats.interrupted else "finished"
             finally:
+                if feed is not None:
+                    feed.close()
                 with store_conn.begin():
                     if status != "failed":
                         ledger.save_world(store_conn, world, stats.run_id)
@@ -195,17 +218,20 @@ def run(
 
 
 def _loop(
-    workload: Workload,
+    ctx: Context,
     options: RunOptions,
     stats: RunStats,
     conns: dict[Db, Connection],
     store: Connection,
     progress: Callable[[RunStats], None] | None,
     stop: Callable[[], bool],
+    feed: CarrierFeed | None = None,
 ) -> None:
-    rng = workload.rng
+    rng = ctx.rng
+    mix = planner.VISIBILITY if options.visibility else planner.DEFAULT
     interval = 1.0 / options.rate
     pending: list[dict[str, Any]] = []
+    pending_marks: list[dict[str, Any]] = []
     t0 = time.monotonic()
     last_flush = last_report = t0
     try:
@@ -222,25 +248,31 @@ def _loop(
             rollback = rng.random() < options.rollback_rate
             tx = TxPlan(seq=seq, at=Moment.now(), rollback=rollback, scheduled=(seq - 1) * interval)
             if options.anomaly_rate and rng.random() < options.anomaly_rate:
-                anomalies.inject(workload, tx)
+                anomalies.inject(ctx, tx)
                 stats.anomalies += 1
             else:
-                workload.plan(tx)
+                planner.plan(ctx, tx, mix)
             outcome = execute(tx, conns)
             stats.done += 1
             stats.by_kind[tx.kind] = stats.by_kind.get(tx.kind, 0) + 1
             if outcome.committed:
                 stats.committed += 1
                 stats.row_changes += tx.row_changes
+                if feed is not None:
+                    feed.on_committed(tx.events, tx.keys, tx.at.utc)
             else:
                 stats.rolled_back += 1
             pending.append(ledger.record(stats.run_id, tx, outcome))
+            for mark in ledger.mark_rows(stats.run_id, tx, outcome):
+                pending_marks.append(mark)
+                stats.marks[mark["kind"]] = stats.marks.get(mark["kind"], 0) + 1
             now = time.monotonic()
             stats.elapsed = now - t0
             if now - last_flush >= LEDGER_FLUSH_S:
                 with store.begin():
-                    ledger.write(store, pending)
+                    ledger.write(store, pending, pending_marks)
                 pending.clear()
+                pending_marks.clear()
                 last_flush = now
             if progress and now - last_report >= 0.5:
                 progress(stats)
@@ -249,7 +281,7 @@ def _loop(
         stats.interrupted = True
     finally:
         with store.begin():
-            ledger.write(store, pending)
+            ledger.write(store, pending, pending_marks)
         stats.elapsed = time.monotonic() - t0
         if progress:
             progress(stats)

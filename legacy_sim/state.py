@@ -1,6 +1,6 @@
 """The simulator's picture of the legacy world: master data, stock and work in flight.
 
-The workload decides what to do next from this picture, never by querying the databases, so a
+The scenarios decide what to do next from this picture, never by querying the databases, so a
 seed alone fixes the sequence of business transactions. It is saved in the store database after
 ``init`` and after every ``run`` (``ledger.save_state``) and loaded at the start of the next run.
 Quantities are in the item's primary UoM (EA), as integers; money is ``Decimal``.

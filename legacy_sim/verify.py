@@ -11,6 +11,9 @@ essential quantity, so a wrong conversion shows up as one missing and one unexpe
     order.allocated     (line_id, allocated quantity)      pick details summed per line
     order.picked        (line_id, picked quantity)         pick details summed per line
     shipment.dispatched (shipment_id, order_id)
+    shipment.delivered  (shipment_id, order_id)            the carrier's delivered scan
+    shipment.in_transit, shipment.eta_changed, shipment.delivery_exception
+                        (shipment_id, carrier event id)    one per update the carrier posted
     po.issued           (line_id, base quantity)
     po.changed          (po_id)                            one per PO line
     inbound.advised     (line_id, expected quantity)
@@ -29,7 +32,7 @@ source row.
 The stream side arrives as plain payloads and facts: this module reads no topic and imports no
 stage (``transforms.readback`` reads the topics back and names the source row of a quarantine
 record by the mappers' own key functions; ``scv sim verify`` hands both to ``check``). The
-ledger side keys what it expects with the simulator's own rules (``legacy_sim.workload``), on
+ledger side keys what it expects with the simulator's own rules (``legacy_sim.scenarios``), on
 purpose not with the mappers': an oracle that borrowed the pipeline's key function could not
 see that function go wrong.
 
@@ -58,6 +61,10 @@ Fact = tuple[str, ...]
 
 #: Types the ledger lists that no mapper emits yet (a later issue): reported, not checked.
 NOT_EMITTED = frozenset({"order.backordered", "order.packed", "inventory.level_changed"})
+#: The carrier's tracking events (``scv carrier serve``), one fact per carrier event id.
+CARRIER_SCANS = frozenset(
+    {"shipment.in_transit", "shipment.eta_changed", "shipment.delivery_exception"}
+)
 #: Types whose quantities are summed per order line on the canonical side.
 SUMMED_PER_LINE = {"order.allocated": "quantity", "order.picked": "quantity"}
 
@@ -168,8 +175,10 @@ def _ledger_facts(event: Mapping[str, Any]) -> list[Fact]:
         return [(str(event["line_id"]), num(event["allocated_qty"]))]
     if kind == "order.picked":
         return [(str(event["line_id"]), num(event["picked_qty"]))]
-    if kind == "shipment.dispatched":
+    if kind in ("shipment.dispatched", "shipment.delivered"):
         return [(key, str(event["order_id"]))]
+    if kind in CARRIER_SCANS:
+        return [(key, str(event["carrier_event_id"]))]
     if kind == "po.changed":
         return [(key,)] * int(event["lines"])
     if kind == "inbound.advised":
@@ -249,6 +258,8 @@ def canonical_fact(event: Mapping[str, Any]) -> tuple[str, Fact] | None:
         return kind, (str(event["line_id"]), num(event["quantity"]))
     if kind in ("shipment.dispatched", "shipment.delivered"):
         return kind, (str(event["shipment_id"]), str(event["order_id"]))
+    if kind in CARRIER_SCANS:
+        return kind, (str(event["shipment_id"]), str(event["carrier_event_id"]))
     if kind == "po.changed":
         return kind, (str(event["po_id"]),)
     if kind == "inbound.advised":

@@ -42,6 +42,7 @@ import sqlalchemy
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.record import fixture
+from kafkaio import client_config
 
 OUT = Path(__file__).parents[1] / "tests" / "fixtures" / "debezium"
 Env = dict[str, Any]
@@ -218,12 +219,14 @@ def main() -> int:
     since_ms = int(since.timestamp() * 1000)
     until_ms = int(time.time() * 1000) - 5_000  # what the connectors surely delivered by now
     consumer = Consumer(
-        {
-            "bootstrap.servers": os.environ.get("SCV_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
-            "group.id": "capture-sim-envelopes",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-        }
+        client_config(
+            os.environ.get("SCV_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+            {
+                "group.id": "capture-sim-envelopes",
+                "enable.partition.eof": True,
+                "enable.auto.commit": False,
+            },
+        )
     )
     wms = {"ORDERS", "PICKDETAIL", "ITRN", "LOTxLOCxID", "RECEIPTDETAIL", "ZZ_TEMP_LOG", "LOC"}
     chosen: dict[tuple[str, str], Message] = {}

@@ -36,6 +36,7 @@ import kafkaio
 from connectors.ops import send_snapshot_signal
 from connectors.record import fixture
 from connectors.specs import load_specs
+from kafkaio import client_config
 from legacy_sim.profiles import PROFILES
 from legacy_sim.seed import build_world
 from scv.settings import connectors_settings
@@ -104,9 +105,7 @@ def main() -> int:
     settings = connectors_settings()
     consignees = _consignees()
     conn = wms_owner_connection(stack, creds)
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "reenact-orders"}
-    )
+    consumer = Consumer(client_config(settings.kafka_bootstrap, {"group.id": "reenact-orders"}))
     try:
         cur: Any = conn.cursor()
         cur.execute(

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import click
 
+from scv.commands.audit import audit
 from scv.commands.bench import bench
+from scv.commands.carrier import carrier
 from scv.commands.connectors import connectors
 from scv.commands.demo import demo
 from scv.commands.edi import edi
 from scv.commands.edi_parity import parity as edi_parity
 from scv.commands.epcis import epcis
+from scv.commands.orders import order
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
+from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
 from scv.commands.stack import stack
+from scv.commands.status import status
+from scv.commands.supply import demand, suppliers
 from scv.commands.views import alerts, inventory, reconcile, views
 from scv.errors import run_with_boundary
 
@@ -41,12 +47,27 @@ cli.add_command(views)
 cli.add_command(inventory)
 cli.add_command(alerts)
 cli.add_command(reconcile)
+cli.add_command(order)
+cli.add_command(suppliers)
+cli.add_command(demand)
 edi.add_command(edi_parity, name="parity")
 cli.add_command(edi)
 cli.add_command(epcis)
+cli.add_command(carrier)
+cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(audit)
+cli.add_command(status)
 
 
 def main() -> None:
-    run_with_boundary(lambda: cli.main(standalone_mode=False))
+    import os
+
+    from scv.settings import local_transport_security
+
+    def entry() -> object:
+        local_transport_security(os.environ)
+        return cli.main(standalone_mode=False)
+
+    run_with_boundary(entry)

@@ -17,13 +17,17 @@ from scv.exit_codes import ExitCode
 
 
 def _known_roots() -> tuple[type[Exception], ...]:
+    from audit.errors import AuditError
     from bench.errors import BenchError
+    from carrier.errors import CarrierError
     from connectors.errors import ConnectorsError
+    from console.errors import ConsoleError
     from demo.errors import DemoError
     from edi.errors import EdiError
     from expectations.errors import ExpectationsError
     from kafkaio.errors import KafkaIOError
     from legacy_sim.errors import SimError
+    from metrics.errors import MetricsError
     from stack.errors import StackError
     from transforms.errors import TransformsError
     from views.errors import ViewsError
@@ -35,10 +39,14 @@ def _known_roots() -> tuple[type[Exception], ...]:
         TransformsError,
         ViewsError,
         EdiError,
+        CarrierError,
         ExpectationsError,
+        ConsoleError,
         BenchError,
         DemoError,
         KafkaIOError,
+        AuditError,
+        MetricsError,
     )
 
 

@@ -61,3 +61,14 @@ def split_given(
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     }
     return given, {name: value for name, value in values.items() if name not in given}
+
+
+def metrics_port_option(f: F) -> F:
+    """``--metrics-port``: serve the process's metrics at http://127.0.0.1:PORT/metrics."""
+    option = click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (docs/metrics.md).",
+    )
+    return option(f)

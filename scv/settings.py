@@ -18,7 +18,7 @@ a usage error (exit 2) naming the field, never echoing the value (it may be a pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,8 +28,11 @@ from pydantic import AliasChoices
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
 
+    from audit.settings import AuditSettings
     from bench.settings import BenchSettings
+    from carrier.settings import CarrierSettings
     from connectors.settings import ConnectorsSettings
+    from console.settings import ConsoleSettings
     from expectations.settings import QualitySettings
     from legacy_sim.settings import SimSettings
     from stack.credentials import Credentials
@@ -147,10 +150,40 @@ def _constant(value: object) -> Default:
 # -- one builder per stage --------------------------------------------------------------------
 
 
-def stack_settings(state_dir: Path | None = None) -> StackSettings:
+def stack_settings(state_dir: Path | None = None, *, secure: bool | None = None) -> StackSettings:
     from stack.settings import StackSettings
 
-    return build(StackSettings, options={"state_dir": state_dir})
+    return build(StackSettings, options={"state_dir": state_dir, "secure": secure or None})
+
+
+#: The variables a secure local stack gives every client (``kafkaio.client_config``, the
+#: Connect REST client) when the environment does not set them.
+TRANSPORT_PREFIXES = ("SCV_KAFKA_SECURITY_", "SCV_KAFKA_SASL_", "SCV_KAFKA_SSL_")
+TRANSPORT_NAMES = ("SCV_CONNECT_USERNAME", "SCV_CONNECT_PASSWORD")
+
+
+def local_transport_security(environ: MutableMapping[str, str]) -> list[str]:
+    """A secure local stack's transport settings into ``environ``, unless it has its own;
+    the names set.
+
+    As the local stack's endpoints are the settings' defaults, its credentials are the
+    clients' defaults: ``scv pipeline run`` next to ``scv stack up --secure`` works without
+    ``eval "$(scv stack env)"``. An environment that sets any of them is left as it is."""
+    if any(name.startswith(TRANSPORT_PREFIXES) or name in TRANSPORT_NAMES for name in environ):
+        return []
+    settings = stack_settings()
+    if not settings.is_secure:
+        return []
+    from stack.credentials import load_existing
+    from stack.endpoints import connect_auth_env, kafka_security_env
+
+    credentials = load_existing(settings.state_dir)
+    given = {
+        **kafka_security_env(settings, credentials),
+        **connect_auth_env(settings, credentials),
+    }
+    environ.update(given)
+    return sorted(given)
 
 
 def sim_settings() -> SimSettings:
@@ -184,6 +217,7 @@ def connectors_settings() -> ConnectorsSettings:
     from pydantic import SecretStr
 
     from connectors.settings import ConnectorsSettings
+    from stack.endpoints import java_kafka_security
 
     stack = LocalStack()
 
@@ -206,6 +240,7 @@ def connectors_settings() -> ConnectorsSettings:
             "kafka_bootstrap": lambda: stack.settings.kafka_bootstrap,
             "secrets": secrets,
             "owner_dsns": owner_dsns,
+            "kafka_security": lambda: java_kafka_security(stack.settings),
         },
     )
 
@@ -257,6 +292,21 @@ def views_settings(schema: str | None = None, *, allow_gap: bool | None = None) 
     )
 
 
+def carrier_settings(*, port: int | None = None) -> CarrierSettings:
+    """``SCV_CARRIER_*`` / ``SCV_*`` variables, else the local stack's store and Kafka."""
+    from carrier.settings import CarrierSettings
+
+    stack = LocalStack(if_present=True)
+    return build(
+        CarrierSettings,
+        options={"port": port},
+        defaults={
+            "store_dsn": stack.var("SCV_STORE_DSN"),
+            "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        },
+    )
+
+
 def legacy_sources(erp_dsn: str | None, wms_dsn: str | None) -> tuple[str | None, str | None]:
     """The legacy ERP (read-only user) and WMS: the options (or their variables), else the
     local stack's, if there is one."""
@@ -264,6 +314,20 @@ def legacy_sources(erp_dsn: str | None, wms_dsn: str | None) -> tuple[str | None
         return erp_dsn, wms_dsn
     env = LocalStack(if_present=True).env
     return erp_dsn or env.get("SCV_ERP_READ_DSN"), wms_dsn or env.get("SCV_WMS_DSN")
+
+
+def audit_settings() -> AuditSettings:
+    """``SCV_AUDIT_*`` / ``SCV_STORE_DSN``, ``SCV_KAFKA_BOOTSTRAP``, else the local stack's."""
+    from audit.settings import AuditSettings
+
+    stack = LocalStack(if_present=True)
+    return build(
+        AuditSettings,
+        defaults={
+            "store_dsn": stack.var("SCV_STORE_DSN"),
+            "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        },
+    )
 
 
 def quality_settings(topic_prefix: str | None = None) -> QualitySettings:
@@ -291,3 +355,19 @@ def bench_settings(options: Mapping[str, object], implied: Mapping[str, Any]) ->
     for name, value in implied.items():
         defaults.setdefault(name, _constant(value))
     return build(BenchSettings, options=options, defaults=defaults)
+
+
+def console_settings(host: str | None = None, port: int | None = None) -> ConsoleSettings:
+    """``--host``/``--port``, ``SCV_CONSOLE_*``; beyond loopback the token defaults to the
+    local stack's (``<state>/console.token``), if there is a stack."""
+    from console.settings import ConsoleSettings, is_loopback
+
+    def token() -> str | None:
+        stack = LocalStack(if_present=True)
+        if is_loopback(host or "127.0.0.1") or not stack.settings.state_dir.exists():
+            return None
+        from stack.credentials import console_token
+
+        return console_token(stack.settings.state_dir)
+
+    return build(ConsoleSettings, options={"host": host, "port": port}, defaults={"token": token})

@@ -9,6 +9,7 @@ everything it made (connector, replication slot, publication, table) whatever ha
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import orjson
 import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from kafkaio import client_config
 from stack.credentials import (
     ERP_CDC_USER,
     ERP_DATABASE,
@@ -27,7 +29,7 @@ from stack.credentials import (
     WMS_DATABASE,
     Credentials,
 )
-from stack.endpoints import wms_owner_connection
+from stack.endpoints import java_kafka_security, wms_owner_connection
 from stack.errors import StackError
 from stack.settings import StackSettings
 
@@ -51,15 +53,17 @@ class CheckResult:
 
 def _consumer(settings: StackSettings, group: str) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "topic.metadata.refresh.interval.ms": 1000,
-            "log_level": 2,  # an unknown topic until Debezium's first event is expected here
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "topic.metadata.refresh.interval.ms": 1000,
+                "log_level": 2,  # an unknown topic until Debezium's first event is expected here
+            },
+        )
     )
 
 
@@ -99,7 +103,9 @@ def _probe(
 def _connector(
     settings: StackSettings, name: str, config: dict[str, str], deadline_s: float
 ) -> Iterator[None]:
-    with httpx.Client(base_url=settings.connect_url, timeout=30) as client:
+    user, password = os.environ.get("SCV_CONNECT_USERNAME"), os.environ.get("SCV_CONNECT_PASSWORD")
+    auth = (user, password) if user and password else None  # a secure stack's (`scv stack env`)
+    with httpx.Client(base_url=settings.connect_url, timeout=30, auth=auth) as client:
         response = client.put(f"/connectors/{name}/config", json=config)
         if response.status_code not in (200, 201):
             raise CheckFailed(f"connector {name}: Connect answered {response.status_code}")
@@ -227,6 +233,11 @@ def check_mariadb_cdc(
             "snapshot.mode": "no_data",
             "schema.history.internal.kafka.bootstrap.servers": settings.kafka_bootstrap,
             "schema.history.internal.kafka.topic": f"{prefix}.schema-history",
+            **{
+                f"schema.history.internal.{client}.{key}": value
+                for key, value in java_kafka_security(settings).items()
+                for client in ("producer", "consumer")
+            },
         }
         consumer = _consumer(settings, f"scv-check-{tag}")
         try:
@@ -253,11 +264,13 @@ def check_transactions(settings: StackSettings, deadline_s: float = 30) -> Check
     tag = uuid.uuid4().hex[:8]
     topic = f"scv.check.txn.{tag}"
     producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "transactional.id": f"scv-check-{tag}",
-            "enable.idempotence": True,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                "transactional.id": f"scv-check-{tag}",
+                "enable.idempotence": True,
+            },
+        )
     )
     producer.init_transactions(deadline_s)
     producer.begin_transaction()

@@ -8,9 +8,11 @@ import pymysql
 
 import dsn
 from stack.credentials import (
+    CONNECT_REST_USER,
     ERP_DATABASE,
     ERP_OWNER,
     ERP_READER,
+    KAFKA_CLIENT_USER,
     SCV_DATABASE,
     STORE_USER,
     WMS_DATABASE,
@@ -36,6 +38,8 @@ def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]
     wms_pw = credentials["SCV_WMS_OWNER_PASSWORD"]
     pg, maria = settings.postgres_port, settings.mariadb_port
     return {
+        **kafka_security_env(settings, credentials),
+        **connect_auth_env(settings, credentials),
         "SCV_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SCV_CONNECT_URL": settings.connect_url,
         "SCV_ERP_DSN": dsn.url("postgresql+psycopg", ERP_OWNER, erp_pw, host, pg, ERP_DATABASE),
@@ -46,6 +50,61 @@ def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]
         "SCV_STORE_DSN": dsn.url(
             "postgresql+psycopg", STORE_USER, store_pw, host, pg, SCV_DATABASE
         ),
+    }
+
+
+#: The SASL mechanism of the secure stack (SCRAM-SHA-512: salted, iterated, never the
+#: password on the wire; users in the cluster metadata).
+SASL_MECHANISM = "SCRAM-SHA-512"
+#: The worker's environment variable holding the clients' SCRAM password (Connect resolves it
+#: through its EnvVarConfigProvider in its own and Debezium's client configs).
+CONNECT_KAFKA_PASSWORD_VAR = "SCV_KAFKA_CLIENT_PASSWORD"
+
+
+def kafka_security_env(settings: StackSettings, credentials: Credentials) -> dict[str, str]:
+    """``SCV_KAFKA_*`` pass-through settings (``kafkaio.client_config``) for a secure stack;
+    empty for a plain one."""
+    if not settings.is_secure:
+        return {}
+    from stack.tls import ca_path
+
+    return {
+        "SCV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "SCV_KAFKA_SASL_MECHANISM": SASL_MECHANISM,
+        "SCV_KAFKA_SASL_USERNAME": KAFKA_CLIENT_USER,
+        "SCV_KAFKA_SASL_PASSWORD": credentials["SCV_KAFKA_CLIENT_PASSWORD"],
+        "SCV_KAFKA_SSL_CA_LOCATION": str(ca_path(settings)),
+    }
+
+
+def connect_auth_env(settings: StackSettings, credentials: Credentials) -> dict[str, str]:
+    """Connect's REST credentials for a secure stack (empty for a plain one)."""
+    if not settings.is_secure:
+        return {}
+    return {
+        "SCV_CONNECT_USERNAME": CONNECT_REST_USER,
+        "SCV_CONNECT_PASSWORD": credentials["SCV_CONNECT_REST_PASSWORD"],
+    }
+
+
+def java_kafka_security(settings: StackSettings) -> dict[str, str]:
+    """The same security for a Java client inside the Connect worker (its own clients, and
+    Debezium's schema-history clients): the password is a ``${env:...}`` reference the worker
+    resolves, never the value. Empty for a plain stack."""
+    if not settings.is_secure:
+        return {}
+    from stack.tls import ca_path
+
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{KAFKA_CLIENT_USER}" password="${{env:{CONNECT_KAFKA_PASSWORD_VAR}}}";'
+    )
+    return {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": SASL_MECHANISM,
+        "sasl.jaas.config": jaas,
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(ca_path(settings)),
     }
 
 

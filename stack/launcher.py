@@ -75,6 +75,13 @@ def up(settings: StackSettings, console: Console) -> None:
     """Start every component that is not running and wait until all are healthy (idempotent)."""
     _check_state_dir(settings)
     stack_state.create(settings)
+    if settings.secure:
+        _mark_secure(settings)
+    if settings.is_secure:
+        from stack.tls import ensure_tls
+
+        if ensure_tls(settings):
+            console.print(f"tls: a CA and the broker's certificate made in {settings.conf_dir}/tls")
     stack = components(settings, create_secrets=True)
     for component in stack:
         component.check_prerequisites()
@@ -117,11 +124,26 @@ def up(settings: StackSettings, console: Console) -> None:
             env=component.env(),
             user=component.user,
             cwd=component.home,
+            fds=component.inherited_fds(),
         )
         component.pid_file.write(pid)
         started.append(component)
     for component in started:
         _await(component, settings, console)
+
+
+def _mark_secure(settings: StackSettings) -> None:
+    """Record that this state directory is a secure stack's (its broker is formatted with the
+    SCRAM users): a plain stack's formatted broker cannot become one without a purge."""
+    if settings.secure_marker.exists():
+        return
+    # The broker's home is data/kafka (a link to /var/lib/scv/... under root): followed.
+    if (settings.data_dir / "kafka" / "data" / "meta.properties").exists():
+        raise CorruptState(
+            f"{settings.state_dir} holds a stack started without --secure (its broker has no "
+            "SCRAM users): `scv stack down --purge` it first, or use another SCV_STATE_DIR"
+        )
+    settings.secure_marker.write_text("scv stack up --secure\n")
 
 
 def _await(component: Component, settings: StackSettings, console: Console) -> None:

@@ -80,26 +80,60 @@ def spawn(
     env: Mapping[str, str] | None = None,
     user: str | None = None,
     cwd: Path | None = None,
+    fds: Mapping[int, bytes] | None = None,
 ) -> int:
-    """Start ``argv`` detached from our session, stdout and stderr appended to ``log``."""
+    """Start ``argv`` detached from our session, stdout and stderr appended to ``log``.
+
+    ``fds``: descriptor number in the child -> bytes it reads there (a pipe, written and
+    closed before the start; each must fit a pipe's buffer)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            user=user,
-            group=user,
-            extra_groups=[] if user else None,
-            start_new_session=True,  # Ctrl-C in the user's shell must not reach the stack
-        )
+    pipes = _pipes(fds or {})
+
+    def place() -> None:
+        # In the child, before exec (and before it closes what pass_fds does not keep): each
+        # pipe's read end to the number asked for.
+        for number, read in pipes.items():
+            if read != number:
+                os.dup2(read, number)
+            os.set_inheritable(number, True)
+
+    try:
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                user=user,
+                group=user,
+                extra_groups=[] if user else None,
+                start_new_session=True,  # Ctrl-C in the user's shell must not reach the stack
+                # Kept open through exec under the numbers asked for (``place`` put them there).
+                pass_fds=tuple(pipes),
+                preexec_fn=place if pipes else None,
+            )
+    finally:
+        for read in pipes.values():
+            os.close(read)
     # The process outlives this handle: it is tracked by its pid file and reaped by `stop` (or
     # by init once we exit). Marking the handle settled keeps Popen from warning about it.
     proc.returncode = 0
     return proc.pid
+
+
+def _pipes(fds: Mapping[int, bytes]) -> dict[int, int]:
+    """A pipe per wanted descriptor, filled and its write end closed: number -> read end."""
+    pipes: dict[int, int] = {}
+    for number, data in fds.items():
+        read, write = os.pipe()
+        try:
+            os.write(write, data)
+        finally:
+            os.close(write)
+        pipes[number] = read
+    return pipes
 
 
 def stop(proc: TrackedProcess, sig: signal.Signals, timeout: float) -> bool:

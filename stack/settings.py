@@ -33,6 +33,18 @@ class StackSettings(BaseSettings):
     connect_heap: str = "1g"
     #: Seconds each component may take to become healthy after it was started.
     start_timeout: float = 180.0
+    #: ``scv stack up --secure`` (or ``SCV_SECURE=1``): Kafka on SASL_SSL (SCRAM-SHA-512) with
+    #: mutual TLS to its controller, Connect's REST API behind basic auth. Recorded in the
+    #: state directory by the first secure ``up``; a secure stack stays secure until purged.
+    secure: bool = False
+
+    @property
+    def secure_marker(self) -> Path:
+        return self.conf_dir / "secure"
+
+    @property
+    def is_secure(self) -> bool:
+        return self.secure or self.secure_marker.exists()
 
     @property
     def cache_dir(self) -> Path:

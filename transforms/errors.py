@@ -11,6 +11,7 @@
     │   └── InvalidStateRecord      stage "state": a record of the state topic that cannot be
     │                               loaded into the reference store (skipped, logged, counted)
     ├── DuplicateMapper             two mappers for one table: a programming error (exit 2)
+    ├── SchemaIncompatible          a model breaks its released JSON Schema (exit 1)
     ├── SiteZonesUnavailable        the ERP's F0006 could not be read (a warning at start-up)
     ├── QuarantineLimitExceeded     too much bad input in a row or by ratio: the runner stops
     ├── OffsetGap                   a raw partition's committed offset fell off its log
@@ -78,6 +79,10 @@ class InvalidStateRecord(DataError):
 
 class DuplicateMapper(TransformsError):
     exit_code = 2
+
+
+class SchemaIncompatible(TransformsError):
+    exit_code = 1
 
 
 class SiteZonesUnavailable(TransformsError):

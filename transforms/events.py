@@ -37,6 +37,10 @@ TOPIC_ITEM = "scv.item.v1"
 COMPACTED_TOPICS = frozenset({TOPIC_ITEM})
 CANONICAL_TOPICS = (TOPIC_ORDER, TOPIC_INVENTORY, TOPIC_INBOUND, TOPIC_SHIPMENT, TOPIC_ITEM)
 
+#: Where ``scv serve`` answers the canonical JSON Schemas (``transforms.schemaserve``); the
+#: runner's is ``TransformsSettings.schema_base_url``.
+DEFAULT_SCHEMA_BASE_URL = "http://127.0.0.1:18080/schemas"
+
 TzOffset = Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")]
 
 
@@ -234,11 +238,61 @@ class ShipmentDispatched(_ShipmentEvent):
 
 
 class ShipmentDelivered(_ShipmentEvent):
-    """Proof of delivery arrived (WMS ``ORDERS.PODArrive`` set)."""
+    """Proof of delivery arrived (WMS ``ORDERS.PODArrive`` set, or the carrier's delivered
+    scan: then the carrier fields are set and ``source.system`` is ``carrier``)."""
 
     event_type: Literal["shipment.delivered"] = "shipment.delivered"
     order_id: str
     wms_order_key: str
+    carrier: str | None = None
+    tracking_no: str | None = None
+    carrier_event_id: str | None = None
+    #: Who signed for it (the carrier's proof of delivery).
+    signed_by: str | None = None
+    #: The carrier's reference of the proof (a photo or signature image id).
+    pod_reference: str | None = None
+
+
+class CarrierLocation(_Model):
+    """Where a carrier scanned a shipment."""
+
+    city: str
+    region: str | None = None
+    country: str
+
+
+class _CarrierScanEvent(_ShipmentEvent):
+    """A tracking update of the carrier (``scv carrier serve``): ``source.system`` ``carrier``."""
+
+    order_id: str
+    carrier: str
+    tracking_no: str
+    #: The carrier's own id of the update (what the receiver de-duplicates on).
+    carrier_event_id: str
+
+
+class ShipmentInTransit(_CarrierScanEvent):
+    """The carrier scanned the shipment on its way: picked up, at a hub, out for delivery."""
+
+    event_type: Literal["shipment.in_transit"] = "shipment.in_transit"
+    stage: Literal["picked_up", "in_transit", "out_for_delivery"]
+    location: CarrierLocation | None = None
+
+
+class ShipmentEtaChanged(_CarrierScanEvent):
+    """The carrier announced a new estimated delivery time."""
+
+    event_type: Literal["shipment.eta_changed"] = "shipment.eta_changed"
+    eta: datetime
+    previous_eta: datetime | None = None
+
+
+class ShipmentDeliveryException(_CarrierScanEvent):
+    """The carrier could not deliver (or reports damage or loss), with its reason code."""
+
+    event_type: Literal["shipment.delivery_exception"] = "shipment.delivery_exception"
+    reason_code: str
+    description: str | None = None
 
 
 class _InboundEvent(CanonicalEvent):
@@ -418,6 +472,9 @@ EVENT_TYPES: dict[str, type[CanonicalEvent]] = {
         OrderPicked,
         ShipmentDispatched,
         ShipmentDelivered,
+        ShipmentInTransit,
+        ShipmentEtaChanged,
+        ShipmentDeliveryException,
         PoIssued,
         PoChanged,
         InboundAdvised,
@@ -431,6 +488,14 @@ EVENT_TYPES: dict[str, type[CanonicalEvent]] = {
     )
 }
 
+#: Event types only the carrier receiver (``carrier``) produces. The quality gate does not see
+#: them: the receiver validates each update at its edge and answers a bad one with a 4xx (kept
+#: in its rejects table), so the carrier can resend; a gate after that answer could only
+#: quarantine what the carrier was already told was accepted.
+EDGE_VALIDATED = frozenset(
+    {"shipment.in_transit", "shipment.eta_changed", "shipment.delivery_exception"}
+)
+
 AnyCanonicalEvent = Annotated[
     OrderPlaced
     | OrderLineChanged
@@ -439,6 +504,9 @@ AnyCanonicalEvent = Annotated[
     | OrderPicked
     | ShipmentDispatched
     | ShipmentDelivered
+    | ShipmentInTransit
+    | ShipmentEtaChanged
+    | ShipmentDeliveryException
     | PoIssued
     | PoChanged
     | InboundAdvised
@@ -475,7 +543,14 @@ def ce_source(event: CanonicalEvent) -> str:
     return f"/{event.source.system}/{event.source.namespace}"
 
 
-def to_kafka(event: CanonicalEvent, *, topic_prefix: str = "") -> KafkaRecord:
+def schema_url(event_type: str, version: int, base: str = DEFAULT_SCHEMA_BASE_URL) -> str:
+    """CloudEvents ``dataschema``: the URL its JSON Schema is served at."""
+    return f"{base}/{event_type}/v{version}"
+
+
+def to_kafka(
+    event: CanonicalEvent, *, topic_prefix: str = "", schema_base_url: str = DEFAULT_SCHEMA_BASE_URL
+) -> KafkaRecord:
     """CloudEvents 1.0 Kafka binary mode: ``ce_*`` headers, JSON value, aggregate key."""
     key = event.partition_key().encode()
     headers: Headers = [
@@ -485,7 +560,10 @@ def to_kafka(event: CanonicalEvent, *, topic_prefix: str = "") -> KafkaRecord:
         ("ce_source", ce_source(event).encode()),
         ("ce_time", _iso(event.occurred_at).encode()),
         ("ce_subject", key),
-        ("ce_dataschema", f"urn:scv:schema:{event.event_type}:v{event.event_version}".encode()),
+        (
+            "ce_dataschema",
+            schema_url(event.event_type, event.event_version, schema_base_url).encode(),
+        ),
         ("content-type", b"application/json"),
     ]
     # pydantic-core writes the JSON directly, without a dict in between (the same bytes as

@@ -26,9 +26,16 @@ from typing import Literal, NamedTuple, Protocol
 
 import orjson
 
+from transforms.deadletter import DeadLetter
 from transforms.envelope import ChangeEvent, Envelope, Op, parse_envelope
 from transforms.errors import DataError, InvalidChangeEvent, QuarantineLimitExceeded
-from transforms.events import CanonicalEvent, Headers, KafkaRecord, to_kafka
+from transforms.events import (
+    DEFAULT_SCHEMA_BASE_URL,
+    CanonicalEvent,
+    Headers,
+    KafkaRecord,
+    to_kafka,
+)
 from transforms.reference import Reference, StateUpdate
 from transforms.registry import MapperRegistry
 from transforms.replays import ReplayGuard
@@ -236,6 +243,7 @@ def serialize(
     topic_prefix: str = "",
     max_record_bytes: int = MAX_RECORD_BYTES,
     state_headers: RawHeaders = (),
+    schema_base_url: str = DEFAULT_SCHEMA_BASE_URL,
 ) -> Serialized | Quarantine:
     """The records an ``Emit`` writes, or a ``Quarantine`` ``output_too_large`` if one of them
     exceeds ``max_record_bytes`` (``record_size``).
@@ -247,7 +255,10 @@ def serialize(
     are the headers the runner puts on state records (counted in their size).
     """
     try:
-        events = tuple(to_kafka(event, topic_prefix=topic_prefix) for event in outcome.events)
+        events = tuple(
+            to_kafka(event, topic_prefix=topic_prefix, schema_base_url=schema_base_url)
+            for event in outcome.events
+        )
         state = tuple(
             (update.key.encode(), None if update.value is None else orjson.dumps(update.value))
             for update in outcome.state
@@ -332,27 +343,21 @@ def route(
 
 
 def quarantine_headers(raw: RawMessage, quarantine: Quarantine, *, instance: str) -> Headers:
-    """The original headers plus why, where and by whom the message was quarantined."""
-    return [
-        *raw.headers,
-        ("scv_quarantine_stage", quarantine.stage.encode()),
-        ("scv_quarantine_reason", quarantine.reason.encode()),
-        ("scv_quarantine_detail", quarantine.detail.encode()[:2000]),
-        ("scv_original_topic", raw.topic.encode()),
-        ("scv_original_partition", str(raw.partition).encode()),
-        ("scv_original_offset", str(raw.offset).encode()),
-        ("scv_quarantined_by", instance.encode()),
-        # Confluent data-contract DLQ convention: the first failed rule.
-        ("__rule.name", quarantine.reason.encode()),
-        ("dq.failed_rules", orjson.dumps(list(quarantine.rules or (quarantine.reason,)))),
-        *[("dq.suite", suite.encode()) for suite in quarantine.suites],
-        *[("dq.event_id", event_id.encode()) for event_id, _ in quarantine.events],
-        *[("dq.event_type", event_type.encode()) for event_type in _types(quarantine)],
-    ]
-
-
-def _types(quarantine: Quarantine) -> list[str]:
-    return list(dict.fromkeys(event_type for _, event_type in quarantine.events))
+    """The original headers plus why, where and by whom the message was quarantined
+    (``transforms.deadletter``)."""
+    letter = DeadLetter.of(
+        stage=quarantine.stage,
+        reason=quarantine.reason,
+        detail=quarantine.detail,
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        instance=instance,
+        rules=quarantine.rules,
+        suites=quarantine.suites,
+        events=quarantine.events,
+    )
+    return [*raw.headers, *letter.to_headers()]
 
 
 class QuarantineLimit:

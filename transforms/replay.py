@@ -28,14 +28,14 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 import kafkaio
-from expectations.quarantine import QuarantineRecord
-from expectations.topics import read_quarantine
+from expectations.quarantine import QuarantineRecord, from_records
+from kafkaio import client_config
+from transforms.clients import producer_config
 from transforms.errors import KafkaError
 from transforms.events import to_kafka
 from transforms.pipeline import Emit, Gate, Outcome, Quarantine, RawMessage, Skip, process, route
 from transforms.reference import Reference, StateStore
 from transforms.registry import MapperRegistry
-from transforms.runner import producer_config
 from transforms.settings import TransformsSettings
 from transforms.topics import ensure_topics
 
@@ -145,7 +145,7 @@ class Replayer:
         return store, Reference(store, self.settings.site_zones)
 
     def _ensure_marker_topic(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap})
+        admin = AdminClient(client_config(self.settings.kafka_bootstrap))
         ensure_topics(self.settings, admin)
         marker = NewTopic(
             self.marker_topic,
@@ -157,9 +157,10 @@ class Replayer:
 
     def run(self, *, rule: str | None = None, since: datetime | None = None) -> ReplayStats:
         stats = ReplayStats()
-        records = read_quarantine(
-            self.settings.kafka_bootstrap, self.quarantine_topic, since=since, rule=rule
+        read = kafkaio.read_records(
+            self.settings.kafka_bootstrap, [self.quarantine_topic], since=since
         )
+        records = from_records(read, since=since, rule=rule)
         stats.selected = len(records)
         done = self.replayed_ids()
         todo = [r for r in records if r.id not in done]
@@ -199,7 +200,11 @@ class Replayer:
                     continue
                 if isinstance(outcome, Emit):
                     for event in outcome.events:
-                        out = to_kafka(event, topic_prefix=settings.topic_prefix)
+                        out = to_kafka(
+                            event,
+                            topic_prefix=settings.topic_prefix,
+                            schema_base_url=settings.schema_base_url,
+                        )
                         producer.produce(
                             out.topic, value=out.value, key=out.key, headers=out.headers
                         )

@@ -22,6 +22,7 @@ from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka.admin import AdminClient
 
 import kafkaio
+from kafkaio import client_config
 from transforms.errors import KafkaError, TransformsError
 from transforms.settings import TransformsSettings
 
@@ -54,7 +55,7 @@ class ResetReport:
 
 def reset_pipeline(settings: TransformsSettings, *, timeout_s: float = 30.0) -> ResetReport:
     """Delete the pipeline's reference state and move its group to the raw topics' ends."""
-    config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
+    config: dict[str, Any] = client_config(settings.kafka_bootstrap)
     admin = AdminClient(config)
     group = settings.group_id
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.events import DEFAULT_SCHEMA_BASE_URL
+
 #: The shortest finite retention a topic of the pipeline may have.
 MIN_RETENTION_MS = 3600 * 1000
 
@@ -85,6 +87,16 @@ class TransformsSettings(BaseSettings):
     #: stops the runner with an error naming the lost range; with this (``--allow-gap``) the
     #: runner logs the range, counts it in the run summary and reads on from the log start.
     allow_gap: bool = False
+    #: Freshness objective: seconds from a source commit to its event being visible on the
+    #: canonical topic (and applied by the views), per event type; others use the default.
+    #: ``scv status`` says "breaching SLO" past it, ``ops/alerts.yaml`` alerts on it.
+    freshness_slo_s: dict[str, float] = Field(default_factory=dict)
+    default_freshness_slo_s: float = Field(default=60.0, gt=0)
+    #: Where the canonical JSON Schemas are served (``scv serve``): each event's CloudEvents
+    #: ``dataschema`` is ``<base>/<event_type>/v<version>``.
+    schema_base_url: str = Field(
+        default=DEFAULT_SCHEMA_BASE_URL, pattern=r"^https?://[^\s]+[^/\s]$"
+    )
 
     @field_validator("canonical_retention_ms")
     @classmethod
@@ -95,6 +107,23 @@ class TransformsSettings(BaseSettings):
                 "retention expires events before a restarted reader gets to them"
             )
         return value
+
+    @field_validator("freshness_slo_s")
+    @classmethod
+    def _slo_types(cls, value: dict[str, float]) -> dict[str, float]:
+        from transforms.events import EVENT_TYPES
+
+        unknown = sorted(set(value) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown event type(s) {unknown}; known: {sorted(EVENT_TYPES)}")
+        bad = sorted(k for k, v in value.items() if not v > 0)
+        if bad:
+            raise ValueError(f"an SLO must be a positive number of seconds: {bad}")
+        return value
+
+    def freshness_slo(self, event_type: str) -> float:
+        """Seconds the events of ``event_type`` may take from source commit to visible."""
+        return self.freshness_slo_s.get(event_type, self.default_freshness_slo_s)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

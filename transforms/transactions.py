@@ -1,4 +1,5 @@
-"""The runner's Kafka transactions: the commit thread, its failures, and the client logs.
+"""The runner's Kafka transactions: one per batch (``BatchCommits``), the commit thread, their
+failures, and the client logs.
 
 A batch's offsets and commit run on a thread of their own while the next batch is mapped
 (``transforms.runner``). The thread is a daemon and every wait for it is bounded: during a
@@ -17,14 +18,16 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from transforms.errors import KafkaError, KafkaTransientError, RunnerStalled
+from transforms.reference import StateStore
 
 _Job = tuple[Future[None], Callable[[], None]]
 
@@ -164,3 +167,103 @@ def client_logger(name: str) -> logging.Logger:
         logger.propagate = False
         logger.setLevel(logging.INFO)
     return logger
+
+
+class _Batch(Protocol):
+    """What a batch brings to its transaction (``transforms.batch.Mapped``)."""
+
+    @property
+    def records(self) -> Sequence[tuple[str, bytes | None, bytes | None, Any]]: ...
+    @property
+    def positions(self) -> list[TopicPartition]: ...
+    @property
+    def group(self) -> Any: ...
+
+
+B = TypeVar("B", bound=_Batch)
+
+
+@dataclass
+class _InFlight(Generic[B]):
+    """A produced batch whose offsets and commit are on their way (the commit thread)."""
+
+    future: Future[None]
+    #: The batch's reference-state updates end here in the store's undo log.
+    savepoint: int
+    batch: B
+
+
+class BatchCommits(Generic[B]):
+    """One Kafka transaction per batch, its commit on the commit thread while the next batch is
+    mapped: ``send`` begins the transaction and produces the batch, the thread sends the
+    offsets and commits, ``wait`` waits for it (bounded) and makes the batch's reference-state
+    updates final. At most one batch is in flight."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        commit_deadline_s: float,
+        stop_grace_s: float,
+        stopping: Callable[[], bool],
+        timed: Callable[[Callable[[], None]], Callable[[], None]] = lambda job: job,
+    ) -> None:
+        self.store = store
+        #: Wraps each commit job (the metrics time it: ``transforms.observe``).
+        self.timed = timed
+        self.commit_deadline_s = commit_deadline_s
+        self.stop_grace_s = stop_grace_s
+        self.stopping = stopping
+        self.committer: CommitThread | None = None
+        #: The batch being committed while the next one is mapped.
+        self.in_flight: _InFlight[B] | None = None
+        #: A commit that failed while a rebalance waited for it (handled after ``consume``).
+        self.aborted: KafkaTransientError | None = None
+
+    def open(self) -> None:
+        self.committer = CommitThread()
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+
+    def send(self, producer: Producer, batch: B) -> None:
+        """Produce a batch in a new transaction; its commit goes to the commit thread (no other
+        transaction may be open: ``wait`` first)."""
+        if self.committer is None:
+            raise KafkaError("the runner is not running")
+        savepoint = self.store.savepoint()
+        try:
+            producer.begin_transaction()
+            for topic, key, value, headers in batch.records:
+                producer.produce(topic, value=value, key=key, headers=headers)
+            # Serve delivery reports once per batch: a batch (``batch_size`` raw messages, a
+            # few records each) is far below the producer's local queue; the commit flushes it.
+            producer.poll(0)
+        except KafkaException as exc:
+            raise transaction_failed(producer, exc) from None
+        except BaseException:
+            abort_quietly(producer)
+            raise
+        positions, group = batch.positions, batch.group
+        future = self.committer.submit(self.timed(lambda: commit(producer, positions, group)))
+        self.in_flight = _InFlight(future, savepoint, batch)
+
+    def wait(self) -> B | None:
+        """Wait for the batch in flight (None: there is none); once committed, its state
+        updates are final.
+
+        Raises ``KafkaTransientError`` if it was aborted: the caller rolls back the store
+        (this batch and any mapped since) and rewinds the consumer.
+        """
+        flight, self.in_flight = self.in_flight, None
+        if flight is None:
+            return None
+        wait(
+            flight.future,
+            deadline_s=self.commit_deadline_s,
+            stopping=self.stopping,
+            grace_s=self.stop_grace_s,
+        )
+        self.store.commit(flight.savepoint)
+        return flight.batch

@@ -18,12 +18,22 @@ Kinds:
                            dispatched after it (raised at dispatch)
     temperature_excursion  a probe outside its class range for at least the tolerance, or
                            (2-8 °C class) any reading at or below 0 °C: critical at once
+    short_shipment         an order shipped less than ordered; late_delivery: an order
+                           projected to miss its promised delivery date (both per order, raised
+                           and resolved by ``views.orders``)
+    late_inbound_po        a PO line's promised day is over and no receipt closed it
+                           (``views.suppliers``)
+    supplier.otif_dropped  a supplier's rolling OTIF fell below the threshold
+                           (``views.suppliers``)
+    demand.shift           an item x site (or region) order rate left its baseline for a
+                           sustained window (``views.demand``)
 
 Alert and episode ids are UUIDv5 of what caused them, so a rebuild raises the same ids.
 """
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,14 +49,17 @@ from views.positions import Key, Position
 ALERT_NAMESPACE = uuid.UUID("7d0c55a4-31b2-4a51-8e0c-2c1f9a3e6b42")
 
 Kind = Literal[
-    "below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"
-]
-KINDS: tuple[Kind, ...] = (
     "below_reorder_point",
     "projected_stockout",
     "late_shipment",
     "temperature_excursion",
-)
+    "short_shipment",
+    "late_delivery",
+    "late_inbound_po",
+    "supplier.otif_dropped",
+    "demand.shift",
+]
+KINDS: tuple[Kind, ...] = typing.get_args(Kind)
 Action = Literal["raised", "resolved"]
 Severity = Literal["info", "warning", "major", "critical"]
 _RANK: dict[str, int] = {"info": 0, "warning": 1, "major": 2, "critical": 3}
@@ -70,6 +83,10 @@ class Alert(BaseModel):
     item_id: str | None = None
     order_id: str | None = None
     sensor_id: str | None = None
+    po_id: str | None = None
+    supplier_id: str | None = None
+    #: A demand series (``views.demand``): ``site|item`` or ``region:<name>``.
+    series: str | None = None
     measured: Decimal | None = None
     threshold: Decimal | None = None
 
@@ -163,6 +180,20 @@ class Monitor:
             cause_event_id=cause.event_id,
             **extra,
         )
+
+    def episode(
+        self,
+        kind: Kind,
+        action: Action,
+        severity: Severity,
+        subject: str,
+        cause: CanonicalEvent,
+        message: str,
+        **extra: Any,
+    ) -> Alert:
+        """Raise or resolve an episode for another view module (``views.suppliers``,
+        ``views.demand``): the same ids, state and once-per-episode rule as the kinds here."""
+        return self._alert(kind, action, severity, subject, cause, message, **extra)
 
     def is_open(self, kind: Kind, subject: str) -> bool:
         return f"episode|{kind}|{subject}" in self.state

@@ -3,6 +3,7 @@
     ViewsError                  root: one clear line for the user; ``exit_code``
     ├── StoreError              the serving database refused or failed an operation
     │   └── ViewLocked          another view process already serves this schema
+    ├── UnknownOrder            ``scv order track`` of an order the views never read
     ├── KafkaError              the broker refused or failed an operation
     ├── OffsetGap               a canonical partition's stored offset fell off its log
     │                           (retention, delete_records): events were never applied; the
@@ -35,6 +36,10 @@ class StoreError(ViewsError):
 
 
 class ViewLocked(StoreError):
+    exit_code = 2
+
+
+class UnknownOrder(ViewsError):
     exit_code = 2
 
 

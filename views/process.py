@@ -33,18 +33,15 @@ time the pipeline published the event), through the same ``Book``.
 
 from __future__ import annotations
 
-import signal
 import time
 import typing
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from types import FrameType
 from typing import Any
 
 import orjson
@@ -61,12 +58,16 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from pydantic import BaseModel
 
 import kafkaio
+from kafkaio import client_config
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
 from views.errors import KafkaError, OffsetGap
+from views.observe import ViewMetrics, applied_events
+from views.order_store import OrderFeed
 from views.positions import Book
 from views.settings import ViewsSettings
 from views.store import Applied, RejectedRecord, Store, TopicPartitionKey, batch_from
+from views.supply import Supply
 
 Log = Callable[[str], None]
 TopicsRefresh = 5.0
@@ -206,17 +207,23 @@ def _consumer(settings: ViewsSettings, purpose: str, *, reset: str = "error") ->
     an offset gone from the log is an error the process handles (``kafkaio.gaps``), never a
     silent jump to the log start."""
     return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            # Never committed: offsets are the serving database's (live) or none (replays).
-            "group.id": f"scv-views-{purpose}-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": reset,
-            "enable.partition.eof": True,
-        }
+        client_config(
+            settings.kafka_bootstrap,
+            {
+                # Never committed: offsets are the serving database's (live) or none (replays).
+                "group.id": f"scv-views-{purpose}-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": reset,
+                "enable.partition.eof": True,
+            },
+        )
     )
+
+
+def _consumer_failed(error: RdKafkaError) -> KafkaError:
+    return KafkaError(f"consumer: {error.str()}")
 
 
 def _partitions(
@@ -301,13 +308,24 @@ class Evaluator:
 class ViewProcess:
     """Consume → apply → one DB transaction per batch → publish alerts."""
 
-    def __init__(self, settings: ViewsSettings, store: Store, *, log: Log = lambda _: None):
+    def __init__(
+        self,
+        settings: ViewsSettings,
+        store: Store,
+        *,
+        log: Log = lambda _: None,
+        metrics: ViewMetrics | None = None,
+    ):
         self.settings = settings
+        self.metrics = metrics if metrics is not None else ViewMetrics()
         self.store = store
         self.log = log
         self.book = Book()
         self.monitor = Monitor(settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
+        #: Order tracking, fed by the same events in the same transactions (views.orders).
+        self.orders = OrderFeed(settings)
+        self.supply = self._supply()
         self.stats = ViewStats()
         self._stop: str | None = None
         #: For the metadata refreshes (one client, not one per refresh).
@@ -316,23 +334,15 @@ class ViewProcess:
     def stop(self, reason: str) -> None:
         self._stop = reason
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            self.stop(signal.Signals(signum).name)
-
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
+    def _supply(self) -> Supply:
+        return Supply(self.settings.supplier_policy(), self.settings.demand_policy())
 
     def run(self, *, until_idle: bool = False) -> ViewStats:
         started = time.monotonic()
         self.store.ensure_schema()
         self.store.lock()
-        offsets = self.store.load(self.book, self.monitor)
+        offsets = self.store.load(self.book, self.monitor, self.supply)
+        self.orders.start(self.store.conn)
         self.log(
             f"views: {len(self.book.positions)} positions, {len(offsets)} partition offsets "
             f"loaded from schema {self.settings.db_schema}"
@@ -340,11 +350,11 @@ class ViewProcess:
         ensure_alerts_topic(self.settings)
         self._admin = kafkaio.admin_client(self.settings.kafka_bootstrap)
         producer = Producer(
-            {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
+            client_config(self.settings.kafka_bootstrap, {"enable.idempotence": True})
         )
         consumer = _consumer(self.settings, "live")
         try:
-            with self._signals():
+            with kafkaio.stop_on_signals(self.stop):
                 self._publish(producer)
                 self._loop(consumer, producer, offsets, until_idle=until_idle)
         finally:
@@ -366,6 +376,7 @@ class ViewProcess:
             return
         consumer.incremental_assign(self._starts(new, offsets))
         known.update(new)
+        self.orders.expect(known)
         self.log(f"views: reading {len(known)} partitions")
 
     def _starts(
@@ -426,24 +437,13 @@ class ViewProcess:
                 self._assign(consumer, offsets, known)
                 refreshed = time.monotonic()
             messages = consumer.consume(settings.batch_size, timeout=settings.batch_timeout_s)
-            batch: list[Message] = []
-            reset = False
-            for message in messages:
-                error = message.error()
-                where = (message.topic() or "", message.partition() or 0)
-                if error is None:
-                    at_end.discard(where)
-                    batch.append(message)
-                elif error.code() == RdKafkaError._PARTITION_EOF:
-                    at_end.add(where)
-                elif error.code() == RdKafkaError._AUTO_OFFSET_RESET:
-                    # The partition's fetch stopped: its offset is not in the log any more.
-                    reset = True
-                    self.log(f"views: consumer: {where[0]}[{where[1]}]: {error.str()}")
-                elif error.fatal():
-                    raise KafkaError(f"consumer: {error.str()}")
-                else:
-                    self.log(f"views: consumer: {error.str()}")
+            triaged = kafkaio.triage(messages, fatal=_consumer_failed)
+            triaged.track_ends(at_end)
+            for note in triaged.notes:
+                self.log(f"views: consumer: {note}")
+            batch = triaged.records
+            # A partition's fetch stopped: its offset is not in the log any more.
+            reset = triaged.stopped
             if batch:
                 quiet_since = time.monotonic()
                 self._batch(batch, offsets)
@@ -469,18 +469,11 @@ class ViewProcess:
         """Every partition read up to its high watermark. End-of-partition alone is not enough:
         a ``read_committed`` consumer reports it at the last stable offset, in front of an
         open transaction that may still commit."""
-        bootstrap = self.settings.kafka_bootstrap
         parts = sorted(known)
-        ends = kafkaio.high_watermarks(bootstrap, parts, admin=self._admin)
-        lows = kafkaio.low_watermarks(bootstrap, parts, admin=self._admin)
-        positions = consumer.position([TopicPartition(t, p) for t, p in parts])
-        for tp in positions:
-            where = (tp.topic, tp.partition)
-            # No position before the first delivered record: where the read started.
-            at = tp.offset if tp.offset >= 0 else max(offsets.get(where, 0), lows[where])
-            if at < ends[where]:
-                return False
-        return True
+        done = kafkaio.at_high_watermark(
+            consumer, self.settings.kafka_bootstrap, parts, started=offsets, admin=self._admin
+        )
+        return done >= known
 
     def _batch(self, messages: Sequence[Message], offsets: dict[TopicPartitionKey, int]) -> None:
         next_offsets: dict[TopicPartitionKey, int] = {}
@@ -517,8 +510,19 @@ class ViewProcess:
                 parsed = [(m, e) for m, e in parsed if m is not failed.message]
                 self._reload()
         records = [self._rejected(message, why) for message, why in rejected]
-        self.store.write(
-            batch_from(self.book, self.monitor, alerts, applied, next_offsets, records)
+        started = time.perf_counter()
+        batch = batch_from(
+            self.book, self.monitor, alerts, applied, next_offsets, records, self.supply
+        )
+        self.store.write(replace(batch, extra=(self.orders.writes(),)))
+        self.metrics.committed(
+            messages=len(messages),
+            applied=applied_events(parsed, (a.event_id for a in applied)),
+            duplicates=duplicates,
+            rejected=Counter(record.reason for record in records),
+            alerts=len(alerts),
+            commit_s=time.perf_counter() - started,
+            positions=len(self.book.positions),
         )
         offsets.update(next_offsets)
         self.stats.messages += len(messages)
@@ -547,6 +551,9 @@ class ViewProcess:
             seen.add(event.event_id)
             try:
                 alerts.extend(self.evaluator.apply(event))
+                topic, partition = message.topic() or "", message.partition() or 0
+                alerts.extend(self.orders.apply(event, topic, partition))
+                alerts.extend(self.supply.apply(event, topic, partition, self.monitor))
             except MemoryError:
                 raise
             except Exception as exc:  # rejected with its type (see _batch)
@@ -567,7 +574,9 @@ class ViewProcess:
         self.book = Book()
         self.monitor = Monitor(self.settings.policy())
         self.evaluator = Evaluator(self.book, self.monitor)
-        self.store.load(self.book, self.monitor)
+        self.supply = self._supply()
+        self.store.load(self.book, self.monitor, self.supply)
+        self.orders.rollback()
 
     def _rejected(self, message: Message, why: Rejected) -> RejectedRecord:
         topic, partition, offset = (

@@ -34,7 +34,7 @@ skipped exactly once and its reason stays where an operator can read it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,6 +49,8 @@ import dsn as dsn_check
 from views.alerts import Alert, Monitor
 from views.errors import StoreError, ViewLocked
 from views.positions import BUCKETS, Book, Key, Position, doc_to_json
+from views.supply import DDL as SUPPLY_DDL
+from views.supply import Supply, SupplyWrites
 
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -128,6 +130,11 @@ class Batch:
     applied: Sequence[Applied]
     offsets: Mapping[TopicPartitionKey, int]
     rejected: Sequence[RejectedRecord] = ()
+    #: Further writes of the batch (other views fed by the same events: order tracking), run
+    #: in its transaction before the offsets.
+    extra: Sequence[Callable[[psycopg.Cursor[Any]], None]] = ()
+    #: The supply views' state and serving rows (``views.supply``).
+    supply: SupplyWrites | None = None
 
 
 def _ident(schema: str) -> sql.Identifier:
@@ -157,7 +164,7 @@ class Store:
     def ensure_schema(self) -> None:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(self._q("SELECT pg_advisory_xact_lock(hashtext('scv-views-ddl'))"))
-            for statement in _DDL.split(";"):
+            for statement in (_DDL + SUPPLY_DDL).split(";"):
                 if statement.strip():
                     cur.execute(self._q(statement))
 
@@ -172,9 +179,36 @@ class Store:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def load(self, book: Book, monitor: Monitor) -> dict[TopicPartitionKey, int]:
-        """Fill ``book`` and ``monitor`` from the tables; returns the next offsets."""
+    def offsets(self) -> dict[TopicPartitionKey, int]:
+        """The next offset of each canonical partition, as the last committed batch left it."""
         with self.conn.cursor() as cur:
+            cur.execute(self._q("SELECT topic, partition, next_offset FROM {s}.consumed_offsets"))
+            offsets = {(t, p): o for t, p, o in cur}
+        self.conn.commit()
+        return offsets
+
+    def writers(self) -> int:
+        """Sessions holding the schema's writer lock (``lock``): 1 while a view process runs."""
+        with self.conn.cursor() as cur:
+            # An advisory lock on a bigint key shows as its high and low 32 bits.
+            cur.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid::bigint = (hashtext(%(k)s)::bigint >> 32) "
+                "& 4294967295 AND objid::bigint = hashtext(%(k)s)::bigint & 4294967295",
+                {"k": f"scv-views:{self.schema}"},
+            )
+            row = cur.fetchone()
+        self.conn.commit()
+        return int(row[0]) if row else 0
+
+    def load(
+        self, book: Book, monitor: Monitor, supply: Supply | None = None
+    ) -> dict[TopicPartitionKey, int]:
+        """Fill ``book``, ``monitor`` (and ``supply``) from the tables; returns the next
+        offsets."""
+        with self.conn.cursor() as cur:
+            if supply is not None:
+                supply.load(cur, self.schema)
             for key, position in self.positions().items():
                 book.load_position(key, position)
             cur.execute(self._q("SELECT kind, key, value FROM {s}.documents"))
@@ -285,6 +319,8 @@ class Store:
                 for r in batch.rejected
             ],
         )
+        for write in batch.extra:
+            write(cur)
         cur.executemany(
             self._q(
                 "INSERT INTO {s}.consumed_offsets (topic, partition, next_offset) "
@@ -293,6 +329,8 @@ class Store:
             ),
             [(t, p, o) for (t, p), o in batch.offsets.items()],
         )
+        if batch.supply is not None:
+            batch.supply.write(cur, self.schema)
 
     def rejected(self, limit: int = 100) -> list[RejectedRecord]:
         """The latest rejected records, newest first."""
@@ -312,6 +350,18 @@ class Store:
             ]  # fmt: skip
         self.conn.commit()
         return found
+
+    def alert_log(self, after_seq: int = 0) -> list[tuple[int, dict[str, Any]]]:
+        """The alerts in the outbox after ``after_seq``, oldest first, as (seq, alert record):
+        every alert ever raised or resolved, published or about to be (the console's read)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                self._q("SELECT seq, value FROM {s}.alert_outbox WHERE seq > %s ORDER BY seq"),
+                (after_seq,),
+            )
+            rows = [(int(seq), dict(value)) for seq, value in cur]
+        self.conn.commit()
+        return rows
 
     # -- the outbox ----------------------------------------------------------------------------
 
@@ -341,6 +391,7 @@ def batch_from(
     applied: Sequence[Applied],
     offsets: Mapping[TopicPartitionKey, int],
     rejected: Sequence[RejectedRecord] = (),
+    supply: Supply | None = None,
 ) -> Batch:
     """Collect what ``book`` and ``monitor`` changed since the last batch."""
     docs, keys = book.take_dirty()
@@ -356,6 +407,7 @@ def batch_from(
         applied=applied,
         offsets=offsets,
         rejected=rejected,
+        supply=None if supply is None else supply.writes(),
     )
 
 

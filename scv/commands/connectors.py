@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scv.commands.audit import operator_action
 from scv.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -59,6 +60,17 @@ def _console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+def _deployed(c: _Ctx, name: str) -> Callable[[], object]:
+    """The audit snapshot of connector ``name``: its deployed config (``${env:...}``
+    references, never a secret), None while it is not deployed."""
+
+    def read() -> object:
+        with c.client() as client:
+            return client.get_config(name)
+
+    return read
 
 
 def _progress(console: Console) -> Callable[[str], None]:
@@ -185,7 +197,15 @@ def apply(c: _Ctx, name: str | None, skip_prepare: bool) -> None:
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
-            with console.status(f"{spec.name}: applying"):
+            with (
+                operator_action(
+                    "connectors apply",
+                    spec.name,
+                    _deployed(c, spec.name),
+                    skip_prepare=skip_prepare,
+                ),
+                console.status(f"{spec.name}: applying"),
+            ):
                 try:
                     result = do_apply(
                         spec, client, c.settings, _progress(console), do_prepare=not skip_prepare
@@ -251,10 +271,17 @@ def restart(c: _Ctx, name: str | None, failed_only: bool, no_wait: bool) -> None
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
-            client.restart(spec.name, include_tasks=True, only_failed=failed_only)
-            if not no_wait:
-                with console.status(f"{spec.name}: restarting"):
-                    _wait_after(client, c, spec.name, console)
+            with operator_action(
+                "connectors restart",
+                spec.name,
+                _deployed(c, spec.name),
+                failed_only=failed_only,
+                no_wait=no_wait,
+            ):
+                client.restart(spec.name, include_tasks=True, only_failed=failed_only)
+                if not no_wait:
+                    with console.status(f"{spec.name}: restarting"):
+                        _wait_after(client, c, spec.name, console)
             click.echo(f"{spec.name}: restarted")
 
 
@@ -265,7 +292,8 @@ def pause(c: _Ctx, name: str | None) -> None:
     """Pause connectors (tasks stop polling; the slot/binlog position is kept)."""
     with c.client() as client:
         for spec in c.specs(name):
-            client.pause(spec.name)
+            with operator_action("connectors pause", spec.name, _deployed(c, spec.name)):
+                client.pause(spec.name)
             click.echo(f"{spec.name}: paused")
 
 
@@ -277,9 +305,10 @@ def resume(c: _Ctx, name: str | None) -> None:
     console = _console()
     with c.client() as client:
         for spec in c.specs(name):
-            client.resume(spec.name)
-            with console.status(f"{spec.name}: resuming"):
-                _wait_after(client, c, spec.name, console)
+            with operator_action("connectors resume", spec.name, _deployed(c, spec.name)):
+                client.resume(spec.name)
+                with console.status(f"{spec.name}: resuming"):
+                    _wait_after(client, c, spec.name, console)
             click.echo(f"{spec.name}: resumed, RUNNING")
 
 
@@ -294,18 +323,24 @@ def delete(c: _Ctx, name: str, drop_slot: bool) -> None:
     from connectors.specs import PostgresSpec
 
     (spec,) = c.specs(name)
-    with c.client() as client:
+    if drop_slot and not isinstance(spec, PostgresSpec):
+        raise click.UsageError(f"{spec.name} is not a PostgreSQL connector: it has no slot")
+    with (
+        operator_action(
+            "connectors delete", spec.name, _deployed(c, spec.name), drop_slot=drop_slot
+        ),
+        c.client() as client,
+    ):
         try:
             client.delete(spec.name)
             click.echo(f"{spec.name}: deleted")
         except ConnectorNotFound:
             click.echo(f"{spec.name}: was not deployed")
-    if drop_slot:
-        if not isinstance(spec, PostgresSpec):
-            raise click.UsageError(f"{spec.name} is not a PostgreSQL connector: it has no slot")
-        dropped = do_drop_slot(spec, c.settings)
-        click.echo(f"{spec.name}: slot {spec.slot} {'dropped' if dropped else 'did not exist'}")
-    elif isinstance(spec, PostgresSpec):
+        if drop_slot and isinstance(spec, PostgresSpec):
+            dropped = do_drop_slot(spec, c.settings)
+            state = "dropped" if dropped else "did not exist"
+            click.echo(f"{spec.name}: slot {spec.slot} {state}")
+    if not drop_slot and isinstance(spec, PostgresSpec):
         click.echo(f"{spec.name}: slot {spec.slot} kept (it retains WAL until dropped)")
 
 
@@ -319,7 +354,10 @@ def snapshot(c: _Ctx, name: str, table: str, filter_sql: str | None) -> None:
     from connectors.ops import send_snapshot_signal
 
     (spec,) = c.specs(name)
-    signal_id = send_snapshot_signal(spec, c.settings, table, filter_sql)
+    with operator_action(
+        "connectors snapshot", spec.name, _deployed(c, spec.name), table=table, filter=filter_sql
+    ):
+        signal_id = send_snapshot_signal(spec, c.settings, table, filter_sql)
     where = f" where {filter_sql}" if filter_sql else ""
     click.echo(
         f"{spec.name}: snapshot of {spec.schema_name}.{table}{where} requested ({signal_id})"
@@ -343,13 +381,14 @@ def offsets(c: _Ctx, name: str, action: str, yes: bool) -> None:
         if not yes:
             raise click.UsageError("reset forgets the position (a new snapshot follows); add --yes")
         console = _console()
-        with console.status(f"{spec.name}: stopping"):
-            client.stop(spec.name)
-            _wait_state(client, spec.name, "STOPPED", c.settings.wait_timeout)
-        click.echo(f"{spec.name}: {client.reset_offsets(spec.name) or 'offsets reset'}")
-        client.resume(spec.name)
-        with console.status(f"{spec.name}: resuming"):
-            _wait_after(client, c, spec.name, console)
+        with operator_action("connectors offsets reset", spec.name, _deployed(c, spec.name)):
+            with console.status(f"{spec.name}: stopping"):
+                client.stop(spec.name)
+                _wait_state(client, spec.name, "STOPPED", c.settings.wait_timeout)
+            click.echo(f"{spec.name}: {client.reset_offsets(spec.name) or 'offsets reset'}")
+            client.resume(spec.name)
+            with console.status(f"{spec.name}: resuming"):
+                _wait_after(client, c, spec.name, console)
         click.echo(f"{spec.name}: resumed, RUNNING")
 
 

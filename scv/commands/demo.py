@@ -22,15 +22,29 @@ import click
     show_default=True,
     help="Logs, verify output and the quality report.",
 )
+@click.option(
+    "--console-port",
+    type=int,
+    default=18080,
+    show_default=True,
+    help="Port of the web console (scv serve) the demo starts; its URL is printed.",
+)
 @click.option("--down", is_flag=True, help="Stop the stack at the end.")
 def demo(
-    duration: float, rate: float, anomalies: float, seed: int, out_dir: Path, down: bool
+    duration: float,
+    rate: float,
+    anomalies: float,
+    seed: int,
+    out_dir: Path,
+    console_port: int,
+    down: bool,
 ) -> int:
     """Legacy writes in, canonical events and quality verdicts out, watched live.
 
     Starts the stack (idempotent), seeds the legacy ERP and WMS, applies the connectors, runs
-    the pipeline and the views, drives simulator traffic for --duration seconds under a live
-    view, then verifies the ledger against the stream and writes the quality report.
+    the pipeline, the views and the web console (its URL is printed), drives simulator traffic
+    for --duration seconds under a live view, then verifies the ledger against the stream and
+    writes the quality report.
     Ctrl-C stops everything it started (the stack stays up unless --down).
     """
     from rich.console import Console
@@ -44,6 +58,7 @@ def demo(
         anomalies=anomalies,
         seed=seed,
         out_dir=out_dir,
+        console_port=console_port,
         down=down,
     )
     return run(settings, Console(highlight=False))

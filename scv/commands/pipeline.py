@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scv.exit_codes import ExitCode
-from scv.options import dsn_option
+from scv.options import dsn_option, metrics_port_option
 
 if TYPE_CHECKING:
     from transforms.runner import RunStats
@@ -54,12 +54,21 @@ def pipeline() -> None:
     help="Read on from the log start past raw records deleted before they were read "
     "(logged and counted); without it the pipeline stops naming them.",
 )
-def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None, allow_gap: bool) -> None:
+@metrics_port_option
+def run(
+    until_idle: bool,
+    instance_id: str | None,
+    erp_dsn: str | None,
+    allow_gap: bool,
+    metrics_port: int | None,
+) -> None:
     """Consume, map, gate and produce in one Kafka transaction per batch."""
+    from connectors.specs import load_specs
     from scv.settings import transforms_settings
+    from transforms.clients import COMMIT_SWITCH_INTERVAL_S
     from transforms.quality import QualityGate
     from transforms.registry import default_registry
-    from transforms.runner import COMMIT_SWITCH_INTERVAL_S, Runner
+    from transforms.runner import Runner
 
     settings = transforms_settings(
         instance_id=instance_id, allow_gap=allow_gap or None, erp_dsn=erp_dsn, warn=_warn
@@ -70,7 +79,19 @@ def run(until_idle: bool, instance_id: str | None, erp_dsn: str | None, allow_ga
     gc.set_threshold(100_000, 50, 100)
     sys.setswitchinterval(COMMIT_SWITCH_INTERVAL_S)
     log = lambda line: click.echo(line, err=True)  # noqa: E731
-    runner = Runner(settings, default_registry(), gate=QualityGate.load(), log=log)
+    runner_metrics = None
+    if metrics_port is not None:
+        from scv.observe import runner_registry, serve
+        from scv.settings import connectors_settings
+        from transforms.observe import RunnerMetrics, slos
+
+        specs = list(load_specs().values())
+        registry = runner_registry(settings, (specs, connectors_settings()), log)
+        runner_metrics = RunnerMetrics(registry, slos(settings))
+        serve(registry, metrics_port, log)
+    runner = Runner(
+        settings, default_registry(), gate=QualityGate.load(), log=log, metrics=runner_metrics
+    )
     click.echo(
         f"pipeline: instance {settings.transactional_id}, group {settings.group_id}, "
         f"{len(settings.site_zones)} site zones" + (", gaps allowed" if settings.allow_gap else ""),
@@ -122,35 +143,61 @@ def reset() -> None:
 
 
 @pipeline.command()
-@click.option("--write", is_flag=True, help="Regenerate transforms/schemas/*.json.")
-def schemas(write: bool) -> ExitCode:
-    """Check (or with --write regenerate) the committed canonical event JSON Schemas."""
+@click.option(
+    "--write", is_flag=True, help="Regenerate the working copy transforms/schemas/*.json."
+)
+@click.option(
+    "--release",
+    is_flag=True,
+    help="Record the models' schemas as released (transforms/schemas/released/); refused for "
+    "an incompatible change.",
+)
+def schemas(write: bool, release: bool) -> ExitCode:
+    """Check the canonical event JSON Schemas against their released baselines and the working
+    copy (--write regenerates the working copy, --release records the baselines)."""
     import orjson
 
     from transforms.events import EVENT_TYPES
-    from transforms.jsonschemas import compatibility_problems, generate, render, schema_path
+    from transforms.jsonschemas import (
+        generate,
+        release_all,
+        release_problems,
+        released,
+        render,
+        schema_path,
+        version_of,
+    )
 
-    if write:
-        from transforms.jsonschemas import write_all
+    if write or release:
+        if write:
+            from transforms.jsonschemas import write_all
 
-        for path in write_all():
-            click.echo(f"wrote {path}")
+            for path in write_all():
+                click.echo(f"wrote {path}")
+        if release:
+            for path in release_all():
+                click.echo(f"released {path}")
         return ExitCode.OK
     failed = False
+    broken = release_problems()
     for event_type, model in sorted(EVENT_TYPES.items()):
-        path = schema_path(event_type)
+        version = version_of(model)
+        path = schema_path(event_type, version)
         fresh = generate(model)
-        if not path.exists():
-            click.echo(f"{event_type}: no committed schema")
+        for problem in broken.get(event_type, []):
+            click.echo(f"{event_type} v{version}: INCOMPATIBLE with the release: {problem}")
             failed = True
-            continue
-        problems = compatibility_problems(orjson.loads(path.read_bytes()), fresh)
-        stale = path.read_bytes() != render(fresh)
-        for problem in problems:
-            click.echo(f"{event_type}: INCOMPATIBLE {problem}")
-        if stale and not problems:
-            click.echo(f"{event_type}: compatible change, run with --write")
-        failed |= bool(problems) or stale
+        if released(event_type, version) is None:
+            click.echo(f"{event_type} v{version}: never released, run with --release")
+            failed = True
+        elif event_type not in broken and orjson.loads(render(fresh)) != released(
+            event_type, version
+        ):
+            click.echo(f"{event_type} v{version}: compatible change, run with --release")
+            failed = True
+        if not path.exists() or path.read_bytes() != render(fresh):
+            click.echo(f"{event_type} v{version}: working copy stale, run with --write")
+            failed = True
     return ExitCode.FAILED if failed else ExitCode.OK
 
 

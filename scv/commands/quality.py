@@ -96,10 +96,9 @@ def report(
 
     import orjson
 
-    from expectations.quarantine import parse_since
+    from expectations.quarantine import from_records, parse_since
     from expectations.report import GatedEvent, summarize, write_report
-    from expectations.topics import read_quarantine
-    from kafkaio import read_committed
+    from kafkaio import read_committed, read_records
     from transforms.events import CANONICAL_TOPICS
 
     settings = _settings(topic_prefix)
@@ -113,7 +112,8 @@ def report(
         )
         if (value := message.value()) is not None
     ]
-    records = read_quarantine(bootstrap, settings.topic(settings.quarantine_topic), since=start)
+    quarantine = settings.topic(settings.quarantine_topic)
+    records = from_records(read_records(bootstrap, [quarantine], since=start), since=start)
     summary = summarize(events, records, since=start, now=now, topic_prefix=settings.topic_prefix)
     if not no_data_docs and events:
         from expectations.datadocs import build_data_docs

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.commands.audit import operator_action
 from scv.options import dsn_option
 
 if TYPE_CHECKING:
@@ -44,10 +45,26 @@ def _since_time(since: str | None) -> datetime | None:
 def _records(
     settings: TransformsSettings, rule: str | None, since: str | None
 ) -> list[QuarantineRecord]:
-    from expectations.topics import read_quarantine
+    from expectations.quarantine import from_records
+    from kafkaio import read_records
 
     topic = settings.topic(settings.quarantine_topic)
-    return read_quarantine(settings.kafka_bootstrap, topic, since=_since_time(since), rule=rule)
+    when = _since_time(since)
+    return from_records(
+        read_records(settings.kafka_bootstrap, [topic], since=when), since=when, rule=rule
+    )
+
+
+def _gate_suites() -> object:
+    """The audit snapshot of a replay: the gating suites it judges by (path -> SHA-256)."""
+    import hashlib
+
+    from expectations.suites import SUITES_DIR
+
+    return {
+        str(path.relative_to(SUITES_DIR)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((SUITES_DIR / "gating").rglob("*.json"))
+    }
 
 
 @click.group()
@@ -126,7 +143,15 @@ def replay(
         batch_size=batch_size,
         log=lambda line: click.echo(line, err=True),
     )
-    stats = replayer.run(rule=rule, since=_since_time(since))
+    with operator_action(
+        "quarantine replay",
+        settings.topic(settings.quarantine_topic),
+        _gate_suites,
+        rule=rule,
+        since=since,
+        batch_size=batch_size,
+    ):
+        stats = replayer.run(rule=rule, since=_since_time(since))
     click.echo(
         f"replay: {stats.selected} selected, {stats.already_replayed} replayed before, "
         f"{stats.replayed} replayed now in {stats.batches} transactions "

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scv.commands.audit import operator_action
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from legacy_sim.runner import RunStats
+    from legacy_sim.runner import InitResult, RunStats
     from legacy_sim.settings import SimSettings
 
 
@@ -43,13 +45,22 @@ def sim() -> None:
 )
 def init(seed: int, profile: str) -> None:
     """Drop and recreate the legacy schemas and the ledger; seed master data and stock."""
+    console = _console()
+    with operator_action("sim init", None, None, seed=seed, profile=profile):
+        result = _init(console, seed, profile)
+    rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
+    console.print(
+        f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
+    )
+
+
+def _init(console: Console, seed: int, profile: str) -> InitResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from legacy_sim import runner
     from legacy_sim.profiles import PROFILES
     from legacy_sim.seed import build_world, row_estimate
 
-    console = _console()
     # Before the first seed row: Debezium streams them as soon as they commit, and the
     # pipeline must read them (it reads on from the raw topics' ends as of now).
     _reset_pipeline(console)
@@ -70,10 +81,7 @@ def init(seed: int, profile: str) -> None:
             lambda n: bar.advance(task, n),
             on_schemas_created=lambda: _republish(console),
         )
-    rows = ", ".join(f"{t} {n}" for t, n in result.rows.items())
-    console.print(
-        f"sim: initialised (profile {profile}, seed {seed}) in {result.seconds:.1f}s: {rows}"
-    )
+    return result
 
 
 def _reset_pipeline(console: Console) -> None:
@@ -133,10 +141,38 @@ def _describe(stats: RunStats) -> str:
 @click.option(
     "--rollback", type=float, default=0.01, show_default=True, help="Share rolled back on purpose."
 )
-def run(rate: float, duration: float, seed: int, anomalies: float, rollback: float) -> None:
+@click.option(
+    "--visibility",
+    is_flag=True,
+    help="Also inject the exceptions the visibility views alert (late and partial POs, "
+    "cancelled PO lines, back-dated promises, cut picks, regional demand shocks), each marked "
+    "in the ledger (sim.marks).",
+)
+@click.option(
+    "--carrier",
+    is_flag=True,
+    help="Give each dispatched shipment a carrier journey, posted to `scv carrier serve`.",
+)
+@click.option(
+    "--carrier-url",
+    default="http://127.0.0.1:18090/v1/tracking",
+    show_default=True,
+    help="Where --carrier posts the tracking updates.",
+)
+def run(
+    rate: float,
+    duration: float,
+    seed: int,
+    anomalies: float,
+    rollback: float,
+    visibility: bool,
+    carrier: bool,
+    carrier_url: str,
+) -> None:
     """Run business processes across both databases at a held rate, into the ledger.
 
-    SIGTERM ends the run after the transaction in progress, recorded as interrupted."""
+    SIGTERM ends the run after the transaction in progress, recorded as interrupted. With
+    --carrier the run ends once every journey's updates are posted (or given up on)."""
     import signal
     import threading
 
@@ -145,7 +181,13 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     from legacy_sim import runner
 
     options = runner.RunOptions(
-        rate=rate, duration=duration, seed=seed, anomaly_rate=anomalies, rollback_rate=rollback
+        rate=rate,
+        duration=duration,
+        seed=seed,
+        anomaly_rate=anomalies,
+        rollback_rate=rollback,
+        visibility=visibility,
+        carrier_url=carrier_url if carrier else None,
     )
     console = _console()
     with Progress(
@@ -170,6 +212,19 @@ def run(rate: float, duration: float, seed: int, anomalies: float, rollback: flo
     console.print(f"sim: run {stats.run_id} {verdict} in {stats.elapsed:.1f}s: {_describe(stats)}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.by_kind.items()))
     console.print(f"sim: by kind: {kinds}")
+    if visibility:
+        marked = ", ".join(f"{k} {n}" for k, n in sorted(stats.marks.items())) or "none"
+        console.print(f"sim: marked causes (sim.marks): {marked}")
+    feed = stats.carrier
+    if feed is not None:
+        console.print(
+            f"sim: carrier: {feed.journeys} journeys, {feed.posted} updates posted: "
+            f"{feed.accepted} accepted, {feed.duplicates} duplicates, {feed.rejected} rejected "
+            f"(malformed on purpose), {feed.retries} retries"
+        )
+        if feed.failures:
+            shown = "; ".join(feed.failures[:3])
+            raise click.ClickException(f"carrier feed: {len(feed.failures)} failures: {shown}")
 
 
 @sim.command()

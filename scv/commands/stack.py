@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 COMPONENT_LOGS = ("postgres", "mariadb", "kafka", "connect", "maven")
 
 
-def _settings(state_dir: Path | None) -> StackSettings:
+def _settings(state_dir: Path | None, *, secure: bool | None = None) -> StackSettings:
     from scv.settings import stack_settings
 
-    return stack_settings(state_dir)
+    return stack_settings(state_dir, secure=secure)
 
 
 def _console() -> Console:
@@ -46,15 +46,23 @@ def stack() -> None:
 
 @stack.command()
 @state_dir_option
-def up(state_dir: Path | None) -> None:
+@click.option(
+    "--secure",
+    is_flag=True,
+    default=None,
+    help="Kafka on SASL_SSL (SCRAM-SHA-512, a generated CA) and Connect's REST API behind "
+    "basic auth; recorded in the state dir (default: $SCV_SECURE, or as recorded).",
+)
+def up(state_dir: Path | None, secure: bool | None) -> None:
     """Start every component that is not running; wait until all are healthy."""
     from stack import launcher
 
     t0 = time.monotonic()
-    settings = _settings(state_dir)
+    settings = _settings(state_dir, secure=secure)
     console = _console()
     launcher.up(settings, console)
-    console.print(f"stack: up in {time.monotonic() - t0:.1f}s (state: {settings.state_dir})")
+    mode = "secure: SASL_SSL, REST basic auth; " if settings.is_secure else ""
+    console.print(f"stack: up in {time.monotonic() - t0:.1f}s ({mode}state: {settings.state_dir})")
 
 
 @stack.command()

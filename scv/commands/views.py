@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from scv.exit_codes import ExitCode
-from scv.options import dsn_option
+from scv.options import dsn_option, metrics_port_option
 
 if TYPE_CHECKING:
     from views.positions import Key, Position
@@ -67,14 +67,24 @@ def views() -> None:
     help="Read on from the log start past canonical events deleted before they were applied "
     "(logged and counted); without it the process stops naming them.",
 )
-def run(until_idle: bool, schema: str | None, allow_gap: bool) -> None:
+@metrics_port_option
+def run(until_idle: bool, schema: str | None, allow_gap: bool, metrics_port: int | None) -> None:
     """Apply canonical events to the serving tables, exactly once, and publish alerts."""
     from views.process import ViewProcess
     from views.store import opened
 
     settings = build_settings(schema, allow_gap=allow_gap or None)
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    view_metrics = None
+    if metrics_port is not None:
+        from scv.observe import serve, views_registry
+        from views.observe import ViewMetrics
+
+        registry = views_registry(settings, log)
+        view_metrics = ViewMetrics(registry)
+        serve(registry, metrics_port, log)
     with opened(settings.libpq_dsn, settings.db_schema) as store:
-        process = ViewProcess(settings, store, log=lambda line: click.echo(line, err=True))
+        process = ViewProcess(settings, store, log=log, metrics=view_metrics)
         stats = process.run(until_idle=until_idle)
     click.echo(
         f"views: {stats.messages} messages, {stats.applied} applied, {stats.duplicates} "
@@ -161,14 +171,25 @@ def show(
 
 @click.group()
 def alerts() -> None:
-    """Low stock, projected stock-outs, late shipments, temperature excursions."""
+    """Low stock, projected stock-outs, late shipments, temperature excursions, late inbound
+    PO lines, supplier OTIF drops, demand shifts."""
 
 
 @alerts.command()
 @click.option(
     "--kind",
     type=click.Choice(
-        ["below_reorder_point", "projected_stockout", "late_shipment", "temperature_excursion"]
+        [
+            "below_reorder_point",
+            "projected_stockout",
+            "late_shipment",
+            "temperature_excursion",
+            "short_shipment",
+            "late_delivery",
+            "late_inbound_po",
+            "supplier.otif_dropped",
+            "demand.shift",
+        ]
     ),
     default=None,
     help="Only this kind.",

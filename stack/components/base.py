@@ -66,6 +66,11 @@ class Component(ABC):
         """Environment of the process; None inherits ours."""
         return None
 
+    def inherited_fds(self) -> dict[int, bytes]:
+        """Descriptors the process inherits, each the read end of a pipe holding these bytes
+        (secrets that must be in no file and on no command line)."""
+        return {}
+
     @abstractmethod
     def probe(self) -> str | None:
         """None when the component answers as it should, else why it does not (one line)."""

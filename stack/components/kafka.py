@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import subprocess
@@ -11,8 +12,11 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from kafkaio import client_config
 from stack.components.base import Component
+from stack.credentials import KAFKA_BROKER_USER, KAFKA_CLIENT_USER
 from stack.db_settings import KAFKA_SETTINGS
+from stack.endpoints import SASL_MECHANISM, kafka_security_env
 from stack.errors import CorruptState, PrerequisiteMissing
 from stack.jars import KAFKA_LIB, jars_dir
 from stack.versions import jvm_versions
@@ -83,6 +87,8 @@ class KafkaBroker(Component):
 
     def server_properties(self) -> dict[str, str]:
         host, port, ctl = self.settings.host, self.port, self.settings.kafka_controller_port
+        if self.settings.is_secure:
+            return self._secure_properties()
         return {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -95,6 +101,64 @@ class KafkaBroker(Component):
             "log.dirs": str(self.home / "data"),
             **KAFKA_SETTINGS,
         }
+
+    def _secure_properties(self) -> dict[str, str]:
+        """SASL_SSL (SCRAM-SHA-512) for clients and between brokers, mutual TLS on the
+        controller listener (KRaft controllers cannot use SCRAM, whose users live in the
+        metadata they serve). The broker's own SCRAM password reaches its JAAS config as an
+        ``${env:...}`` reference, never as a value in this file."""
+        from stack.tls import broker_pem_path, ca_path
+
+        host, port, ctl = self.settings.host, self.port, self.settings.kafka_controller_port
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{KAFKA_BROKER_USER}" password="${{env:SCV_KAFKA_BROKER_PASSWORD}}";'
+        )
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{host}:{ctl}",
+            "listeners": f"SASL_SSL://{host}:{port},CONTROLLER://{host}:{ctl}",
+            "advertised.listeners": f"SASL_SSL://{host}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            "sasl.enabled.mechanisms": SASL_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+            f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config": jaas,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(broker_pem_path(self.settings)),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(ca_path(self.settings)),
+            "listener.name.controller.ssl.client.auth": "required",
+            "config.providers": "env",
+            "config.providers.env.class": (
+                "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+            ),
+            "config.providers.env.param.allowlist.pattern": "^SCV_KAFKA_BROKER_PASSWORD$",
+            "log.dirs": str(self.home / "data"),
+            **KAFKA_SETTINGS,
+        }
+
+    def env(self) -> dict[str, str] | None:
+        if not self.settings.is_secure:
+            return None
+        return {
+            **os.environ,
+            "SCV_KAFKA_BROKER_PASSWORD": self.credentials["SCV_KAFKA_BROKER_PASSWORD"],
+        }
+
+    def _scram_arguments(self) -> bytes:
+        """``--add-scram`` arguments for the format, as argparse4j reads them from an
+        ``@file``: one per line. They travel through a pipe, never on the command line."""
+        users = (
+            (KAFKA_BROKER_USER, self.credentials["SCV_KAFKA_BROKER_PASSWORD"]),
+            (KAFKA_CLIENT_USER, self.credentials["SCV_KAFKA_CLIENT_PASSWORD"]),
+        )
+        lines = []
+        for name, password in users:
+            lines += ["--add-scram", f"{SASL_MECHANISM}=[name={name},password={password}]"]
+        return "".join(f"{line}\n" for line in lines).encode()
 
     def prepare(self) -> None:
         conf = self.settings.conf_dir
@@ -119,8 +183,21 @@ class KafkaBroker(Component):
             "format", f"--cluster-id={cluster_id}", "-c", str(self.properties),
         )  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
-            rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+        fds: tuple[int, ...] = ()
+        if self.settings.is_secure:
+            read, write = os.pipe()
+            os.write(write, self._scram_arguments())  # far below a pipe's buffer
+            os.close(write)
+            fds = (read,)
+            argv.append(f"@/dev/fd/{read}")
+        try:
+            with self.log.open("ab") as out:
+                rc = subprocess.run(
+                    argv, stdout=out, stderr=subprocess.STDOUT, check=False, pass_fds=fds
+                ).returncode
+        finally:
+            for fd in fds:
+                os.close(fd)
         if rc != 0:
             raise CorruptState(f"kafka: storage format failed with exit code {rc} ({self.log})")
 
@@ -135,11 +212,15 @@ class KafkaBroker(Component):
         except OSError as exc:
             return f"broker port does not accept connections ({exc.strerror})"
         admin = AdminClient(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                "socket.timeout.ms": 3000,
-                "log_level": 2,  # librdkafka's connect retries are noise while the broker starts
-            }
+            client_config(
+                self.settings.kafka_bootstrap,
+                environ=kafka_security_env(self.settings, self.credentials),
+                config={
+                    "socket.timeout.ms": 3000,
+                    # librdkafka's connect retries are noise while the broker starts.
+                    "log_level": 2,
+                },
+            )
         )
         try:
             metadata = admin.list_topics(timeout=3)

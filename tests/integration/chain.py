@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, count_ops
 from sqlalchemy import create_engine, text
 
+from kafkaio import client_config
 from legacy_sim.verify import Ledger, check, render
 from stack import launcher
 from stack.settings import StackSettings
@@ -140,9 +141,7 @@ def seed_world(
 def start_group(bootstrap: str, group: str, offsets: Offsets) -> None:
     """Commit ``offsets`` for ``group``: where its consumers start (partitions not in it: at
     their beginning)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
+    consumer = Consumer(client_config(bootstrap, {"group.id": group, "enable.auto.commit": False}))
     try:
         parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
         if parts:
@@ -205,7 +204,7 @@ class Pipeline:
     def progress(self, end: Offsets) -> int:
         """Raw records up to ``end`` the group has committed past."""
         consumer = Consumer(
-            {"bootstrap.servers": self.env["SCV_KAFKA_BOOTSTRAP"], "group.id": f"{self.run}-group"}
+            client_config(self.env["SCV_KAFKA_BOOTSTRAP"], {"group.id": f"{self.run}-group"})
         )
         try:
             parts = [TopicPartition(t, p) for t, p in end]

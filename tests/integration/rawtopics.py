@@ -14,6 +14,7 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 import kafkaio
+from kafkaio import client_config
 
 RAW = re.compile(r"^(erp\.proddta|wms\.wmwhse1)\..+")
 Offsets = dict[tuple[str, int], int]
@@ -27,12 +28,14 @@ def raw_ends(bootstrap: str) -> Offsets:
 def count_ops(bootstrap: str, topic: str, start: Offsets, op: str) -> int:
     """How many records of ``op`` the raw topic holds after ``start``."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"count-{uuid.uuid4()}",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-        }
+        client_config(
+            bootstrap,
+            {
+                "group.id": f"count-{uuid.uuid4()}",
+                "enable.partition.eof": True,
+                "enable.auto.commit": False,
+            },
+        )
     )
     try:
         meta = consumer.list_topics(topic, timeout=10).topics[topic]

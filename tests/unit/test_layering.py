@@ -1,19 +1,30 @@
 """Imports flow one way, along the stages of the data flow:
 
-    legacy_sim → connectors → transforms → expectations → views, edi → (bench, demo) → scv
+    legacy_sim → connectors → transforms → expectations, carrier → views, edi → console
+        → (bench, demo) → scv
 
 A package imports only packages to its left, never one to its right or beside it. On top of
 the order: the sources (``legacy_sim``, ``connectors``) import no stage (DESIGN.md); the EDI
-stage reads only the canonical models; ``scv``, the console, is the only package that may
-import every other one, and nothing imports it. ``bench`` and ``demo`` are tools that drive
-the whole chain, not stages: only the console imports them.
+stage reads only the canonical models; ``console``, the web console (``scv serve``), reads the
+stages before it; ``scv``, the command line, is the only package that may import every other
+one, and nothing imports it. ``bench`` and ``demo`` are tools that drive the whole chain, not
+stages: only the command line imports them (the demo starts the web console as ``scv serve``,
+a child process, as it starts every other stage).
 
 Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing every Kafka
-reader and writer shares) and ``dsn`` (database URLs with their passwords kept out of
-messages) are usable by every stage; ``stack`` (the launcher of the local stack) only by the
-tools and the console, since a stage must run against any Kafka and database, not only the
-ones ``scv stack`` starts. Infrastructure imports no stage; ``stack`` builds its URLs with
-``dsn``.
+reader and writer shares), ``dsn`` (database URLs with their passwords kept out of
+messages) and ``metrics`` (the metric catalogue and its registries) are usable by every
+stage; ``stack`` (the launcher of the local stack) only by the tools and the console, since
+a stage must run against any Kafka and database, not only the ones ``scv stack`` starts;
+``audit`` (the trail of operator actions) by the tools and the console, which run the
+actions. Infrastructure imports no stage; ``stack`` builds its URLs with ``dsn`` and its
+Kafka clients with ``kafkaio``, ``audit`` writes with ``dsn`` and ``kafkaio``.
+
+``carrier`` is the third source system, the carriers' tracking webhooks, but it emits the
+canonical events itself (nothing maps them downstream), so it builds them with
+``transforms.events`` and sits after ``transforms``, beside ``expectations``: its updates are
+validated at its HTTP edge, not by the gate (``transforms.events.EDGE_VALIDATED``). The
+simulator drives it over HTTP only, so no source imports it.
 
 Every ``import`` of the project's own ``.py`` files counts, also those inside functions.
 """
@@ -33,20 +44,23 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("legacy_sim",),
     ("connectors",),
     ("transforms",),
-    ("expectations",),
+    ("expectations", "carrier"),
     ("views", "edi"),
+    ("console",),
     ("bench", "demo"),
     ("scv",),
 )
 RANK = {package: rank for rank, group in enumerate(ORDER) for package in group}
 SOURCES = ("legacy_sim", "connectors")
 TOOLS = ("bench", "demo")
-CONSOLE = "scv"
+CLI = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {
-    "kafkaio": frozenset(RANK),
-    "dsn": frozenset({*RANK, "stack"}),
-    "stack": frozenset({*TOOLS, CONSOLE}),
+    "kafkaio": frozenset({*RANK, "audit", "stack"}),
+    "dsn": frozenset({*RANK, "stack", "audit"}),
+    "metrics": frozenset(RANK),
+    "stack": frozenset({*TOOLS, CLI}),
+    "audit": frozenset({*TOOLS, CLI}),
 }
 PACKAGES = (*RANK, *INFRASTRUCTURE)
 
@@ -63,7 +77,6 @@ BACK_EDGES = frozenset(
         ("transforms.quality", "expectations.gate"),
         ("transforms.quality", "expectations.suites"),
         ("transforms.replay", "expectations.quarantine"),
-        ("transforms.replay", "expectations.topics"),
         ("transforms.samples", "expectations.gtin"),
         ("transforms.samples", "expectations.suites"),
     }
@@ -134,16 +147,23 @@ def test_every_allowed_back_edge_is_still_used() -> None:
     assert not BACK_EDGES - used, sorted(BACK_EDGES - used)
 
 
-def test_the_console_is_the_only_package_that_may_import_every_other() -> None:
+def test_the_command_line_is_the_only_package_that_may_import_every_other() -> None:
     everything = set(PACKAGES)
-    assert may_import(CONSOLE) == everything - {CONSOLE}
-    assert [p for p in PACKAGES if CONSOLE in may_import(p)] == []
-    assert [p for p in PACKAGES if may_import(p) >= everything - {p}] == [CONSOLE]
+    assert may_import(CLI) == everything - {CLI}
+    assert [p for p in PACKAGES if CLI in may_import(p)] == []
+    assert [p for p in PACKAGES if may_import(p) >= everything - {p}] == [CLI]
 
 
 def test_the_sources_and_the_infrastructure_import_no_stage() -> None:
     for package in (*SOURCES, *INFRASTRUCTURE):
         assert may_import(package) <= set(INFRASTRUCTURE) - {"stack"}, package
+
+
+def test_the_carrier_uses_only_the_canonical_models_of_the_stages() -> None:
+    stages = {
+        i.imported for i in IMPORTS if i.package == "carrier" and i.target not in INFRASTRUCTURE
+    }
+    assert stages <= {"transforms.events"}
 
 
 def test_edi_reads_only_the_canonical_models() -> None:

@@ -59,13 +59,16 @@ BUSINESS = jde_business("pd", COLUMNS)
 #: quantities, reversal back to 280): reported as ``inbound.advised``, ``goods.received`` and
 #: ``receipt.reversed``, so an update touching only these is no ``po.changed``.
 PROGRESS = frozenset({"pdlttr", "pdnxtr", "pdurec", "pduopn"})
+#: Last status of a cancelled line: no other event reports a cancellation, so an update to it
+#: is a ``po.changed`` (status 980) even though it touches only progress columns.
+CANCELLED = "980"
 PK = ("pdkcoo", "pddoco", "pddcto", "pdsfxo", "pdlnid")
 
 
 @mapper("erp", "f4311", columns=COLUMNS)
 def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
     changed = changed_columns(change, BUSINESS)  # () unless an update
-    if change.op is Op.UPDATE and PROGRESS.issuperset(changed):
+    if change.op is Op.UPDATE and PROGRESS.issuperset(changed) and not _cancels(change, changed):
         return  # audit-only, or status progress reported by the inbound events
     row = change.row
     pk = pk_of(row, PK)
@@ -112,3 +115,8 @@ def purchase_order_lines(change: ChangeEvent, ref: Reference) -> Iterator[Output
         status=row.text("pdlttr"),
         promised_date=quirks.julian_date(row.integer("pdpddj")),
     )
+
+
+def _cancels(change: ChangeEvent, changed: tuple[str, ...]) -> bool:
+    """The update cancels the line: its last status changes to 980."""
+    return "pdlttr" in changed and change.row.text("pdlttr") == CANCELLED

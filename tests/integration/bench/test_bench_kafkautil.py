@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import Producer
 
 from bench import kafkautil
+from kafkaio import client_config
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_helpers_count_read_and_commit_on_a_fresh_transactional_topic(
     kafkautil.create_topic(bootstrap, topic, 2)
     parts = [(topic, 0), (topic, 1)]
     assert kafkautil.end_offsets(bootstrap, parts) == {(topic, 0): 0, (topic, 1): 0}
-    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"{prefix}tx"})
+    producer = Producer(client_config(bootstrap, {"transactional.id": f"{prefix}tx"}))
     producer.init_transactions(60)
     producer.begin_transaction()
     for i in range(5):

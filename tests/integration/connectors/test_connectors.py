@@ -23,6 +23,7 @@ from connectors.ops import apply, drop_slot, plan, send_snapshot_signal, source_
 from connectors.settings import ConnectorsSettings
 from connectors.sources import check_mariadb
 from connectors.specs import PostgresSpec, load_specs
+from kafkaio import client_config
 from scv.cli import cli
 from scv.settings import connectors_settings
 from stack.settings import StackSettings
@@ -136,12 +137,14 @@ def test_pause_resume_restart_and_a_filtered_snapshot(
     wanted = {str(r[0]) for r in rows}
     last = max(int(r[0]) for r in rows)
     consumer = Consumer(
-        {
-            "bootstrap.servers": s.kafka_bootstrap,
-            "group.id": f"test-{spec.name}",
-            "auto.offset.reset": "earliest",
-            "topic.metadata.refresh.interval.ms": 1000,
-        }
+        client_config(
+            s.kafka_bootstrap,
+            {
+                "group.id": f"test-{spec.name}",
+                "auto.offset.reset": "earliest",
+                "topic.metadata.refresh.interval.ms": 1000,
+            },
+        )
     )
     consumer.subscribe([spec.topic("f4101")])
     try:

@@ -24,6 +24,7 @@ import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.specs import load_specs
+from kafkaio import client_config
 from stack.credentials import WMS_DATABASE, Credentials
 from stack.endpoints import wms_owner_connection
 from stack.settings import StackSettings
@@ -94,11 +95,13 @@ def test_consignee_columns_arrive_hashed_with_the_stacks_salt(
     moved = {**clear, "C_Address1": f"78 {tag} Quay"}
     now = datetime.now().replace(microsecond=0)  # the WMS writes wall-clock time
     consumer = Consumer(
-        {
-            "bootstrap.servers": stack_settings.kafka_bootstrap,
-            "group.id": f"test-pii-{tag}",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            stack_settings.kafka_bootstrap,
+            {
+                "group.id": f"test-pii-{tag}",
+                "enable.auto.commit": False,
+            },
+        )
     )
     try:
         consumer.assign(_ends(consumer))

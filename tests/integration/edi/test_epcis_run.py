@@ -40,6 +40,7 @@ from rawtopics import settled_ends, wait_quiet
 
 import kafkaio
 from edi.epcis_flow import CANDIDATES
+from kafkaio import client_config
 from transforms.events import from_json
 
 RATE, DURATION = 60, 10
@@ -103,7 +104,7 @@ class Chain:
         parts = kafkaio.partitions(self.bootstrap, topics)
         ends = kafkaio.high_watermarks(self.bootstrap, parts)
         group = self.env["SCV_EDI_EPCIS_GROUP"]
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group})
+        consumer = Consumer(client_config(self.bootstrap, {"group.id": group}))
         try:
             committed = kafkaio.committed_offsets(consumer, parts, group=group)
         finally:

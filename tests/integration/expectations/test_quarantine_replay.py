@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Producer
 
-from expectations.topics import read_quarantine
-from kafkaio import read_committed
+from expectations.quarantine import from_records
+from kafkaio import client_config, read_committed, read_records
 from transforms.events import CanonicalEvent
 from transforms.pipeline import Emit, RawMessage, Rejection, process
 from transforms.quality import QualityGate
@@ -55,7 +55,7 @@ def test_replay_after_a_fix_emits_the_same_event_once(endpoints: dict[str, str])
     )
     record = orjson.loads(FIXTURE.read_bytes())
     raw_topic = f"{run}.erp.proddta.f4101"
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(bootstrap))
     producer.produce(raw_topic, key=record["key"].encode(), value=record["value"].encode())
     assert producer.flush(30) == 0
     registry = default_registry()
@@ -63,7 +63,8 @@ def test_replay_after_a_fix_emits_the_same_event_once(endpoints: dict[str, str])
         until_idle=True, install_signals=False
     )
     assert sum(stats.quarantined.values()) == 1, stats
-    (quarantined,) = read_quarantine(bootstrap, settings.topic(settings.quarantine_topic))
+    quarantine = settings.topic(settings.quarantine_topic)
+    (quarantined,) = from_records(read_records(bootstrap, [quarantine]))
     assert quarantined.rule == "item_rule_too_strict"
     assert quarantined.original_topic == raw_topic
     raw = RawMessage(raw_topic, 0, quarantined.original_offset, None, record["value"].encode())

@@ -21,6 +21,7 @@ from confluent_kafka.admin import NewTopic, OffsetSpec  # type: ignore[attr-defi
 from kafkaio import (
     ReadIncomplete,
     admin_client,
+    client_config,
     ensure_topics,
     high_watermarks,
     read_committed,
@@ -52,11 +53,13 @@ def topic(bootstrap: str) -> Iterator[str]:
 
 def producer(bootstrap: str, topic: str, role: str) -> Producer:
     p = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "transactional.id": f"{topic}-{role}",
-            "transaction.timeout.ms": 60_000,
-        }
+        client_config(
+            bootstrap,
+            {
+                "transactional.id": f"{topic}-{role}",
+                "transaction.timeout.ms": 60_000,
+            },
+        )
     )
     p.init_transactions(60)
     return p

@@ -40,6 +40,7 @@ from chain import (
 from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, settled_ends, wait_quiet
 
+from kafkaio import client_config
 from legacy_sim.verify import read_ledger
 from stack.settings import StackSettings
 
@@ -122,11 +123,13 @@ def _raw_duplicates(bootstrap: str, start: Offsets, end: Offsets) -> int:
     """Streamed changes written more than once to the raw topics between ``start`` and
     ``end`` (the same key, operation, row images and source position)."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"dups-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            bootstrap,
+            {
+                "group.id": f"dups-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+            },
+        )
     )
     seen: Counter[tuple[str, bytes | None, bytes]] = Counter()
     try:

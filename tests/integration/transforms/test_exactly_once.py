@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from kafkaio import client_config
 from stack.settings import StackSettings
 
 CAPTURED = Path(__file__).parents[2] / "fixtures" / "captured" / "erp" / "f4101" / "u.json"
@@ -40,14 +41,16 @@ def _variants(count: int) -> list[tuple[bytes, bytes]]:
 
 def _read_committed(bootstrap: str, topic: str, timeout: float = 20.0) -> list[bytes]:
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"eos-check-{uuid.uuid4()}",
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+        client_config(
+            bootstrap,
+            {
+                "group.id": f"eos-check-{uuid.uuid4()}",
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            },
+        )
     )
     metadata = consumer.list_topics(topic, timeout=10).topics[topic]
     partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
@@ -69,7 +72,7 @@ def _read_committed(bootstrap: str, topic: str, timeout: float = 20.0) -> list[b
 
 
 def _committed_offsets(bootstrap: str, group: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer = Consumer(client_config(bootstrap, {"group.id": group}))
     try:
         partitions = [TopicPartition(topic, p) for p in range(3)]
         return sum(max(tp.offset, 0) for tp in consumer.committed(partitions, timeout=10))
@@ -93,7 +96,7 @@ def test_kill_9_mid_run_loses_and_duplicates_nothing(
     bootstrap = stack_settings.kafka_bootstrap
     run = f"it{uuid.uuid4().hex[:8]}"
     raw_topic = f"{run}.raw.erp.proddta.f4101"
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    producer = Producer(client_config(bootstrap, {"linger.ms": 20}))
     for key, value in _variants(RECORDS):
         producer.produce(raw_topic, key=key, value=value)
     assert producer.flush(30) == 0

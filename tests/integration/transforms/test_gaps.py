@@ -28,6 +28,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 import kafkaio
+from kafkaio import client_config
 
 RECORDS = 10
 COMMITTED = 3
@@ -46,7 +47,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _committed(bootstrap: str, group: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer = Consumer(client_config(bootstrap, {"group.id": group}))
     try:
         return kafkaio.committed_offsets(consumer, [(topic, 0)], group=group)[(topic, 0)]
     finally:
@@ -54,7 +55,7 @@ def _committed(bootstrap: str, group: str, topic: str) -> int:
 
 
 def _produce_tombstones(bootstrap: str, topic: str, count: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(client_config(bootstrap, {"enable.idempotence": True}))
     for i in range(count):
         producer.produce(topic, key=f"k{i}".encode(), value=None)
     assert producer.flush(30) == 0
@@ -82,7 +83,7 @@ def test_a_committed_offset_deleted_from_the_log_stops_the_runner_until_allowed(
         "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
         "SCV_TRANSFORMS_IDLE_S": "3",
     }
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     quarantine = f"{run}.scv.quarantine.v1"
     kafkaio.ensure_topics(
         bootstrap,
@@ -141,7 +142,7 @@ def test_a_first_start_reads_from_the_log_start_without_a_gap(endpoints: dict[st
         "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": f"{run}-tx",
         "SCV_TRANSFORMS_IDLE_S": "3",
     }
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     kafkaio.ensure_topics(bootstrap, [NewTopic(topic, 1, 1)], admin=admin)
     _produce_tombstones(bootstrap, topic, RECORDS)
     _delete_before(admin, topic, LOG_START)  # retention ran before the pipeline ever did

@@ -21,6 +21,7 @@ from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 import kafkaio
+from kafkaio import client_config
 
 FIRST, MORE, LOG_START = 10, 5, 12
 
@@ -37,7 +38,7 @@ def _views(env: dict[str, str], schema: str, *args: str) -> subprocess.Completed
 
 
 def _produce(bootstrap: str, topic: str, count: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(client_config(bootstrap, {"enable.idempotence": True}))
     for i in range(count):
         producer.produce(topic, key=f"k{i}".encode(), value=b"not an event")
     assert producer.flush(30) == 0
@@ -56,7 +57,7 @@ def test_a_stored_offset_deleted_from_the_log_stops_the_views_until_allowed(
         "SCV_VIEWS_TOPIC_PREFIX": f"{run}.",
         "SCV_VIEWS_IDLE_S": "2",
     }
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(bootstrap))
     kafkaio.ensure_topics(bootstrap, [NewTopic(topic, 1, 1)], admin=admin)
     try:
         _produce(bootstrap, topic, FIRST)

@@ -465,9 +465,9 @@ def test_a_partition_at_its_end_counts_as_read_through_only_at_its_high_watermar
 ) -> None:
     s = stage(FakeStore(), tmp_path)
     a, b, c = ("t", 0), ("t", 1), ("t", 2)
-    highs = {a: 10, b: 10, c: 7}
-    monkeypatch.setattr(kafkaio, "high_watermarks", lambda _b, parts, **_: highs)
-    monkeypatch.setattr(kafkaio, "low_watermarks", lambda _b, parts, **_: {a: 0, b: 0, c: 7})
+    highs, lows = {a: 10, b: 10, c: 7}, {a: 0, b: 0, c: 7}
+    monkeypatch.setattr(kafkaio.consume, "high_watermarks", lambda _b, parts, **_: highs)
+    monkeypatch.setattr(kafkaio.consume, "low_watermarks", lambda _b, parts, **_: lows)
     last = {a: ev.T0, b: ev.T0 + timedelta(seconds=1)}
     # a: at its high watermark; b: end-of-partition at the last stable offset, in front of an
     # open transaction (8 < 10); c: nothing delivered since the start, the log begins at 7.

@@ -30,9 +30,10 @@ from legacy_sim.batch.partners import load_partners
 from legacy_sim.engine import Db, TxPlan, execute
 from legacy_sim.profiles import PROFILES
 from legacy_sim.rows import Moment
+from legacy_sim.scenarios import planner
+from legacy_sim.scenarios.context import Context
 from legacy_sim.schemas.erp import ErpBase
 from legacy_sim.schemas.wms import WmsBase
-from legacy_sim.workload import Workload
 
 from ..edi import oracle
 from ..edi.paritydata import to_records
@@ -48,7 +49,7 @@ NONE: frozenset[str] = frozenset()
 class Sim:
     erp: Engine
     wms: Engine
-    workload: Workload
+    ctx: Context
     events: list[dict[str, Any]] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
 
@@ -59,7 +60,7 @@ class Sim:
             conns: dict[Db, Any] = {"erp": e, "wms": w}
             for seq in range(first, first + count):
                 tx = TxPlan(seq=seq, at=Moment(START + timedelta(seconds=seq)), rollback=False)
-                self.workload.plan(tx)
+                planner.plan(self.ctx, tx)
                 execute(tx, conns)
                 self.events += tx.events
                 self.kinds.append(tx.kind)
@@ -101,7 +102,7 @@ def _sim(root: Path) -> Sim:
     world = seed.build_world(1, PROFILES["demo"])
     with erp.begin() as e, wms.begin() as w:
         seed.write_world(world, e, w, lambda n: None)
-    return Sim(erp, wms, Workload(world, random.Random("run:1")))
+    return Sim(erp, wms, Context.build(world, random.Random("run:1")))
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,7 @@ def test_every_file_the_batch_writes_parses_with_bots(sim: Sim) -> None:
 
 def test_without_defects_the_846_is_the_book(sim: Sim) -> None:
     found = sim.read(NONE)
-    world = sim.workload.w
+    world = sim.ctx.world
     for balance in world.balances.values():
         item = world.items[balance.itm].litm
         book = found.book[(balance.mcu, item)]

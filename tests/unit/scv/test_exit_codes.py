@@ -15,7 +15,7 @@ from scv.exit_codes import ExitCode
 
 ROOT = Path(__file__).parents[3]
 STAGES = ("stack", "legacy_sim", "connectors", "transforms", "expectations", "views", "edi",
-          "bench", "demo", "kafkaio", "dsn")  # fmt: skip
+          "bench", "demo", "kafkaio", "dsn", "audit", "carrier")  # fmt: skip
 
 
 def _declared_exit_codes() -> list[tuple[str, object]]:

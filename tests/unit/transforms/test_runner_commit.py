@@ -14,12 +14,13 @@ import pytest
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Message, TopicPartition
 
+from transforms.batch import Mapped
 from transforms.errors import KafkaTransientError, RunnerStalled
 from transforms.reference import StateUpdate
 from transforms.registry import default_registry
-from transforms.runner import Runner, _Mapped
+from transforms.runner import Runner
 from transforms.settings import TransformsSettings
-from transforms.transactions import CommitThread, client_logger
+from transforms.transactions import client_logger
 
 
 class FakeProducer:
@@ -61,13 +62,13 @@ class FakeProducer:
 def runner() -> Iterator[Runner]:
     settings = TransformsSettings(instance_id="7", commit_deadline_s=1.0, stop_grace_s=0.2)
     runner = Runner(settings, default_registry())
-    runner._committer = CommitThread()
+    runner.commits.open()
     yield runner
-    runner._committer.close()
+    runner.commits.close()
 
 
-def _mapped(messages: int) -> _Mapped:
-    return _Mapped(
+def _mapped(messages: int) -> Mapped:
+    return Mapped(
         records=[("scv.order.v1", b"k", b"{}", None)],
         counts={
             "events": Counter({"order.placed": 1}),
@@ -84,7 +85,7 @@ def _mapped(messages: int) -> _Mapped:
 def test_a_committed_batch_is_final_and_the_next_stays_open(runner: Runner) -> None:
     producer: Any = FakeProducer()
     runner.store.apply(StateUpdate("item|1", {"v": 1}))
-    runner._send(producer, _mapped(messages=2))
+    runner.commits.send(producer, _mapped(messages=2))
     runner.store.apply(StateUpdate("item|2", {"v": 2}))  # the next batch, mapped meanwhile
     runner._await_commit()
     assert producer.calls == ["begin", "produce scv.order.v1", "send_offsets", "commit"]
@@ -98,7 +99,7 @@ def test_a_failed_commit_is_aborted_and_rolls_back_both_batches(runner: Runner) 
     error = RdKafkaError(RdKafkaError._TIMED_OUT, "coordinator gone", txn_requires_abort=True)
     producer: Any = FakeProducer(commit_error=error)
     runner.store.apply(StateUpdate("item|1", {"v": 1}))
-    runner._send(producer, _mapped(messages=2))
+    runner.commits.send(producer, _mapped(messages=2))
     runner.store.apply(StateUpdate("item|2", {"v": 2}))
     with pytest.raises(KafkaTransientError, match="coordinator gone"):
         runner._await_commit()
@@ -115,17 +116,17 @@ class _NoPartitions:
 
 def test_a_revocation_waits_for_the_commit_in_flight(runner: Runner) -> None:
     producer: Any = FakeProducer()
-    runner._send(producer, _mapped(messages=3))
+    runner.commits.send(producer, _mapped(messages=3))
     runner._on_revoke(_NoPartitions(), [])  # type: ignore[arg-type]
-    assert runner._in_flight is None
+    assert runner.commits.in_flight is None
     assert runner.stats.messages == 3
 
 
 def test_a_commit_that_fails_during_a_revocation_is_handled_after_consume(runner: Runner) -> None:
     error = RdKafkaError(RdKafkaError._TIMED_OUT, "fenced meanwhile", txn_requires_abort=True)
-    runner._send(FakeProducer(commit_error=error), _mapped(messages=3))  # type: ignore[arg-type]
+    runner.commits.send(FakeProducer(commit_error=error), _mapped(messages=3))  # type: ignore[arg-type]
     runner._on_revoke(_NoPartitions(), [])  # type: ignore[arg-type]
-    assert isinstance(runner._aborted, KafkaTransientError)
+    assert isinstance(runner.commits.aborted, KafkaTransientError)
 
 
 class FakeStateConsumer:
@@ -141,19 +142,19 @@ def test_the_catch_up_skips_this_instances_own_records(runner: Runner) -> None:
     # v=1 back under the batch mapped next. (``probe|`` keys: their values stay valid state
     # records once the load checks them, ``decode_state_record``.)
     runner.store.apply(StateUpdate("probe|1", {"recent": [[2, 2]]}))
-    own = Message(key=b"probe|1", value=b'{"recent": [[1, 1]]}', headers=runner._writer)
+    own = Message(key=b"probe|1", value=b'{"recent": [[1, 1]]}', headers=runner.state.writer)
     # A predecessor with the same transactional id (a restart) is another writer.
     other = Message(
         key=b"probe|2", value=b'{"recent": [[5, 5]]}', headers=[("scv_writer", b"scv-transforms-7")]
     )
-    runner._catch_up_state(FakeStateConsumer([own, other]))  # type: ignore[arg-type]
+    runner.state.catch_up(FakeStateConsumer([own, other]), runner.holds.news)  # type: ignore[arg-type]
     assert runner.store.get("probe|1") == {"recent": [[2, 2]]}
     assert runner.store.get("probe|2") == {"recent": [[5, 5]]}
 
 
 def test_a_stuck_commit_stalls_the_runner_past_its_deadline(runner: Runner) -> None:
     stuck = threading.Event()
-    runner._send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
+    runner.commits.send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
     started = time.monotonic()
     with pytest.raises(RunnerStalled, match="did not finish within 1s"):
         runner._await_commit()
@@ -163,7 +164,7 @@ def test_a_stuck_commit_stalls_the_runner_past_its_deadline(runner: Runner) -> N
 
 def test_a_stop_ends_the_wait_for_a_stuck_commit_after_the_grace(runner: Runner) -> None:
     stuck = threading.Event()
-    runner._send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
+    runner.commits.send(FakeProducer(stuck=stuck), _mapped(messages=3))  # type: ignore[arg-type]
     runner.stop("SIGTERM")
     started = time.monotonic()
     with pytest.raises(RunnerStalled, match=r"^stopping"):
@@ -174,7 +175,7 @@ def test_a_stop_ends_the_wait_for_a_stuck_commit_after_the_grace(runner: Runner)
 
 def test_a_fatal_producer_error_stalls_the_runner(runner: Runner) -> None:
     error = RdKafkaError(RdKafkaError._FENCED, "epoch bumped", fatal=True)
-    runner._send(FakeProducer(commit_error=error), _mapped(messages=1))  # type: ignore[arg-type]
+    runner.commits.send(FakeProducer(commit_error=error), _mapped(messages=1))  # type: ignore[arg-type]
     with pytest.raises(RunnerStalled, match="epoch bumped"):
         runner._await_commit()
 
@@ -182,7 +183,7 @@ def test_a_fatal_producer_error_stalls_the_runner(runner: Runner) -> None:
 def test_a_timed_out_commit_is_aborted_and_redone(runner: Runner) -> None:
     error = RdKafkaError(RdKafkaError._TIMED_OUT, "broker gone", retriable=True)
     producer: Any = FakeProducer(commit_error=error)
-    runner._send(producer, _mapped(messages=1))
+    runner.commits.send(producer, _mapped(messages=1))
     with pytest.raises(KafkaTransientError, match="broker gone"):
         runner._await_commit()
     assert producer.calls[-1] == "abort"

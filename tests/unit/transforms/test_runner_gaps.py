@@ -17,10 +17,13 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 from confluent_kafka import KafkaError as RdKafkaError
 
 import scv.commands.pipeline as pipeline_cli
+import transforms.placement as placement_module
 import transforms.runner as runner_module
+from transforms.clients import consumer_config
 from transforms.errors import OffsetGap
+from transforms.holds import Ends, Hold, TopicKey
 from transforms.registry import default_registry
-from transforms.runner import Runner, RunStats, TopicKey, _Ends, _Hold, consumer_config
+from transforms.runner import Runner, RunStats
 from transforms.settings import TransformsSettings
 
 ORDERS = ("erp.proddta.f4211", 0)
@@ -83,7 +86,7 @@ class FakeConsumer:
 def _runner(admin: FakeAdmin, **settings: Any) -> tuple[Runner, list[str]]:
     lines: list[str] = []
     runner = Runner(TransformsSettings(**settings), default_registry(), log=lines.append)
-    runner._admin = admin  # type: ignore[assignment]
+    runner.placement.admin = runner.holds.admin = admin  # type: ignore[assignment]
     return runner, lines
 
 
@@ -151,7 +154,7 @@ def test_without_the_log_bounds_the_committed_offsets_are_used_as_they_are(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A gap then shows when the fetch fails (an offset reset, handled in the loop).
-    monkeypatch.setattr(runner_module, "LOG_BOUNDS_DEADLINE_S", 0.01)
+    monkeypatch.setattr(placement_module, "LOG_BOUNDS_DEADLINE_S", 0.01)
     runner, lines = _runner(FakeAdmin({}, {}, fail=True))
     consumer = FakeConsumer({ORDERS: 120})
     _assign(runner, consumer, ORDERS, ITEMS)
@@ -180,8 +183,8 @@ class ResetMessage:
 
 def test_a_fetch_whose_offset_is_gone_is_noted_not_mapped() -> None:
     runner, lines = _runner(FakeAdmin({}, {}))
-    assert not runner._usable(ResetMessage(*ORDERS, 700))  # type: ignore[arg-type]
-    assert runner._resets == {ORDERS: 700}
+    assert runner._triage([ResetMessage(*ORDERS, 700)]) == []  # type: ignore[list-item]
+    assert runner.placement.resets == {ORDERS: 700}
     assert "erp.proddta.f4211[0]" in lines[-1]
 
 
@@ -190,12 +193,12 @@ def test_after_a_reset_every_partition_is_assigned_again_from_the_committed_offs
     runner, _ = _runner(admin)
     consumer = FakeConsumer({ORDERS: 600, ITEMS: 30})
     _assign(runner, consumer, ORDERS, ITEMS)
-    runner._holds[ITEMS] = _Hold(30, "unknown_item", since=0.0, ends=_Ends({}))
-    runner._resets[ORDERS] = 700
+    runner.holds.held[ITEMS] = Hold(30, "unknown_item", since=0.0, ends=Ends({}))
+    runner.placement.resets[ORDERS] = 700
     runner._reassign(consumer)  # type: ignore[arg-type]
     assert consumer.resumed == [ITEMS]  # a paused partition stays paused through an assignment
-    assert runner._holds == {}
-    assert runner._resets == {}
+    assert runner.holds.held == {}
+    assert runner.placement.resets == {}
     assert consumer.assigned[-1] == [(*ITEMS, 30), (*ORDERS, 600)]
 
 
@@ -205,7 +208,7 @@ def test_a_reader_slower_than_retention_stops_at_the_reset() -> None:
     consumer = FakeConsumer({ORDERS: 600, ITEMS: 30})
     _assign(runner, consumer, ORDERS, ITEMS)
     admin.lows[ORDERS] = 800  # retention deleted up to 800 while the runner was behind
-    runner._resets[ORDERS] = 650
+    runner.placement.resets[ORDERS] = 650
     with pytest.raises(OffsetGap, match=r"committed offset 600 is below the log start 800"):
         runner._reassign(consumer)  # type: ignore[arg-type]
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
+from transforms.holds import Ends, Hold, TopicKey
 from transforms.registry import default_registry
-from transforms.runner import Runner, TopicKey, _Ends, _Hold
+from transforms.runner import Runner
 from transforms.settings import TransformsSettings
 
 ITEMS = ("erp.proddta.f4101", 0)
@@ -16,7 +17,7 @@ WMS_ORDERS = ("wms.wmwhse1.ORDERS", 1)
 
 
 class FakeConsumer:
-    """The two calls ``_review_holds`` makes: the group's committed offsets, and resume."""
+    """The two calls ``Holds.review`` makes: the group's committed offsets, and resume."""
 
     def __init__(self, committed: dict[TopicKey, int]) -> None:
         self._committed = committed
@@ -34,19 +35,19 @@ class FakeConsumer:
         self.resumed += [(tp.topic, tp.partition) for tp in partitions]
 
 
-class KnownEnds(_Ends):
+class KnownEnds(Ends):
     def __init__(self, ends: dict[TopicKey, int]) -> None:
         super().__init__({})
         self._ends = ends
 
 
-def _review(held: TopicKey, at: int, committed: dict[TopicKey, int]) -> _Hold:
+def _review(held: TopicKey, at: int, committed: dict[TopicKey, int]) -> Hold:
     runner = Runner(TransformsSettings(reference_retry_s=0.5), default_registry())
-    hold = _Hold(at, "unknown_location", since=0.0, ends=KnownEnds({ITEMS: 50, WMS_ORDERS: 90}))
+    hold = Hold(at, "unknown_location", since=0.0, ends=KnownEnds({ITEMS: 50, WMS_ORDERS: 90}))
     hold.paused_at = 1.0  # paused long ago: due
-    runner._holds[held] = hold
+    runner.holds.held[held] = hold
     consumer: Any = FakeConsumer(committed)
-    runner._review_holds(consumer)
+    runner.holds.review(consumer)
     assert consumer.resumed == [held]
     return hold
 
@@ -59,12 +60,12 @@ def test_a_held_reference_row_does_not_wait_for_its_own_partition() -> None:
 
 def test_a_revoked_held_partition_is_resumed_before_it_goes() -> None:
     runner = Runner(TransformsSettings(), default_registry())
-    runner._holds[WMS_ORDERS] = _Hold(40, "unknown_location", since=0.0, ends=KnownEnds({}))
+    runner.holds.held[WMS_ORDERS] = Hold(40, "unknown_location", since=0.0, ends=KnownEnds({}))
     consumer: Any = FakeConsumer({})
     revoked = [TopicPartition(*WMS_ORDERS), TopicPartition(*ITEMS)]
     runner._on_revoke(consumer, revoked)
     assert consumer.resumed == [WMS_ORDERS]  # only the paused (held) one
-    assert runner._holds == {}
+    assert runner.holds.held == {}
 
 
 def test_a_hold_waits_while_another_reference_partition_is_behind() -> None:
@@ -73,12 +74,12 @@ def test_a_hold_waits_while_another_reference_partition_is_behind() -> None:
 
 def _paused_just_now(news_at: float) -> list[TopicKey]:
     runner = Runner(TransformsSettings(reference_retry_s=3600), default_registry())
-    hold = _Hold(40, "unknown_order", since=0.0, ends=KnownEnds({ITEMS: 50}))
+    hold = Hold(40, "unknown_order", since=0.0, ends=KnownEnds({ITEMS: 50}))
     hold.paused_at = time.monotonic()
-    runner._holds[WMS_ORDERS] = hold
-    runner._reference_news_at = hold.paused_at + news_at
+    runner.holds.held[WMS_ORDERS] = hold
+    runner.holds.news_at = hold.paused_at + news_at
     consumer: Any = FakeConsumer({ITEMS: 10})
-    runner._review_holds(consumer)
+    runner.holds.review(consumer)
     return consumer.resumed
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from confluent_kafka import Message
 
+from transforms.batch import raw_message
 from transforms.pipeline import Quarantine, quarantine_headers
-from transforms.runner import raw_message
 
 DEBEZIUM_HEADERS = [
     ("__debezium.context.connectorLogicalName", b"erp"),

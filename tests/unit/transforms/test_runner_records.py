@@ -35,11 +35,11 @@ def test_a_message_the_gate_quarantines_keeps_its_state_records() -> None:
     outcome = process(raw, runner.registry, Reference(StateStore(), {}))
     assert isinstance(outcome, Emit)
     assert outcome.state, "the item row carries reference facts"
-    done = serialize(outcome, state_headers=runner._writer)
+    done = serialize(outcome, state_headers=runner.state.writer)
     assert not isinstance(done, Quarantine)
 
     routed = route([(raw, outcome)], RejectAll())
-    records, counts = runner._records(routed, {(raw.topic, raw.partition, raw.offset): done})
+    records, counts = runner.batcher.records(routed, {(raw.topic, raw.partition, raw.offset): done})
 
     topics = [topic for topic, *_ in records]
     assert topics.count("scv.quarantine.v1") == 1
@@ -50,7 +50,7 @@ def test_a_message_the_gate_quarantines_keeps_its_state_records() -> None:
 
 def test_a_bad_state_record_is_skipped_and_counted() -> None:
     runner = Runner(TransformsSettings(instance_id="7"), default_registry())
-    runner._load_state_record(Message(key=b"uom|60001||CA|EA", value=b"{not json"))
-    runner._load_state_record(Message(key=b"probe|1", value=b'{"recent": [[1, 1]]}'))
+    runner.state.load_record(Message(key=b"uom|60001||CA|EA", value=b"{not json"))
+    runner.state.load_record(Message(key=b"probe|1", value=b'{"recent": [[1, 1]]}'))
     assert sum(runner.stats.bad_state.values()) == 1
     assert len(runner.store) == 1

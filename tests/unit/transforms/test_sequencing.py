@@ -16,9 +16,10 @@ import orjson
 from confluent_kafka import TopicPartition
 
 from transforms.envelope import parse_envelope
+from transforms.holds import COMMIT_ORDER, TopicKey
 from transforms.pipeline import RawMessage, decode
 from transforms.registry import default_registry
-from transforms.runner import COMMIT_ORDER, Runner, TopicKey
+from transforms.runner import Runner
 from transforms.sequencing import CommitOrderMerge, PartitionReading, Sequenced
 from transforms.settings import TransformsSettings
 
@@ -306,21 +307,21 @@ def test_a_line_read_before_a_lagging_conversion_partition_waits_in_memory() -> 
     # the broker (end 2): the line, committed after both, must not be mapped yet.
     consumer: Any = FakeConsumer({CONVERSIONS: 1, LINES: 1}, {CONVERSIONS: 2, LINES: 1})
 
-    mapped = runner._map(consumer, [Message(LINE_PLACED)])  # type: ignore[list-item]
+    mapped = runner.batcher.map(consumer, [Message(LINE_PLACED)])  # type: ignore[list-item]
 
     assert mapped.messages == 0
     assert runner.stats.held[COMMIT_ORDER] == 1
     assert {(tp.topic, tp.partition): tp.offset for tp in mapped.positions}[LINES] == 0
-    assert runner._pending.first_offset(LINES) == LINE_PLACED.offset
+    assert runner.waiting.merge.first_offset(LINES) == LINE_PLACED.offset
 
-    mapped = runner._map(consumer, [])  # nothing new: it still waits
+    mapped = runner.batcher.map(consumer, [])  # nothing new: it still waits
     assert mapped.messages == 0
     assert runner.stats.held[COMMIT_ORDER] == 1  # counted once
 
     consumer.positions[CONVERSIONS] = 2  # the update arrives, and is mapped before the line
-    mapped = runner._map(consumer, [Message(CONVERSION_CHANGED)])  # type: ignore[list-item]
+    mapped = runner.batcher.map(consumer, [Message(CONVERSION_CHANGED)])  # type: ignore[list-item]
     assert mapped.messages == 2
-    assert len(runner._pending) == 0
+    assert len(runner.waiting.merge) == 0
     assert {(tp.topic, tp.partition): tp.offset for tp in mapped.positions}[LINES] == 1
 
 
@@ -328,9 +329,9 @@ def test_partitions_with_rows_waiting_pause_past_the_limit_until_half_are_mapped
     runner = Runner(TransformsSettings(batch_size=1, pending_max_rows=1), default_registry())
     consumer: Any = FakeConsumer({CONVERSIONS: 0, LINES: 1}, {CONVERSIONS: 2, LINES: 1})
 
-    runner._map(consumer, [Message(LINE_PLACED), Message(LINE_CHANGED)])  # type: ignore[list-item]
+    runner.batcher.map(consumer, [Message(LINE_PLACED), Message(LINE_CHANGED)])  # type: ignore[list-item]
     assert consumer.paused == [LINES]  # two rows waiting, one allowed
 
     consumer.positions[CONVERSIONS] = 2
-    runner._map(consumer, [Message(CONVERSION_CREATED), Message(CONVERSION_CHANGED)])  # type: ignore[list-item]
+    runner.batcher.map(consumer, [Message(CONVERSION_CREATED), Message(CONVERSION_CHANGED)])  # type: ignore[list-item]
     assert consumer.resumed == [LINES]

@@ -147,7 +147,7 @@ def test_a_fetch_whose_offset_is_gone_assigns_again_from_the_stored_offsets() ->
 class StubProcess:
     settings: ViewsSettings | None = None
 
-    def __init__(self, settings: ViewsSettings, store: Any, *, log: Any) -> None:
+    def __init__(self, settings: ViewsSettings, store: Any, *, log: Any, metrics: Any) -> None:
         StubProcess.settings = settings
 
     def run(self, *, until_idle: bool) -> ViewStats:

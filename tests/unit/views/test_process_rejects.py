@@ -24,6 +24,7 @@ from views.positions import Book, doc_from_json
 from views.process import Evaluator, Rejected, ViewProcess, read_event
 from views.settings import ViewsSettings
 from views.store import Batch
+from views.supply import Supply
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "debezium"
 TOPIC = "scv.inventory.v1"
@@ -84,9 +85,15 @@ class FakeStore:
     def write(self, batch: Batch) -> None:
         self.batches.append(batch)
 
-    def load(self, book: Book, monitor: Monitor) -> dict[tuple[str, int], int]:
+    def load(
+        self, book: Book, monitor: Monitor, supply: Supply | None = None
+    ) -> dict[tuple[str, int], int]:
         self.loads += 1
         for batch in self.batches:
+            if supply is not None and batch.supply is not None:
+                for (kind, key), state in batch.supply.state.items():
+                    if state is not None:
+                        supply.load_row(kind, key, state)
             for key, position in batch.positions.items():
                 book.load_position(key, position)
             for (kind, key), doc in batch.documents.items():

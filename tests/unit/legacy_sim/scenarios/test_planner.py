@@ -1,4 +1,4 @@
-"""The workload planner without databases: determinism, undo on rollback, invariants."""
+"""The planner and its scenarios without databases: determinism, undo on rollback, invariants."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ from legacy_sim import anomalies
 from legacy_sim.engine import TxPlan
 from legacy_sim.profiles import PROFILES
 from legacy_sim.rows import Moment
+from legacy_sim.scenarios import planner
+from legacy_sim.scenarios.context import Context
 from legacy_sim.seed import build_world
-from legacy_sim.workload import Workload
 
 T0 = datetime(2025, 2, 1, 15, 35, 12, tzinfo=UTC)
 
 
-def _plans(seed: int, count: int) -> tuple[Workload, list[TxPlan]]:
-    workload = Workload(build_world(3, PROFILES["demo"]), random.Random(seed))
+def _plans(seed: int, count: int) -> tuple[Context, list[TxPlan]]:
+    ctx = Context.build(build_world(3, PROFILES["demo"]), random.Random(seed))
     plans = []
     for seq in range(1, count + 1):
         tx = TxPlan(seq=seq, at=Moment(T0 + timedelta(seconds=seq)), rollback=False, scheduled=seq)
         if seq % 50 == 0:
-            anomalies.inject(workload, tx)
+            anomalies.inject(ctx, tx)
         else:
-            workload.plan(tx)
+            planner.plan(ctx, tx)
         plans.append(tx)
-    return workload, plans
+    return ctx, plans
 
 
 def _summary(plans: list[TxPlan]) -> list[object]:
@@ -41,20 +42,20 @@ def test_same_seed_same_plans_and_another_seed_differs() -> None:
 
 
 def test_undo_restores_the_world_exactly() -> None:
-    workload, _ = _plans(5, 200)
-    before = workload.w.model_dump_json(exclude={"counters"})
-    queues = {k: list(v) for k, v in workload.queues.items()}
+    ctx, _ = _plans(5, 200)
+    before = ctx.world.model_dump_json(exclude={"counters"})
+    queues = {k: list(v) for k, v in ctx.queues.items()}
     for seq in range(1000, 1100):
         tx = TxPlan(seq=seq, at=Moment(T0), rollback=True)
-        workload.plan(tx)
+        planner.plan(ctx, tx)
         tx.journal.undo()
-    assert workload.w.model_dump_json(exclude={"counters"}) == before
-    assert workload.queues == queues
+    assert ctx.world.model_dump_json(exclude={"counters"}) == before
+    assert ctx.queues == queues
 
 
 def test_planned_world_keeps_the_legacy_invariants() -> None:
-    workload, plans = _plans(9, 3000)
-    world = workload.w
+    ctx, plans = _plans(9, 3000)
+    world = ctx.world
     kinds = {p.kind for p in plans}
     assert {"order_entry", "release", "allocate", "pick", "ship", "receipt", "purge"} <= kinds
     for stock in world.stock.values():
@@ -90,8 +91,8 @@ def test_every_business_transaction_names_its_events_or_none() -> None:
 
 
 def test_released_orders_carry_their_customers_name_and_address() -> None:
-    workload, plans = _plans(5, 400)
-    customers = {str(p.an8): p for p in workload.w.customers}
+    ctx, plans = _plans(5, 400)
+    customers = {str(p.an8): p for p in ctx.world.customers}
     inserted = [
         row
         for plan in plans

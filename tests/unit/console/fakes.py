@@ -1,0 +1,124 @@
+"""A ``console.sources.Sources`` over data held in memory: the boundary the unit tests fake."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from console.history import History
+from console.lag import LagRow, lag_rows
+from console.orders import PayloadTimelines
+from console.sources import ReplayOutcome
+from expectations.quarantine import QuarantineRecord
+from expectations.report import GatedEvent, summarize
+from views.positions import Key, Position
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+MS0 = int(T0.timestamp() * 1000)
+
+
+def quarantined(offset: int, rule: str, kind: str = "order.placed") -> QuarantineRecord:
+    headers: list[tuple[str, bytes | None]] = [
+        ("scv_quarantine_stage", b"gate"),
+        ("scv_original_topic", b"erp.proddta.f4211"),
+        ("scv_original_partition", b"0"),
+        ("scv_original_offset", str(100 + offset).encode()),
+        ("__rule.name", rule.encode()),
+        ("dq.failed_rules", json.dumps([rule]).encode()),
+        ("dq.event_type", kind.encode()),
+        ("scv_quarantine_detail", b"order.placed: 'PO-SECRET-1' is not a number; sdan8=4242"),
+    ]
+    value = {"after": {"sddoco": 7, "sdvr01": "PO-SECRET-1", "sduorg": -100}}
+    return QuarantineRecord(
+        0, offset, MS0 + offset * 1000, b'{"sddoco":"7"}', json.dumps(value).encode(),
+        tuple(headers),
+    )  # fmt: skip
+
+
+def alert(n: int, action: str, kind: str = "below_reorder_point", **fields: Any) -> dict[str, Any]:
+    return {
+        "alert_id": f"00000000-0000-0000-0000-{n:012d}",
+        "episode_id": f"11111111-0000-0000-0000-{fields.pop('episode', n):012d}",
+        "kind": kind,
+        "action": action,
+        "severity": "warning",
+        "subject": fields.get("subject", f"S{n}"),
+        "message": f"message {n}",
+        "occurred_at": f"2026-11-27T12:{n:02d}:00+00:00",
+        **fields,
+    }
+
+
+class FakeSources:
+    def __init__(self) -> None:
+        self.table: dict[Key, Position] = {
+            ("20001", "BOLT-1"): Position(on_hand=Decimal("100"), allocated=Decimal("5")),
+            ("20001", "NUT-2"): Position(on_hand=Decimal("10.50")),
+            ("30001", "BOLT-1"): Position(on_hand=Decimal("0"), on_order=Decimal("40")),
+        }
+        self.replayed_table: dict[Key, Position] = {("20001", "BOLT-1"): Position(Decimal(7))}
+        self.as_of: list[datetime | None] = []
+        self.log: list[dict[str, Any]] = []
+        self.records = [quarantined(1, "quantity_positive"), quarantined(2, "status_known")]
+        self.replays: list[str | None] = []
+        self.failing: Exception | None = None
+        self.payloads: list[dict[str, Any]] = []
+
+    def _fail(self) -> None:
+        if self.failing is not None:
+            raise self.failing
+
+    def positions(
+        self, site: str | None, item: str | None, as_of: datetime | None
+    ) -> dict[Key, Position]:
+        self._fail()
+        self.as_of.append(as_of)
+        found = self.table if as_of is None else self.replayed_table
+        return {k: p for k, p in found.items() if site is None or k[0] == site}
+
+    def reorder_point(self, key: Key) -> Decimal | None:
+        return Decimal(20)
+
+    def history(self, points: int) -> History:
+        self._fail()
+        return History((MS0, MS0 + 1000), {("20001", "BOLT-1"): (Decimal(50), Decimal(100))})
+
+    def alert_log(self) -> list[dict[str, Any]]:
+        self._fail()
+        return list(self.log)
+
+    def quality_summary(self, since: datetime | None) -> dict[str, Any]:
+        self._fail()
+        events = [
+            GatedEvent({"event_type": "order.placed", "source": {"snapshot": True}}, MS0 + i)
+            for i in range(1998)
+        ]
+        return summarize(events, self.records, since=since, now=T0)
+
+    def quarantine(self) -> list[QuarantineRecord]:
+        self._fail()
+        return list(self.records)
+
+    def replay(self, rule: str | None) -> ReplayOutcome:
+        self.replays.append(rule)
+        return ReplayOutcome(2, 0, 2, 1, Counter({"order.placed": 2}), Counter())
+
+    def connectors(self) -> list[dict[str, Any]]:
+        self._fail()
+        return [
+            {"name": "erp", "state": "RUNNING", "tasks": [{"id": 0, "state": "RUNNING"}],
+             "running": True, "trace": [],
+             "data_loss_risk": {"level": "ok", "summary": "slot active, 1.0 MiB retained"}},
+        ]  # fmt: skip
+
+    def lag(self) -> list[LagRow]:
+        self._fail()
+        return lag_rows("pipeline group g", {("erp.proddta.f4211", 0): 90},
+                        {("erp.proddta.f4211", 0): 100, ("erp.proddta.f4211", 1): 3})  # fmt: skip
+
+    def orders(self) -> PayloadTimelines:
+        self._fail()
+        return PayloadTimelines(self.payloads)
