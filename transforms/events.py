@@ -215,7 +215,20 @@ class OrderPicked(_AllocationEvent):
     from_location: str | None = None
     to_location: str | None = None
     lpn: str | None = None
+    #: The carton's SSCC when the pick already names it (a WMS that packs as it picks); the
+    #: carton assigned later comes as ``order.packed``.
     case_id: str | None = None
+
+
+class OrderPacked(_AllocationEvent):
+    """A picked allocation was packed into a carton (WMS ``PICKDETAIL.CaseID`` set): the
+    carton's contents, one allocation at a time; the 856's pack level (``MAN*GM``)."""
+
+    event_type: Literal["order.packed"] = "order.packed"
+    #: The carton's SSCC-18 (the WMS writes it as ``CaseID``).
+    carton_sscc: str
+    #: The drop (staging) id the carton was put on, when the WMS names one.
+    drop_id: str | None = None
 
 
 class _ShipmentEvent(CanonicalEvent):
@@ -470,6 +483,7 @@ EVENT_TYPES: dict[str, type[CanonicalEvent]] = {
         OrderCancelled,
         OrderAllocated,
         OrderPicked,
+        OrderPacked,
         ShipmentDispatched,
         ShipmentDelivered,
         ShipmentInTransit,
@@ -502,6 +516,7 @@ AnyCanonicalEvent = Annotated[
     | OrderCancelled
     | OrderAllocated
     | OrderPicked
+    | OrderPacked
     | ShipmentDispatched
     | ShipmentDelivered
     | ShipmentInTransit

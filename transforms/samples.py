@@ -28,7 +28,15 @@ from transforms.events import (
 )
 
 _T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-_WMS = ("order.allocated", "order.picked", "shipment.", "inbound.", "inventory.", "temperature.")
+_WMS = (
+    "order.allocated",
+    "order.picked",
+    "order.packed",
+    "shipment.",
+    "inbound.",
+    "inventory.",
+    "temperature.",
+)
 
 
 def _gtin(n: int) -> str:
@@ -69,6 +77,7 @@ def _fields(event_type: str, i: int, rng: random.Random) -> dict[str, Any]:
         },
         "order.allocated": {**alloc, "lot": f"L{i:06d}", "location": "1A-01-01"},
         "order.picked": {**alloc, "from_location": "1A-01-01", "to_location": "9STAGE01"},
+        "order.packed": {**alloc, "carton_sscc": f"00614141{i:09d}0", "drop_id": f"D{i:09d}"},
         "shipment.dispatched": {
             "shipment_id": f"MB{i:08d}", "order_id": order_id, "wms_order_key": f"{i:010d}",
             "carrier": "UPS",

@@ -1,7 +1,10 @@
-"""WMS ``PICKDETAIL`` → ``order.allocated`` / ``order.picked``.
+"""WMS ``PICKDETAIL`` → ``order.allocated`` / ``order.picked`` / ``order.packed``.
 
 A new pick detail is an allocation of lot x location x LPN to an order line; Status ``5`` is
-picked. The ERP order comes from the ``ORDERS`` correlation state (``OrderKey`` →
+picked; ``CaseID`` set (blank before, or another carton) is packed: the allocation went into
+the carton with that SSCC. The WMS writes the carton after the status, in the same transaction,
+so a pick rarely names its carton itself: the carton comes as its own event, which the 856's
+pack level and the order's ``packed`` step read. The ERP order comes from the ``ORDERS`` correlation state (``OrderKey`` →
 ``ExternOrderKey``), the ERP line from ``OrderLineNumber '00001'`` → line ``1.000``.
 Quantities are already in base units (``Qty``); ``UOMQty``/``UOM`` are kept as the original.
 TrafficCop-only updates are suppressed; deletes (unallocation, short-pick splits) map to
@@ -16,7 +19,7 @@ from decimal import Decimal
 from transforms import quirks
 from transforms.envelope import ChangeEvent, Op, Row
 from transforms.errors import DataError
-from transforms.events import OrderAllocated, OrderPicked, Quantity
+from transforms.events import OrderAllocated, OrderPacked, OrderPicked, Quantity
 from transforms.mapping import WMS_HOUSEKEEPING, Output, header, mapper, wms_when
 from transforms.reference import Reference
 
@@ -56,6 +59,10 @@ def _picked(row: Row | None) -> bool:
     )
 
 
+def _carton(row: Row | None) -> str | None:
+    return None if row is None else row.text("CaseID")
+
+
 def _base_uom(ref: Reference, sku: str) -> str | None:
     try:
         return ref.item_by_sku(sku).base_uom
@@ -70,7 +77,9 @@ def pick_details(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
         return
     allocated = change.op in (Op.CREATE, Op.READ)
     picked = _picked(row) and not _picked(change.before)
-    if not allocated and not picked:
+    carton = _carton(row)
+    packed = carton is not None and carton != _carton(change.before)
+    if not allocated and not picked and not packed:
         return  # TrafficCop, wave/slip assignment, status 3: no business fact of ours
     key = row.required_text("PickDetailKey")
     order = ref.wms_order(row.required_text("OrderKey"))
@@ -112,4 +121,13 @@ def pick_details(change: ChangeEvent, ref: Reference) -> Iterator[Output]:
             to_location=row.text("ToLoc"),
             lpn=row.text("ID"),
             case_id=row.text("CaseID"),
+        )
+    if packed and carton is not None:
+        yield OrderPacked(
+            **header(
+                change, pk=key, event_type="order.packed", occurred=when, site_id=order.site_id
+            ),
+            **common,
+            carton_sscc=carton,
+            drop_id=row.text("DropID"),
         )

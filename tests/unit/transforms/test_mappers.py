@@ -199,7 +199,6 @@ def test_quirk_status_progress_and_audit_only_updates_are_no_events() -> None:
     assert _skipped("erp", "f4211", "u-ship") == "no business change"
     assert _skipped("erp", "f4311", "u-receipt") == "no business change"
     assert _skipped("wms", "LOTxLOCxID", "u-trafficcop") == "no business change"
-    assert _skipped("wms", "PICKDETAIL", "u-carton") == "no business change"
 
 
 def test_quirk_archive_move_is_not_a_cancellation() -> None:
@@ -259,6 +258,38 @@ def test_quirk_wms_order_line_correlates_with_the_erp_line() -> None:
     assert picked.event_type == "order.picked"
     assert dumped["line_id"] == "00020-SO-10429/4.000"
     assert dumped["quantity"] == Decimal(13)
+
+
+def test_quirk_carton_written_after_the_pick_is_its_own_packed_event() -> None:
+    """Pick detail 0000002022: Status 3 → 5 first (no carton yet), then CaseID ' ' →
+    006141410000007752 and DropID D000007752, in the same WMS transaction. The pick cannot name
+    the carton; the second update is ``order.packed`` with it, for the same allocation."""
+    (picked,) = _events("wms", "PICKDETAIL", "u-picked")
+    (packed,) = _events("wms", "PICKDETAIL", "u-carton")
+    assert picked.source.tx_id == packed.source.tx_id == "0-184054-29052"
+    assert _after("wms", "PICKDETAIL", "u-picked")["CaseID"] == " "
+    assert picked.model_dump()["case_id"] is None
+    dumped = packed.model_dump()
+    assert packed.event_type == "order.packed"
+    assert (dumped["carton_sscc"], dumped["drop_id"]) == ("006141410000007752", "D000007752")
+    same = ("order_id", "line_id", "allocation_id", "item_id", "lot", "quantity")
+    assert {k: dumped[k] for k in same} == {k: picked.model_dump()[k] for k in same}
+    assert dumped["quantity"] == Decimal(13)
+
+
+def test_a_carton_already_there_is_not_packed_again() -> None:
+    """The same recorded row, the carton set before as after (a later update of a packed
+    pick, such as its Status 9 at dispatch): no ``order.packed``."""
+    record = orjson.loads((FIXTURES / "wms" / "PICKDETAIL" / "u-carton.json").read_bytes())
+    value = orjson.loads(record["value"])
+    value["before"] = {**value["after"], "Status": "3"}
+    value["after"] = {**value["after"], "Status": "5"}
+    raw = raw_fixture(FIXTURES / "wms" / "PICKDETAIL" / "u-carton.json")
+    changed = raw._replace(value=orjson.dumps(value))
+    outcome = process(changed, REGISTRY, reference())
+    assert isinstance(outcome, Emit), outcome
+    assert [e.event_type for e in outcome.events] == ["order.picked"]
+    assert outcome.events[0].model_dump()["case_id"] == "006141410000007752"
 
 
 @pytest.mark.parametrize(("system", "table"), sorted({(m.system, m.table) for m in REGISTRY}))
