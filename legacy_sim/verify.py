@@ -10,6 +10,7 @@ essential quantity, so a wrong conversion shows up as one missing and one unexpe
     order.cancelled     (line_id, cancelled base quantity)
     order.allocated     (line_id, allocated quantity)      pick details summed per line
     order.picked        (line_id, picked quantity)         pick details summed per line
+    order.packed        (carton SSCC, item_id, quantity)   pick details summed per carton x item
     shipment.dispatched (shipment_id, order_id)
     shipment.delivered  (shipment_id, order_id)            the carrier's delivered scan
     shipment.in_transit, shipment.eta_changed, shipment.delivery_exception
@@ -39,8 +40,8 @@ see that function go wrong.
 Scope: facts of the ledger's runs. Canonical events from snapshot reads (the seeded state, not
 a business transaction) and from changes committed before the first run started are left out
 and counted apart. Event types the ledger lists but no mapper emits yet (``order.backordered``,
-``order.packed``, ``inventory.level_changed``) and derived ones (``shipment.exception``) are
-reported as not checked.
+``inventory.level_changed``) and derived ones (``shipment.exception``) are reported as not
+checked.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ if TYPE_CHECKING:
 Fact = tuple[str, ...]
 
 #: Types the ledger lists that no mapper emits yet (a later issue): reported, not checked.
-NOT_EMITTED = frozenset({"order.backordered", "order.packed", "inventory.level_changed"})
+NOT_EMITTED = frozenset({"order.backordered", "inventory.level_changed"})
 #: The carrier's tracking events (``scv carrier serve``), one fact per carrier event id.
 CARRIER_SCANS = frozenset(
     {"shipment.in_transit", "shipment.eta_changed", "shipment.delivery_exception"}
 )
-#: Types whose quantities are summed per order line on the canonical side.
+#: Types whose quantities are summed on the canonical side, per order line (per carton x item
+#: for a packing): one event per pick detail, the ledger's one per line (carton x item).
 SUMMED_PER_LINE = {"order.allocated": "quantity", "order.picked": "quantity"}
+SUMMED = frozenset({*SUMMED_PER_LINE, "order.packed"})
 
 
 def num(value: Any) -> str:
@@ -175,6 +178,9 @@ def _ledger_facts(event: Mapping[str, Any]) -> list[Fact]:
         return [(str(event["line_id"]), num(event["allocated_qty"]))]
     if kind == "order.picked":
         return [(str(event["line_id"]), num(event["picked_qty"]))]
+    if kind == "order.packed":
+        carton = str(event["carton_sscc"])
+        return [(carton, str(c["item_id"]), num(c["qty"])) for c in event["contents"]]
     if kind in ("shipment.dispatched", "shipment.delivered"):
         return [(key, str(event["order_id"]))]
     if kind in CARRIER_SCANS:
@@ -256,6 +262,8 @@ def canonical_fact(event: Mapping[str, Any]) -> tuple[str, Fact] | None:
         return kind, (str(event["line_id"]), num(qty) if qty is not None else "?")
     if kind in SUMMED_PER_LINE:
         return kind, (str(event["line_id"]), num(event["quantity"]))
+    if kind == "order.packed":
+        return kind, (str(event["carton_sscc"]), str(event["item_id"]), num(event["quantity"]))
     if kind in ("shipment.dispatched", "shipment.delivered"):
         return kind, (str(event["shipment_id"]), str(event["order_id"]))
     if kind in CARRIER_SCANS:
@@ -276,11 +284,12 @@ def canonical_fact(event: Mapping[str, Any]) -> tuple[str, Fact] | None:
     return kind, (str(event["event_id"]),)
 
 
-def _sum_per_line(facts: Counter[Fact]) -> Counter[Fact]:
-    totals: dict[str, Decimal] = {}
-    for (line_id, qty), n in facts.items():
-        totals[line_id] = totals.get(line_id, Decimal(0)) + Decimal(qty) * n
-    return Counter({(line_id, num(total)): 1 for line_id, total in totals.items()})
+def _summed(facts: Counter[Fact]) -> Counter[Fact]:
+    """Facts ``(*key, quantity)`` with the quantities of one key added up."""
+    totals: dict[Fact, Decimal] = {}
+    for (*key, qty), n in facts.items():
+        totals[tuple(key)] = totals.get(tuple(key), Decimal(0)) + Decimal(qty) * n
+    return Counter({(*key, num(total)): 1 for key, total in totals.items()})
 
 
 @dataclass
@@ -326,7 +335,7 @@ def found_from_stream(
         if fact is not None:
             raw.setdefault(fact[0], Counter())[fact[1]] += 1
     for kind, facts in raw.items():
-        out.facts[kind] = _sum_per_line(facts) if kind in SUMMED_PER_LINE else facts
+        out.facts[kind] = _summed(facts) if kind in SUMMED else facts
     out.quarantine.update(quarantined)
     return out
 

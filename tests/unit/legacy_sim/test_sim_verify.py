@@ -181,3 +181,37 @@ def test_check_scopes_the_stream_to_the_ledgers_window() -> None:
     assert report.out_of_scope == {"order.placed (before the first run)": 1}
     late = Ledger(ledger.transactions, SINCE, SINCE)
     assert not check(late, [_line(1, "1.000", "144")], []).ok  # recorded after: missing
+
+
+def test_packings_are_summed_per_carton_and_item() -> None:
+    """The ledger lists a carton's contents per item; the stream has one ``order.packed`` per
+    pick detail, of two lines of the same item here."""
+    carton = "006141410000007752"
+    ledger = [
+        _tx(
+            [
+                {
+                    "type": "order.packed",
+                    "key": OID,
+                    "carton_sscc": carton,
+                    "contents": [{"item_id": "A", "qty": 30}, {"item_id": "B", "qty": 4}],
+                }
+            ]
+        )
+    ]
+
+    def packed(n: int, line: str, item: str, qty: str, sscc: str = carton) -> dict[str, Any]:
+        return _line(n, line, qty, "order.packed") | {"item_id": item, "carton_sscc": sscc}
+
+    packs = [
+        packed(1, "1.000", "A", "12"),
+        packed(2, "2.000", "A", "18"),
+        packed(3, "3.000", "B", "4"),
+    ]
+    report = _report(ledger, packs)
+    assert report.ok
+    assert (report.types["order.packed"].expected, report.types["order.packed"].found) == (2, 2)
+    assert not _report(ledger, packs[:2]).ok  # item B never packed
+    elsewhere = [*packs[:2], packed(3, "3.000", "B", "4", sscc="006141410000007769")]
+    row = _report(ledger, elsewhere).types["order.packed"]
+    assert (row.missing, row.unexpected) == (1, 1)  # B in another carton
