@@ -2,11 +2,11 @@
 projection, and the ``short_shipment`` and ``late_delivery`` exceptions. Pure: no I/O.
 
 Every canonical event of an order becomes a *step* of its timeline (``placed`` per line,
-``line_changed``, ``cancelled``, ``allocated``, ``picked``, ``packed`` when a pick names its
-carton, ``dispatched``, ``delivered``), with the source system and the source commit time
-(``recorded_at``) it came from. ``OrderTracker`` keeps the state behind it per order (lines,
-allocations, dispatches, open episodes) and says what changed, for ``views.order_store`` to
-write in the view process's batch transaction.
+``line_changed``, ``cancelled``, ``allocated``, ``picked``, ``packed`` (``order.packed``, or
+a pick that names its carton), ``dispatched``, ``delivered``), with the source system and the
+source commit time (``recorded_at``) it came from. ``OrderTracker`` keeps the state behind it
+per order (lines, allocations, dispatches, open episodes) and says what changed, for
+``views.order_store`` to write in the view process's batch transaction.
 
 **Clocks.** Whether an order was shipped short, or will miss its promise, is a judgement *as
 of a time*: the picks of an order travel on ``scv.order.v1`` (keyed by order), its dispatch on
@@ -58,6 +58,7 @@ from transforms.events import (
     OrderAllocated,
     OrderCancelled,
     OrderLineChanged,
+    OrderPacked,
     OrderPicked,
     OrderPlaced,
     ShipmentDelivered,
@@ -572,6 +573,7 @@ class OrderTracker:
             | OrderCancelled
             | OrderAllocated
             | OrderPicked
+            | OrderPacked
             | ShipmentDispatched
             | ShipmentDelivered,
         ):
@@ -594,6 +596,8 @@ class OrderTracker:
                 self._allocated(order, event)
             case OrderPicked():
                 self._picked(order, event)
+            case OrderPacked():
+                self._packed(order, event, event.carton_sscc)
             case ShipmentDispatched():
                 self._dispatched(order, event)
             case ShipmentDelivered():
@@ -690,16 +694,19 @@ class OrderTracker:
             quantity=event.quantity,
         )
         if event.case_id:
-            order.packed = True
-            self._step(
-                order,
-                event,
-                "packed",
-                f"carton {event.case_id}",
-                line_id=event.line_id,
-                item_id=event.item_id,
-                quantity=event.quantity,
-            )
+            self._packed(order, event, event.case_id)
+
+    def _packed(self, order: TrackedOrder, event: OrderPicked | OrderPacked, carton: str) -> None:
+        order.packed = True
+        self._step(
+            order,
+            event,
+            "packed",
+            f"{event.quantity} of {event.item_id} in carton {carton} (pick {event.allocation_id})",
+            line_id=event.line_id,
+            item_id=event.item_id,
+            quantity=event.quantity,
+        )
 
     def _dispatched(self, order: TrackedOrder, event: ShipmentDispatched) -> None:
         if any(d.shipment_id == event.shipment_id for d in order.dispatches):

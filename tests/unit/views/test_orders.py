@@ -21,6 +21,7 @@ from transforms.events import (
     OrderAllocated,
     OrderCancelled,
     OrderLineChanged,
+    OrderPacked,
     OrderPicked,
     OrderPlaced,
     Quantity,
@@ -100,6 +101,15 @@ def picked(minute: float, key: str, qty: int, *, order: str = ORDER, line: str |
         **_header("order.picked", at(minute), system="wms"), order_id=order,
         line_id=None if line is None else f"{order}/{line}", allocation_id=key, item_id=item,
         quantity=Decimal(qty), case_id=carton,
+    )  # fmt: skip
+
+
+def packed(minute: float, key: str, qty: int, carton: str, *, order: str = ORDER,
+           line: str = "1.000", item: str = "A") -> OrderPacked:  # fmt: skip
+    return OrderPacked(
+        **_header("order.packed", at(minute), system="wms"), order_id=order,
+        line_id=f"{order}/{line}", allocation_id=key, item_id=item, quantity=Decimal(qty),
+        carton_sscc=carton,
     )  # fmt: skip
 
 
@@ -336,6 +346,20 @@ def test_every_event_is_a_step_with_its_source_system_and_commit_time() -> None:
     assert "carton 00012345678901234567" in steps[4].detail
 
 
+def test_a_carton_packed_after_the_pick_is_the_packed_step() -> None:
+    """The WMS writes the carton after the pick's status (``order.packed``): one step per
+    packed allocation, naming its carton."""
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(allocated(1, "P1", 10))
+    feed.order(picked(2, "P1", 10))
+    feed.order(packed(2, "P1", 10, "006141410000007752"))
+    steps = steps_in_order(feed.tracker.take_changes().steps)
+    assert [s.step for s in steps] == ["placed", "allocated", "picked", "packed"]
+    assert "carton 006141410000007752" in steps[3].detail
+    assert (steps[3].quantity, steps[3].line_id) == (Decimal(10), f"{ORDER}/1.000")
+
+
 def test_status_and_where_follow_the_furthest_step() -> None:
     feed = Feed()
     feed.order(placed(0, 10))
@@ -345,6 +369,8 @@ def test_status_and_where_follow_the_furthest_step() -> None:
     assert order.status == "allocated"
     feed.order(picked(2, "P1", 10))
     assert order.status == "picked"
+    feed.order(packed(2, "P1", 10, "006141410000007752"))  # the carton, after the pick
+    assert order.status == "packed"
     feed.shipment(dispatched(3))
     assert order.status == "dispatched"
     assert order.where() == "in transit: shipment MB1 (carrier not stated, tracking 1Z1)"
