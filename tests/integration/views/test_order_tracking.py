@@ -54,7 +54,7 @@ RATE, DURATION, SEED = 40, 15, 4242
 WANT_SHORT, MAX_RUNS = 3, 6
 TAIL = ("--rate", "40", "--duration", "8", "--seed", "999")
 SYSTEM = {"placed": "erp", "cancelled": "erp", "line_changed": "erp",
-          "allocated": "wms", "picked": "wms", "dispatched": "wms"}  # fmt: skip
+          "allocated": "wms", "picked": "wms", "packed": "wms", "dispatched": "wms"}  # fmt: skip
 
 
 def _scv(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -263,6 +263,10 @@ def test_every_order_timeline_matches_the_ledger(views: Chain) -> None:
     for tx, event in views.ledger.events("order.cancelled"):
         expected[event["key"]][("cancelled", event["line_id"])] += 1
         commits[(event["key"], "cancelled", event["line_id"])] = tx["erp_commit_ns"]
+    for _tx, event in views.ledger.events("order.packed"):
+        for content in event["contents"]:
+            carton, item = event["carton_sscc"], content["item_id"]
+            expected[event["key"]][("packed", carton, item, num(content["qty"]))] += 1
     for tx, event in views.ledger.events("shipment.dispatched"):
         expected[event["order_id"]][("dispatched", event["key"])] += 1
         commits[(event["order_id"], "dispatched", event["key"])] = tx["wms_commit_ns"]
@@ -270,10 +274,13 @@ def test_every_order_timeline_matches_the_ledger(views: Chain) -> None:
     wrong: list[str] = []
     for order_id, want in expected.items():
         found: Counter[tuple[str, ...]] = Counter()
-        found_sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        found_sums: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
         for step, system, committed, line_id, quantity, detail in steps.get(order_id, []):
             if step in ("allocated", "picked"):
                 found_sums[(step, line_id)] += quantity
+            elif step == "packed":  # "<qty> of <item> in carton <sscc> (pick <key>)"
+                words = detail.split()
+                found_sums[(step, words[5], words[2])] += quantity
             elif step == "placed":
                 found[(step, line_id, num(quantity))] += 1
             elif step in ("cancelled", "line_changed"):
@@ -285,8 +292,8 @@ def test_every_order_timeline_matches_the_ledger(views: Chain) -> None:
             key = (order_id, step, line_id if step != "dispatched" else detail.split()[1])
             if key in commits and not _within(committed, commits[key]):
                 wrong.append(f"{order_id} {step} committed {committed}, ledger {commits[key]}")
-        for (step, line_id), qty in found_sums.items():
-            found[(step, line_id, num(qty))] += 1
+        for key, qty in found_sums.items():
+            found[(*key, num(qty))] += 1
         if found != want:
             wrong.append(f"{order_id}: missing {want - found}, unexpected {found - want}")
     assert not wrong, "\n".join(wrong[:20])
