@@ -31,7 +31,8 @@ What goes where (X12 4010):
 
 A ``ShippedOrder`` is what ``scv edi run`` knows when an order leaves: its
 ``shipment.dispatched``, its lines (``order.placed``, with the quantity as last changed) and
-its picks (``order.picked``: shipped = picked, carton SSCC in ``case_id``). Anything the
+its picks (``order.picked``: shipped = picked; carton SSCC in ``case_id``, from the pick's
+``order.packed`` when the WMS wrote the carton after it). Anything the
 profile cannot express raises ``DocumentRejected`` with a reason; no document is half built.
 """
 

@@ -6,9 +6,10 @@ database transaction and ``edi.store`` keeps its state.
 **State** (``State``), what a document needs and no event carries by itself:
 
     orders    order id → its lines (``order.placed``, quantity as last changed), its picks
-              (``order.picked``) and its cancelled lines; only for sites a partner receives
-              856 or 945 for; forgotten when the order's documents are built, or after
-              ``order_retention`` without a dispatch
+              (``order.picked``), the cartons they went into (``order.packed``: the WMS
+              writes the carton after the pick; the 856's pack level) and its cancelled
+              lines; only for sites a partner receives 856 or 945 for; forgotten when the
+              order's documents are built, or after ``order_retention`` without a dispatch
     items     item id → GTIN and base unit (``item.upserted``): the 944's GTIN, the 846's
               units and GTINs, the GTIN of an order line that has none
     held      dispatches and receipts read but not built yet (see below)
@@ -65,6 +66,7 @@ from transforms.events import (
     ItemUpserted,
     OrderCancelled,
     OrderLineChanged,
+    OrderPacked,
     OrderPicked,
     OrderPlaced,
     ShipmentDispatched,
@@ -78,6 +80,7 @@ ACTED_ON = frozenset(
         "order.line_changed",
         "order.cancelled",
         "order.picked",
+        "order.packed",
         "shipment.dispatched",
         "goods.received",
         "item.upserted",
@@ -225,6 +228,8 @@ class OpenOrder:
 
     lines: dict[str, OrderPlaced] = field(default_factory=dict)
     picks: dict[str, OrderPicked] = field(default_factory=dict)
+    #: Allocation id → the latest packing of that pick (its carton).
+    packs: dict[str, OrderPacked] = field(default_factory=dict)
     cancelled: set[str] = field(default_factory=set)
     #: Publish time of its latest event (for ``order_retention``).
     touched: datetime = EPOCH
@@ -232,6 +237,16 @@ class OpenOrder:
     def lines_missing(self) -> bool:
         """No line yet, or a pick names a line not read yet."""
         return not self.lines or any(p.line_id not in self.lines for p in self.picks.values())
+
+    def packed_picks(self) -> tuple[OrderPicked, ...]:
+        """The picks in allocation order, each with the carton its packing names."""
+        return tuple(_in_carton(self.picks[k], self.packs.get(k)) for k in sorted(self.picks))
+
+
+def _in_carton(pick: OrderPicked, packing: OrderPacked | None) -> OrderPicked:
+    if packing is None or pick.case_id == packing.carton_sscc:
+        return pick
+    return pick.model_copy(update={"case_id": packing.carton_sscc})
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +295,11 @@ class State:
             self.orders[key] = OpenOrder(
                 lines={e["line_id"]: OrderPlaced.model_validate(e) for e in value["lines"]},
                 picks={e["allocation_id"]: OrderPicked.model_validate(e) for e in value["picks"]},
+                # ``get``: state written before packings were kept has none.
+                packs={
+                    e["allocation_id"]: OrderPacked.model_validate(e)
+                    for e in value.get("packs", ())
+                },
                 cancelled=set(value["cancelled"]),
                 touched=datetime.fromisoformat(value["touched"]),
             )
@@ -304,6 +324,7 @@ class State:
             return {
                 "lines": [_event_json(e) for e in order.lines.values()],
                 "picks": [_event_json(e) for e in order.picks.values()],
+                "packs": [_event_json(e) for e in order.packs.values()],
                 "cancelled": sorted(order.cancelled),
                 "touched": order.touched.isoformat(),
             }
@@ -527,6 +548,13 @@ class _Planner:
             case OrderPicked() if event.site_id in self.outbound:
                 state.order(event.order_id, published).picks.setdefault(event.allocation_id, event)
                 return True
+            case OrderPacked() if event.site_id in self.outbound:
+                packs = state.order(event.order_id, published).packs
+                earlier = packs.get(event.allocation_id)
+                # A repack moves the pick to another carton: the later packing holds.
+                if earlier is None or earlier.recorded_at <= event.recorded_at:
+                    packs[event.allocation_id] = event
+                return True
             case ShipmentDispatched() if event.site_id in self.outbound:
                 return self._hold(event, published, OUTBOUND)
             case GoodsReceived() if event.site_id in self.inbound:
@@ -589,7 +617,7 @@ class _Planner:
 
     def _dispatched(self, event: ShipmentDispatched) -> None:
         order = self.state.orders.get(event.order_id) or OpenOrder()
-        picks = tuple(order.picks[k] for k in sorted(order.picks))
+        picks = order.packed_picks()
         picked_lines = {p.line_id for p in picks}
         lines = tuple(
             self._with_gtin(line)
@@ -597,7 +625,8 @@ class _Planner:
             if line_id not in order.cancelled or line_id in picked_lines
         )
         shipped = ShippedOrder(event, lines, picks)
-        ids = (event.event_id, *(e.event_id for e in (*lines, *picks)))
+        packs = tuple(order.packs[k] for k in sorted(order.packs))
+        ids = (event.event_id, *(e.event_id for e in (*lines, *picks, *packs)))
         now = self.ctx.now
 
         def ship_notice(profile: PartnerProfile, control: ControlNumbers) -> bytes:

@@ -14,6 +14,7 @@ from transforms.events import (
     ItemUpserted,
     OrderCancelled,
     OrderLineChanged,
+    OrderPacked,
     OrderPicked,
     OrderPlaced,
     Quantity,
@@ -115,6 +116,24 @@ def picked(
         to_location="1STAGE01",
         case_id=case,
     )
+
+
+def packed(pick: OrderPicked, carton: str) -> OrderPacked:
+    """The WMS writing ``carton`` on ``pick``'s row after its status (``order.packed``)."""
+    fields = pick.model_dump(include={"order_id", "line_id", "allocation_id", "item_id",
+                                      "quantity", "base_uom", "lot"})  # fmt: skip
+    return OrderPacked(**header("order.packed", site=pick.site_id), **fields, carton_sscc=carton)
+
+
+def as_the_wms_writes_it(order: ShippedOrder) -> list[OrderPicked | OrderPacked]:
+    """``order``'s picks as the WMS commits them: each pick without its carton, then the
+    carton as its own packing."""
+    out: list[OrderPicked | OrderPacked] = []
+    for pick in order.picks:
+        out.append(pick.model_copy(update={"case_id": None}))
+        if pick.case_id:
+            out.append(packed(pick, pick.case_id))
+    return out
 
 
 def dispatched(

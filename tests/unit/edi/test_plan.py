@@ -596,3 +596,33 @@ def test_file_names_are_fixed_by_partner_type_and_interchange() -> None:
     doc = Document("p", "944", "k", (uuid.UUID(int=1),), ControlNumbers(7, 7, 3), 1, b"x", ev.T0)
     assert doc.file_name == "p-944-000000007.x12"
     assert len(doc.sha256) == 64
+
+
+# --- cartons: the WMS writes them after the pick ---------------------------------------------
+
+
+def test_cartons_packed_after_the_picks_are_the_856s_pack_level() -> None:
+    """Picks without a carton, each followed by its ``order.packed``: the same 856 as picks
+    that named their cartons, with a ``MAN*GM`` per carton, across a restart in between."""
+    order = ev.shipped_order()
+    table = Table()
+    first, _ = run([*order.lines, *ev.as_the_wms_writes_it(order)])
+    assert not first.documents
+    restarted = table.write(first.state)
+    packings = list(restarted.orders[ev.ORDER].packs.values())
+    assert sorted(p.carton_sscc for p in packings) == [ev.SSCC, ev.SSCC_2, ev.SSCC_2]
+    planned, _ = run([order.dispatched], restarted)
+    (doc,) = planned.documents
+    assert doc.content == write_856(ACME, order, control=ControlNumbers(1, 1, 1), at=ev.CREATED)
+    (st,) = oracle.parse(doc.content).sets
+    assert [m["MAN02"] for m in oracle.records(st, "MAN")] == [ev.SSCC, ev.SSCC_2, ev.SSCC_2]
+    assert {p.event_id for p in packings} <= set(doc.event_ids)
+
+
+def test_without_a_packing_the_856_has_no_carton() -> None:
+    order = ev.shipped_order()
+    bare = [p.model_copy(update={"case_id": None}) for p in order.picks]
+    planned, _ = run([*order.lines, *bare, order.dispatched])
+    (doc,) = planned.documents
+    (st,) = oracle.parse(doc.content).sets
+    assert oracle.records(st, "MAN") == []
