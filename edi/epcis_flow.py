@@ -1,7 +1,8 @@
 """Which EPCIS events the canonical stream makes, and when: the pure core of ``scv epcis``.
 
 ``Flow`` takes canonical events one by one (``take``) and keeps what the EPCIS events need
-besides the event itself: the item master (GTINs), and per open order its lines and picks.
+besides the event itself: the item master (GTINs), and per open order its lines, picks and
+the cartons they were packed in (``order.packed``: the shipping event's SSCCs).
 The four kinds of events that become EPCIS events (``CANDIDATES``: receipts, picks,
 dispatches, probe readings) wait in ``held`` until ``release`` finds them ready:
 
@@ -51,6 +52,7 @@ from transforms.events import (
     ItemUpserted,
     OrderCancelled,
     OrderLineChanged,
+    OrderPacked,
     OrderPicked,
     OrderPlaced,
     ShipmentDispatched,
@@ -63,7 +65,9 @@ CANDIDATES = frozenset(
     {"goods.received", "order.picked", "shipment.dispatched", "temperature.recorded"}
 )
 #: The ones read for what the candidates refer to.
-REFERENCES = frozenset({"order.placed", "order.line_changed", "order.cancelled", "item.upserted"})
+REFERENCES = frozenset(
+    {"order.placed", "order.line_changed", "order.cancelled", "order.packed", "item.upserted"}
+)
 READ = CANDIDATES | REFERENCES
 _DETAIL_CHARS = 1000
 
@@ -163,6 +167,8 @@ class Flow:
                     lines[event.line_id] = line.model_copy(update={"quantity": event.quantity})
             case OrderCancelled() if event.order_id in self.orders and event.line_id:
                 self.orders[event.order_id].cancelled.add(event.line_id)
+            case OrderPacked():
+                self._order(event.order_id).pack(event)
             case GoodsReceived() | OrderPicked() | ShipmentDispatched() | TemperatureRecorded():
                 self._candidate(item, event)
             case _:
@@ -243,7 +249,7 @@ class Flow:
 
     def _shipped(self, event: ShipmentDispatched) -> ShippedOrder:
         order = self.orders.get(event.order_id) or OpenOrder()
-        picks = tuple(order.picks[k] for k in sorted(order.picks))
+        picks = order.packed_picks()
         picked_lines = {p.line_id for p in picks}
         lines = tuple(
             self._with_gtin(line)

@@ -238,6 +238,12 @@ class OpenOrder:
         """No line yet, or a pick names a line not read yet."""
         return not self.lines or any(p.line_id not in self.lines for p in self.picks.values())
 
+    def pack(self, packing: OrderPacked) -> None:
+        """Its pick went into a carton; a repack moves it to another: the later one holds."""
+        earlier = self.packs.get(packing.allocation_id)
+        if earlier is None or earlier.recorded_at <= packing.recorded_at:
+            self.packs[packing.allocation_id] = packing
+
     def packed_picks(self) -> tuple[OrderPicked, ...]:
         """The picks in allocation order, each with the carton its packing names."""
         return tuple(_in_carton(self.picks[k], self.packs.get(k)) for k in sorted(self.picks))
@@ -549,11 +555,7 @@ class _Planner:
                 state.order(event.order_id, published).picks.setdefault(event.allocation_id, event)
                 return True
             case OrderPacked() if event.site_id in self.outbound:
-                packs = state.order(event.order_id, published).packs
-                earlier = packs.get(event.allocation_id)
-                # A repack moves the pick to another carton: the later packing holds.
-                if earlier is None or earlier.recorded_at <= event.recorded_at:
-                    packs[event.allocation_id] = event
+                state.order(event.order_id, published).pack(event)
                 return True
             case ShipmentDispatched() if event.site_id in self.outbound:
                 return self._hold(event, published, OUTBOUND)

@@ -183,3 +183,34 @@ def test_a_record_as_the_pipeline_writes_it_is_read_back() -> None:
     item = read_event(record.value, raw, Where("t", 0, 1), ev.T0)
     assert isinstance(item, Consumed)
     assert item.event == reading
+
+
+def test_cartons_packed_after_the_picks_are_the_shipping_events_epcs() -> None:
+    """Picks without a carton, each followed by its ``order.packed`` (as the WMS writes
+    them): the shipping event lists the same SSCCs as for picks that named their cartons."""
+    order = ev.shipped_order()
+    written = [
+        ev.item("BOLT-1001-RED"),
+        ev.item("NUT-2002-BLU", gtin=ev.GTIN_2),
+        *order.lines,
+        *ev.as_the_wms_writes_it(order),
+        order.dispatched,
+    ]
+    outcomes = export_events(_flow(), [_read(e, i) for i, e in enumerate(written)], ev.CREATED)
+    (shipping,) = [
+        o.event
+        for o in outcomes
+        if isinstance(o, Emitted) and o.source_type == "shipment.dispatched"
+    ]
+    (named,) = [
+        o.event
+        for o in export_events(
+            _flow(), [_read(e, i) for i, e in enumerate(_order_events())], ev.CREATED
+        )
+        if isinstance(o, Emitted) and o.source_type == "shipment.dispatched"
+    ]
+    assert shipping["epcList"] == named["epcList"]
+    assert sorted(shipping["epcList"]) == sorted(
+        f"https://id.gs1.org/00/{s}" for s in (ev.SSCC, ev.SSCC_2)
+    )
+    _valid([o.event for o in outcomes if isinstance(o, Emitted)])
