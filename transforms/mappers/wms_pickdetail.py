@@ -4,8 +4,9 @@ A new pick detail is an allocation of lot x location x LPN to an order line; Sta
 picked; ``CaseID`` set (blank before, or another carton) is packed: the allocation went into
 the carton with that SSCC. The WMS writes the carton after the status, in the same transaction,
 so a pick rarely names its carton itself: the carton comes as its own event, which the 856's
-pack level and the order's ``packed`` step read. The ERP order comes from the ``ORDERS`` correlation state (``OrderKey`` →
-``ExternOrderKey``), the ERP line from ``OrderLineNumber '00001'`` → line ``1.000``.
+pack level and the order's ``packed`` step read. The ERP order comes from the ``ORDERS``
+correlation state (``OrderKey`` → ``ExternOrderKey``), the ERP line from ``OrderLineNumber
+'00001'`` → line ``1.000``.
 Quantities are already in base units (``Qty``); ``UOMQty``/``UOM`` are kept as the original.
 TrafficCop-only updates are suppressed; deletes (unallocation, short-pick splits) map to
 nothing.
