@@ -3,7 +3,8 @@
 # N times in a row (default 10); any traceback or non-zero exit fails the loop.
 #
 # It purges the state directory each round (the jar cache survives: set SCV_JAR_CACHE to keep
-# it outside), so run it with its own SCV_STATE_DIR and no other stack running on the ports.
+# it outside), so run it with its own SCV_STATE_DIR and no other stack running on the ports
+# (or with its own ports: SCV_KAFKA_PORT etc., and DEMO_CONSOLE_PORT for the web console).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ for i in $(seq 1 "$rounds"); do
   start=$(date +%s)
   $SCV stack up >"$out/up-$i.log" 2>&1
   set +e
-  $SCV demo --duration "$duration" --out "$out/demo-$i" >"$out/demo-$i.log" 2>&1
+  $SCV demo --duration "$duration" --console-port "${DEMO_CONSOLE_PORT:-18080}" --out "$out/demo-$i" >"$out/demo-$i.log" 2>&1
   rc=$?
   set -e
   seconds=$(($(date +%s) - start))
