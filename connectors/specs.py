@@ -3,10 +3,16 @@
 A spec is a YAML file in ``connectors/specs/``; it is validated here (unknown keys are errors)
 before anything renders or deploys it. Secrets appear only as the *names* of environment
 variables that the Kafka Connect worker resolves (``${env:NAME}``).
+
+The source's address (``database.host`` and ``database.port``, nothing else) may name an
+environment variable with a default, ``${NAME:-default}``, resolved when the spec is loaded:
+the shipped specs follow the local stack's ``SCV_POSTGRES_PORT`` / ``SCV_MARIADB_PORT``, so a
+stack started on other ports is captured where it runs.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -233,18 +239,48 @@ class MariaDbSpec(_SpecBase):
 ConnectorSpec = Annotated[PostgresSpec | MariaDbSpec, Field(discriminator="kind")]
 _ADAPTER: TypeAdapter[PostgresSpec | MariaDbSpec] = TypeAdapter(ConnectorSpec)  # type: ignore[arg-type, unused-ignore]
 
+#: ``${NAME}`` or ``${NAME:-default}`` in a source address.
+_ADDRESS_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+#: The keys of ``database`` that may name a variable: where the source is, never who or how.
+_ADDRESS_KEYS = ("host", "port")
+
+
+def _resolve_address(data: dict[str, object], environ: Mapping[str, str], origin: str) -> None:
+    """Replace ``${NAME:-default}`` in ``database.host``/``port`` by the variable or default."""
+    database = data.get("database")
+    if not isinstance(database, dict):
+        return  # validation says what is wrong with it
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise SpecError(f"{origin}: database: ${{{name}}} is not set and has no default")
+        return default
+
+    for key in _ADDRESS_KEYS:
+        raw = database.get(key)
+        if isinstance(raw, str):
+            database[key] = _ADDRESS_VARIABLE.sub(value, raw)
+
+
 #: The specs shipped with the package.
 DEFAULT_SPECS: Traversable = resources.files("connectors") / "specs"
 
 
-def parse_spec(text: str, origin: str) -> PostgresSpec | MariaDbSpec:
-    """Validate one spec's YAML text; ``origin`` names it in errors."""
+def parse_spec(
+    text: str, origin: str, environ: Mapping[str, str] | None = None
+) -> PostgresSpec | MariaDbSpec:
+    """Validate one spec's YAML text; ``origin`` names it in errors. The source's address
+    may name variables of ``environ`` (by default the process's environment)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{origin}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise SpecError(f"{origin}: a spec is a mapping")
+    _resolve_address(data, os.environ if environ is None else environ, origin)
     try:
         spec = _ADAPTER.validate_python(data)
     except ValidationError as exc:

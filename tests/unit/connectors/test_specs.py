@@ -97,3 +97,25 @@ def test_a_raw_retention_shorter_than_an_hour_is_refused(value: str) -> None:
     text = _shipped_text("erp").replace("retention_ms: 604800000", f"retention_ms: {value}")
     with pytest.raises(SpecError, match=r"specs/erp.yaml: topics: .*retention_ms must be -1"):
         parse_spec(text, "specs/erp.yaml")
+
+
+def test_the_shipped_specs_follow_the_local_stacks_ports() -> None:
+    env = {"SCV_POSTGRES_PORT": "25432", "SCV_MARIADB_PORT": "23306"}
+    erp = parse_spec(_shipped_text("erp"), "specs/erp.yaml", env)
+    wms = parse_spec(_shipped_text("wms"), "specs/wms.yaml", env)
+    assert (erp.database.port, wms.database.port) == (25432, 23306)
+    defaults = parse_spec(_shipped_text("erp"), "specs/erp.yaml", {})
+    assert defaults.database.port == 15432
+
+
+def test_an_address_variable_without_default_must_be_set() -> None:
+    text = _shipped_text("erp").replace("${SCV_POSTGRES_PORT:-15432}", "${ERP_PORT}")
+    assert parse_spec(text, "specs/erp.yaml", {"ERP_PORT": "5432"}).database.port == 5432
+    with pytest.raises(SpecError, match=r"database: \$\{ERP_PORT\} is not set"):
+        parse_spec(text, "specs/erp.yaml", {})
+
+
+def test_only_the_address_may_name_a_variable() -> None:
+    text = _shipped_text("erp").replace("user: scv_cdc", "user: ${CDC_USER:-scv_cdc}")
+    with pytest.raises(SpecError, match=r"database\.user"):
+        parse_spec(text, "specs/erp.yaml", {})
