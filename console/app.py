@@ -9,7 +9,9 @@ another origin, which the Content-Security-Policy enforces):
     /quality            pass rate per event type over time, quarantine by rule, latest records,
                         replay (POST /quality/replay: a confirmation step, then the replay)
     /quality/records/ID one quarantine record, masked (``scv quarantine show ID``)
-    /pipeline           connectors, consumer lag, throughput and freshness (live: /pipeline/live)
+    /pipeline           connectors, the runner and views instances, consumer lag, throughput
+                        and freshness p50/p99 per event type over the last hour
+                        (live: /pipeline/live)
 
 Sign-in: with a token (``ConsoleSettings.token``), every page but /signin, /static and /healthz
 needs the session cookie /signin sets (an HMAC of the token, never the token itself) or an
@@ -179,6 +181,14 @@ def csrf_ok(request: Request, form: Mapping[str, str]) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
+def partitions_text(parts: Sequence[tuple[str, int]]) -> str:
+    """``topic: 0, 1, 2; other: 0``: partitions grouped by topic, in order."""
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(parts):
+        by_topic.setdefault(topic, []).append(partition)
+    return "; ".join(f"{t}: {', '.join(map(str, ps))}" for t, ps in by_topic.items()) or "-"
+
+
 def _as_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
@@ -191,7 +201,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity, as_json=_as_json)
+    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity, as_json=_as_json,
+                       partitions=partitions_text)
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),
         volume_chart=lambda series: Markup(volume_chart(series, width=560)),
@@ -365,8 +376,9 @@ def create_app(
         totals: dict[str, int] = {}
         for row in lag.value or []:
             totals[row.reader] = totals.get(row.reader, 0) + row.lag
+        instances = attempt(sources.instances)
         return {"connectors": connectors, "lag": lag, "lag_totals": totals, "hour": hour,
-                "read_at": now().isoformat(timespec="seconds")}  # fmt: skip
+                "instances": instances, "read_at": now().isoformat(timespec="seconds")}  # fmt: skip
 
     def pipeline(request: Request) -> Response:
         return page(request, "pipeline.html.j2", **_pipeline_context(request))

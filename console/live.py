@@ -40,7 +40,7 @@ from console.history import History, Timed, on_hand_history
 from console.lag import LagRow, lag_rows
 from console.orders import OrderTimelines, PayloadTimelines
 from console.settings import ConsoleSettings
-from console.sources import ReplayOutcome
+from console.sources import Instances, ReplayOutcome
 from expectations.quarantine import QuarantineRecord, from_records
 from expectations.report import GatedEvent, summarize
 from expectations.settings import QualitySettings
@@ -255,6 +255,14 @@ class LiveSources:
         parts = kafkaio.partitions(self.views.kafka_bootstrap, self.views.source_topics)
         ends = kafkaio.high_watermarks(self.views.kafka_bootstrap, parts, admin=admin)
         return rows + lag_rows(f"views {self.views.db_schema}", stored, ends)
+
+    def instances(self) -> Instances:
+        runners = kafkaio.describe_group(self.transforms.kafka_bootstrap, self.transforms.group_id)
+        with self._store() as store:
+            store.ensure_schema()
+            sessions = tuple(store.writer_sessions())
+        parts = kafkaio.partitions(self.views.kafka_bootstrap, self.views.source_topics)
+        return Instances(runners, self.views.db_schema, sessions, tuple(sorted(parts)))
 
     # -- orders ----------------------------------------------------------------------------------
 

@@ -22,10 +22,11 @@ from console.lag import LagRow
 from console.orders import OrderTimelines
 from expectations.errors import ExpectationsError
 from expectations.quarantine import QuarantineRecord
-from kafkaio import KafkaIOError
+from kafkaio import GroupDescription, KafkaIOError, Partition
 from transforms.errors import TransformsError
 from views.errors import ViewsError
 from views.positions import Key, Position
+from views.store import WriterSession
 
 #: The errors a read may end in while a service is away; anything else is a bug.
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -49,6 +50,18 @@ class ReplayOutcome:
     batches: int
     events: Counter[str] = field(default_factory=Counter)
     still_failing: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Instances:
+    """Which processes run: the runners (the pipeline group's members, each with its assigned
+    raw partitions) and the view processes (the sessions holding the serving schema's lock;
+    one reads every canonical partition the views consume)."""
+
+    runners: GroupDescription
+    views_schema: str
+    views: tuple[WriterSession, ...]
+    views_partitions: tuple[Partition, ...]
 
 
 class Sources(Protocol):
@@ -81,3 +94,6 @@ class Sources(Protocol):
         """The pipeline's group and the views, per partition."""
 
     def orders(self) -> OrderTimelines: ...
+
+    def instances(self) -> Instances:
+        """The runner and views instances running now."""

@@ -11,10 +11,12 @@ from typing import Any
 from console.history import History
 from console.lag import LagRow, lag_rows
 from console.orders import PayloadTimelines
-from console.sources import ReplayOutcome
+from console.sources import Instances, ReplayOutcome
 from expectations.quarantine import QuarantineRecord
 from expectations.report import GatedEvent, summarize
+from kafkaio import GroupDescription, GroupMember
 from views.positions import Key, Position
+from views.store import WriterSession
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MS0 = int(T0.timestamp() * 1000)
@@ -66,6 +68,11 @@ class FakeSources:
         self.replays: list[str | None] = []
         self.failing: Exception | None = None
         self.payloads: list[dict[str, Any]] = []
+        self.runners = (
+            GroupMember("scv-pipeline-1", "/10.0.0.7", "m-1",
+                        (("erp.proddta.f4211", 0), ("erp.proddta.f4211", 1), ("wms.orders", 0))),
+        )  # fmt: skip
+        self.view_sessions = (WriterSession(4242, "10.0.0.8", "", T0),)
 
     def _fail(self) -> None:
         if self.failing is not None:
@@ -122,3 +129,12 @@ class FakeSources:
     def orders(self) -> PayloadTimelines:
         self._fail()
         return PayloadTimelines(self.payloads)
+
+    def instances(self) -> Instances:
+        self._fail()
+        return Instances(
+            GroupDescription("g", "STABLE" if self.runners else "EMPTY", self.runners),
+            "views",
+            self.view_sessions,
+            (("scv.inventory.v1", 0), ("scv.inventory.v1", 1)),
+        )

@@ -220,6 +220,25 @@ def test_pipeline_shows_connectors_lag_and_freshness() -> None:
     assert "<html" not in client(FakeSources()).get("/pipeline/live").text
 
 
+def test_pipeline_shows_each_runner_with_its_partitions_and_each_view_process() -> None:
+    sources = FakeSources()
+    html = client(sources).get("/pipeline").text
+    shown = [cells(r) for r in rows(html, "instances")]
+    assert shown == [
+        ["runner", "scv-pipeline-1", "/10.0.0.7", "3",
+         "erp.proddta.f4211: 0, 1; wms.orders: 0"],
+        ["views", "pid 4242", "10.0.0.8 · since 2026-11-27 12:00:00", "2",
+         "scv.inventory.v1: 0, 1"],
+    ]  # fmt: skip
+    assert 'data-runners="1"' in html
+    assert 'data-view-processes="1"' in html
+    sources.runners, sources.view_sessions = (), ()
+    html = client(sources).get("/pipeline/live").text
+    assert "No runner and no view process is running." in html
+    assert 'data-runners="0"' in html
+    assert "(empty)" in html
+
+
 def test_with_a_token_every_page_needs_sign_in() -> None:
     c = client(FakeSources(), token=SecretStr("s3cret-token"))
     redirected = c.get("/stock", headers=HTML, follow_redirects=False)
