@@ -12,6 +12,9 @@ another origin, which the Content-Security-Policy enforces):
     /pipeline           connectors, the runner and views instances, consumer lag, throughput
                         and freshness p50/p99 per event type over the last hour
                         (live: /pipeline/live)
+    /suppliers          supplier scorecards per window, worst OTIF first (``scv suppliers
+                        scorecard``)
+    /demand             demand series in a shift, or all of them (``scv demand shifts``)
 
 Sign-in: with a token (``ConsoleSettings.token``), every page but /signin, /static and /healthz
 needs the session cookie /signin sets (an HMAC of the token, never the token itself) or an
@@ -50,6 +53,7 @@ from console.alerts import by_kind, entity, open_alerts
 from console.history import sparkline
 from console.settings import ConsoleSettings
 from console.sources import UNAVAILABLE, Sources
+from console.supply import percent, text
 from expectations.quarantine import find
 from expectations.report import bars_chart, volume_chart
 from views.alerts import KINDS
@@ -65,6 +69,8 @@ PUBLIC: Final = ("/signin", "/static/", "/healthz", "/schemas")
 LATEST_RECORDS: Final = 20
 #: Orders listed for a search.
 FOUND_ORDERS: Final = 50
+#: Demand series listed (``scv demand shifts``' default ``--limit``).
+DEMAND_SERIES: Final = 50
 MAX_FORM_BYTES: Final = 16 * 1024
 #: Every resource from this origin only; no inline script, no inline style attribute.
 CSP: Final = (
@@ -201,8 +207,16 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity, as_json=_as_json,
-                       partitions=partitions_text)
+    env.filters.update(
+        fmt=fmt,
+        pct=pct,
+        ms=ms,
+        entity=entity,
+        as_json=_as_json,
+        partitions=partitions_text,
+        text=text,
+        percent=percent,
+    )
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),
         volume_chart=lambda series: Markup(volume_chart(series, width=560)),
@@ -386,6 +400,29 @@ def create_app(
     def pipeline_live(request: Request) -> Response:
         return page(request, "pipeline_live.html.j2", **_pipeline_context(request))
 
+    # -- suppliers and demand ---------------------------------------------------------------------
+
+    def suppliers(request: Request) -> Response:
+        q = request.query_params
+        wanted = (q.get("supplier") or "").strip()
+        window = q.get("window") or ""
+        found = attempt(sources.scorecards)
+        cards = found.value or []
+        windows = sorted({int(c["window_days"]) for c in cards})
+        shown = [
+            c for c in cards
+            if (not wanted or wanted.lower() in str(c["supplier_id"]).lower())
+            and (not window or str(c["window_days"]) == window)
+        ]  # fmt: skip
+        return page(request, "suppliers.html.j2", cards=shown, windows=windows, window=window,
+                    supplier=wanted, error=found.error)  # fmt: skip
+
+    def demand(request: Request) -> Response:
+        every = request.query_params.get("all") == "1"
+        found = attempt(lambda: sources.demand(every, DEMAND_SERIES))
+        return page(request, "demand.html.j2", series=found.value or [], every=every,
+                    limit=DEMAND_SERIES, error=found.error)  # fmt: skip
+
     # -- sign-in ----------------------------------------------------------------------------------
 
     async def signin(request: Request) -> Response:
@@ -421,6 +458,8 @@ def create_app(
         Route("/quality/records/{record_id}", record),
         Route("/quality/replay", replay, methods=["POST"]),
         Route("/pipeline", pipeline),
+        Route("/suppliers", suppliers),
+        Route("/demand", demand),
         Route("/pipeline/live", pipeline_live),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/healthz", healthz),

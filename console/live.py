@@ -264,6 +264,22 @@ class LiveSources:
         parts = kafkaio.partitions(self.views.kafka_bootstrap, self.views.source_topics)
         return Instances(runners, self.views.db_schema, sessions, tuple(sorted(parts)))
 
+    # -- suppliers and demand --------------------------------------------------------------------
+
+    def scorecards(self) -> list[dict[str, Any]]:
+        from views.supply import read_scorecards
+
+        with self._store() as store:
+            store.ensure_schema()
+            return read_scorecards(store.conn, store.schema, None, None)
+
+    def demand(self, every: bool, limit: int) -> list[dict[str, Any]]:
+        from views.supply import read_demand
+
+        with self._store() as store:
+            store.ensure_schema()
+            return read_demand(store.conn, store.schema, shifted_only=not every, limit=limit)
+
     # -- orders ----------------------------------------------------------------------------------
 
     def orders(self) -> OrderTimelines:

@@ -97,3 +97,9 @@ class Sources(Protocol):
 
     def instances(self) -> Instances:
         """The runner and views instances running now."""
+
+    def scorecards(self) -> list[dict[str, Any]]:
+        """``scv suppliers scorecard``'s rows: every supplier and window, worst OTIF first."""
+
+    def demand(self, every: bool, limit: int) -> list[dict[str, Any]]:
+        """``scv demand shifts [--all] --limit LIMIT``'s rows, largest departure first."""

@@ -73,6 +73,81 @@ class FakeSources:
                         (("erp.proddta.f4211", 0), ("erp.proddta.f4211", 1), ("wms.orders", 0))),
         )  # fmt: skip
         self.view_sessions = (WriterSession(4242, "10.0.0.8", "", T0),)
+        self.cards: list[dict[str, Any]] = [
+            {
+                "supplier_id": "4343",
+                "window_days": 7,
+                "as_of": T0,
+                "lines": 6,
+                "timed": 6,
+                "on_time": 5,
+                "in_full": 6,
+                "otif": 5,
+                "ordered": Decimal("600.0"),
+                "filled": Decimal("540"),
+                "on_time_rate": Decimal("0.8333"),
+                "in_full_rate": Decimal("1"),
+                "otif_rate": Decimal("0.8333"),
+                "fill_rate": Decimal("0.9"),
+                "avg_lead_days": Decimal("4.50"),
+                "p90_lead_days": 7,
+                "avg_quoted_days": None,
+                "late_open_lines": 1,
+            },
+            {
+                "supplier_id": "4344",
+                "window_days": 30,
+                "as_of": T0,
+                "lines": 2,
+                "timed": 0,
+                "on_time": 0,
+                "in_full": 1,
+                "otif": 0,
+                "ordered": Decimal("20"),
+                "filled": Decimal("10"),
+                "on_time_rate": None,
+                "in_full_rate": Decimal("0.5"),
+                "otif_rate": None,
+                "fill_rate": Decimal("0.5"),
+                "avg_lead_days": None,
+                "p90_lead_days": None,
+                "avg_quoted_days": None,
+                "late_open_lines": 0,
+            },
+        ]
+        self.series: list[dict[str, Any]] = [
+            {
+                "series": "20001|BOLT-1",
+                "site_id": "20001",
+                "item_id": "BOLT-1",
+                "bucket_start": T0,
+                "quantity": 90.0,
+                "baseline": 30.0,
+                "sd": 10.0,
+                "z": 6.0,
+                "shift": "up",
+                "since": T0,
+                "last_order": T0,
+                "total": 400.0,
+                "lines": 12,
+            },
+            {
+                "series": "20001|NUT-2",
+                "site_id": "20001",
+                "item_id": "NUT-2",
+                "bucket_start": T0,
+                "quantity": 3.0,
+                "baseline": 3.25,
+                "sd": 1.0,
+                "z": -0.25,
+                "shift": None,
+                "since": None,
+                "last_order": T0,
+                "total": 40.0,
+                "lines": 9,
+            },
+        ]
+        self.demand_asked: list[tuple[bool, int]] = []
 
     def _fail(self) -> None:
         if self.failing is not None:
@@ -138,3 +213,12 @@ class FakeSources:
             self.view_sessions,
             (("scv.inventory.v1", 0), ("scv.inventory.v1", 1)),
         )
+
+    def scorecards(self) -> list[dict[str, Any]]:
+        self._fail()
+        return list(self.cards)
+
+    def demand(self, every: bool, limit: int) -> list[dict[str, Any]]:
+        self._fail()
+        self.demand_asked.append((every, limit))
+        return [r for r in self.series if every or r["shift"]][:limit]

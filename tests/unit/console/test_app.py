@@ -19,7 +19,16 @@ from .fakes import FakeSources, alert
 from .testclient import TestClient
 
 HTML = {"accept": "text/html"}
-PAGES = ("/stock", "/orders", "/alerts", "/quality", "/pipeline", "/quality/records/0:1")
+PAGES = (
+    "/stock",
+    "/orders",
+    "/alerts",
+    "/quality",
+    "/pipeline",
+    "/suppliers",
+    "/demand",
+    "/quality/records/0:1",
+)
 
 
 def client(sources: FakeSources, **settings: object) -> TestClient:
@@ -237,6 +246,38 @@ def test_pipeline_shows_each_runner_with_its_partitions_and_each_view_process() 
     assert "No runner and no view process is running." in html
     assert 'data-runners="0"' in html
     assert "(empty)" in html
+
+
+def test_suppliers_show_each_scorecard_as_the_cli_table_and_filter() -> None:
+    c = client(FakeSources())
+    shown = [cells(r) for r in rows(c.get("/suppliers").text, "scorecards")]
+    assert shown == [
+        ["4343", "7d", "6", "83.3%", "100.0%", "83.3%", "90.0%", "4.5", "7", "-", "1",
+         "2026-11-27T12:00:00+00:00"],
+        ["4344", "30d", "2", "-", "50.0%", "-", "50.0%", "-", "-", "-", "0",
+         "2026-11-27T12:00:00+00:00"],
+    ]  # fmt: skip
+    assert [cells(r)[0] for r in rows(c.get("/suppliers?window=30").text, "scorecards")] == ["4344"]
+    assert [cells(r)[0] for r in rows(c.get("/suppliers?supplier=43").text, "scorecards")] == [
+        "4343",
+        "4344",
+    ]
+    assert "No scorecard matches." in c.get("/suppliers?supplier=9").text
+
+
+def test_demand_shows_the_series_in_a_shift_or_all_of_them() -> None:
+    sources = FakeSources()
+    c = client(sources)
+    shifted = [cells(r) for r in rows(c.get("/demand").text, "demand")]
+    assert shifted == [
+        ["20001|BOLT-1", "up", "2026-11-27T12:00:00+00:00", "90.00", "30.00", "10.00", "6.00",
+         "2026-11-27T12:00:00+00:00"],
+    ]  # fmt: skip
+    every = [cells(r)[:2] + cells(r)[-2:] for r in rows(c.get("/demand?all=1").text, "demand")]
+    assert every[1] == ["20001|NUT-2", "-", "-0.25", "-"]
+    assert sources.demand_asked == [(False, 50), (True, 50)]
+    sources.series = []
+    assert "No demand shift open." in c.get("/demand").text
 
 
 def test_with_a_token_every_page_needs_sign_in() -> None:
