@@ -4,7 +4,8 @@ Pages (Jinja2 templates in ``console/templates``, assets in ``console/static``, 
 another origin, which the Content-Security-Policy enforces):
 
     /stock              positions per site x item: filters, below-reorder, --as-of, sparklines
-    /orders             search by order, one order's timeline, late orders
+    /orders             search by order, one order's timeline and projection, late orders
+                        (the views' order tracking: ``scv order track``, ``order list --late``)
     /alerts             open alerts (live: /alerts/live polled by console.js) and recent ones
     /quality            pass rate per event type over time, quarantine by rule, latest records,
                         replay (POST /quality/replay: a confirmation step, then the replay)
@@ -49,11 +50,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from console import supply
 from console.alerts import by_kind, entity, open_alerts
 from console.history import sparkline
 from console.settings import ConsoleSettings
 from console.sources import UNAVAILABLE, Sources
-from console.supply import percent, text
 from expectations.quarantine import find
 from expectations.report import bars_chart, volume_chart
 from views.alerts import KINDS
@@ -214,8 +215,8 @@ def _environment() -> Environment:
         entity=entity,
         as_json=_as_json,
         partitions=partitions_text,
-        text=text,
-        percent=percent,
+        text=supply.text,
+        percent=supply.percent,
     )
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),
@@ -290,23 +291,21 @@ def create_app(
     def orders(request: Request) -> Response:
         text = (request.query_params.get("q") or "").strip()
         chosen = (request.query_params.get("order") or "").strip()
-        found = attempt(sources.orders)
-        log = attempt(sources.alert_log)
         matches: list[str] = []
-        timeline = []
-        if found.value is not None:
-            if text and not chosen:
-                matches = found.value.find(text, FOUND_ORDERS)
-                if len(matches) == 1 or text in matches:
-                    chosen = text if text in matches else matches[0]
-            if chosen:
-                timeline = found.value.timeline(chosen)
-        late = [a for a in open_alerts(log.value or []) if a["kind"] == "late_shipment"]
+        error = None
+        if text and not chosen:
+            found = attempt(lambda: sources.find_orders(text, FOUND_ORDERS))
+            matches, error = found.value or [], found.error
+            if text in matches or len(matches) == 1:
+                chosen = text if text in matches else matches[0]
+        tracked = attempt(lambda: sources.order(chosen)) if chosen else Section(None)
+        late = attempt(sources.late_orders)
+        log = attempt(sources.alert_log)
         order_alerts = [a for a in (log.value or []) if chosen and a.get("order_id") == chosen]
         return page(
             request, "orders.html.j2", text=text, chosen=chosen, matches=matches,
-            timeline=timeline, error=found.error or log.error, late=late,
-            order_alerts=order_alerts,
+            tracked=tracked.value, error=error or tracked.error or late.error or log.error,
+            late=late.value or [], order_alerts=order_alerts,
         )  # fmt: skip
 
     # -- alerts -----------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ from confluent_kafka import KafkaException
 from connectors.errors import ConnectorsError
 from console.history import History
 from console.lag import LagRow
-from console.orders import OrderTimelines
 from expectations.errors import ExpectationsError
 from expectations.quarantine import QuarantineRecord
 from kafkaio import GroupDescription, KafkaIOError, Partition
 from transforms.errors import TransformsError
 from views.errors import ViewsError
+from views.order_store import OrderSummary, OrderTimeline
 from views.positions import Key, Position
 from views.store import WriterSession
 
@@ -93,7 +93,14 @@ class Sources(Protocol):
     def lag(self) -> list[LagRow]:
         """The pipeline's group and the views, per partition."""
 
-    def orders(self) -> OrderTimelines: ...
+    def find_orders(self, text: str, limit: int) -> list[str]:
+        """Ids of the orders the views saw containing ``text`` (case-insensitive), sorted."""
+
+    def order(self, order_id: str) -> OrderTimeline | None:
+        """``scv order track ORDER_ID``: its state and timeline (None: never seen)."""
+
+    def late_orders(self) -> list[OrderSummary]:
+        """``scv order list --late``: open orders projected to miss their promise."""
 
     def instances(self) -> Instances:
         """The runner and views instances running now."""

@@ -12,8 +12,9 @@ at 1280 and 390 px and the tests check:
   ``--as-of``; each sparkline ends at the on-hand), the open alerts folded from ``scv alerts
   tail --json``, ``scv quality report``'s ``summary.json`` (all time, and ``--since 1h`` for
   the pipeline's throughput and freshness p50/p99), ``scv connectors status --json``, the
-  pipeline group's members and their partitions, an order's events on the canonical topics,
-  ``scv suppliers scorecard --json`` and ``scv demand shifts [--all] --json``;
+  pipeline group's members and their partitions, ``scv order track --json`` and ``scv order
+  list --late --json``, ``scv suppliers scorecard --json`` and ``scv demand shifts [--all]
+  --json``;
 - no console message, exception or log entry of level error; no request but to the console
   itself; no horizontal scroll at 390 px; every form field labelled; text contrast at least
   4.5:1 (3:1 for large text); the skip link first in keyboard order; screenshots of every page
@@ -437,18 +438,44 @@ def test_pipeline_throughput_and_freshness_equal_the_quality_report_of_the_last_
     no_trouble(browser, world)
 
 
-def test_an_orders_timeline_has_each_of_its_events(browser: Browser, world: World) -> None:
-    events: dict[str, set[str]] = {}
-    topics = [f"{world.run}.scv.order.v1", f"{world.run}.scv.shipment.v1"]
-    for message in kafkaio.read_committed(world.bootstrap, topics):
-        payload = orjson.loads(message.value())
-        events.setdefault(payload["order_id"], set()).add(payload["event_id"])
-    order = max(sorted(events), key=lambda o: len(events[o]))
+def test_an_orders_timeline_and_the_late_orders_equal_scv_order(
+    browser: Browser, world: World
+) -> None:
+    with world.store() as conn:
+        row = conn.execute(
+            f"SELECT order_id FROM {world.schema}.order_tracking GROUP BY order_id "
+            "ORDER BY count(*) DESC, order_id LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the views tracked no order"
+    order = str(row[0])
+    tracked = orjson.loads(world.stdout("order", "track", order, "--json"))
+    assert len(tracked["steps"]) > 1
     show(browser, world, f"/orders?q={order}")
     assert browser.eval("document.getElementById('timeline-title').textContent") == (
         f"Order {order}"
     )
-    assert browser.eval("document.querySelectorAll('#timeline li').length") == len(events[order])
+    steps = browser.eval(
+        "[...document.querySelectorAll('#timeline li')].map((li) => [li.dataset.step, "
+        "li.querySelector('time').getAttribute('datetime'), li.dataset.system, "
+        "li.dataset.eventId])"
+    )
+    assert steps == [
+        [st["step"], st["occurred_at"], st["system"], st["event_id"]] for st in tracked["steps"]
+    ]
+    summary = browser.eval(
+        "Object.fromEntries([...document.querySelectorAll('#order-summary dd[data-field]')]"
+        ".map((dd) => [dd.dataset.field, dd.textContent.trim()]))"
+    )
+    assert summary["status"] == tracked["status"]
+    assert summary["where"] == tracked["where"]
+    assert summary["promised_delivery_date"] == (tracked["promised_delivery_date"] or "-")
+    late = world.cli_json("order", "list", "--late", "--json")
+    show(browser, world, "/orders")
+    shown = browser.eval(
+        "[...document.querySelectorAll('#late-orders tr[data-order]')].map((tr) => "
+        "[tr.dataset.order, tr.querySelector('td').textContent])"
+    )
+    assert shown == [[o["order_id"], str(o["days_late"])] for o in late]
     for width in WIDTHS:
         show(browser, world, f"/orders?q={order}", width)
         assert browser.eval("document.documentElement.scrollWidth") <= width

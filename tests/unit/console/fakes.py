@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from console.history import History
 from console.lag import LagRow, lag_rows
-from console.orders import PayloadTimelines
 from console.sources import Instances, ReplayOutcome
 from expectations.quarantine import QuarantineRecord
 from expectations.report import GatedEvent, summarize
 from kafkaio import GroupDescription, GroupMember
+from views.order_store import OrderSummary, OrderTimeline
+from views.orders import Step
 from views.positions import Key, Position
 from views.store import WriterSession
 
@@ -67,7 +69,7 @@ class FakeSources:
         self.records = [quarantined(1, "quantity_positive"), quarantined(2, "status_known")]
         self.replays: list[str | None] = []
         self.failing: Exception | None = None
-        self.payloads: list[dict[str, Any]] = []
+        self.tracked: dict[str, OrderTimeline] = {}
         self.runners = (
             GroupMember("scv-pipeline-1", "/10.0.0.7", "m-1",
                         (("erp.proddta.f4211", 0), ("erp.proddta.f4211", 1), ("wms.orders", 0))),
@@ -201,9 +203,18 @@ class FakeSources:
         return lag_rows("pipeline group g", {("erp.proddta.f4211", 0): 90},
                         {("erp.proddta.f4211", 0): 100, ("erp.proddta.f4211", 1): 3})  # fmt: skip
 
-    def orders(self) -> PayloadTimelines:
+    def find_orders(self, text: str, limit: int) -> list[str]:
         self._fail()
-        return PayloadTimelines(self.payloads)
+        return sorted(o for o in self.tracked if text.lower() in o.lower())[:limit]
+
+    def order(self, order_id: str) -> OrderTimeline | None:
+        self._fail()
+        return self.tracked.get(order_id)
+
+    def late_orders(self) -> list[OrderSummary]:
+        self._fail()
+        late = [t.summary for t in self.tracked.values() if t.summary.late]
+        return sorted(late, key=lambda s: (-s.days_late, s.order_id))
 
     def instances(self) -> Instances:
         self._fail()
@@ -222,3 +233,18 @@ class FakeSources:
         self._fail()
         self.demand_asked.append((every, limit))
         return [r for r in self.series if every or r["shift"]][:limit]
+
+
+def summary(order_id: str, days_late: int = 0, status: str = "shipped") -> OrderSummary:
+    return OrderSummary(
+        order_id, "20001", status, "on the truck", Decimal(10), Decimal("8.0"), True,
+        date(2026, 11, 28), date(2026, 11, 30), date(2026, 11, 30) + timedelta(days_late),
+        "carrier ETA" if days_late else "transit days", days_late, days_late > 0,
+        "dispatched", T0,
+    )  # fmt: skip
+
+
+def step(order_id: str, n: int, name: str, system: str, **fields: Any) -> Step:
+    at = T0 + timedelta(hours=n)
+    return Step(order_id, uuid.UUID(int=n), name, at, system, at + timedelta(seconds=2),
+                fields.pop("detail", ""), **fields)  # fmt: skip

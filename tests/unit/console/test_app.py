@@ -13,9 +13,10 @@ from pydantic import SecretStr
 from console.app import CSRF_COOKIE, SESSION_COOKIE, create_app, session_value
 from console.settings import ConsoleSettings
 from kafkaio import KafkaIOError
+from views.order_store import OrderTimeline
 from views.positions import Position
 
-from .fakes import FakeSources, alert
+from .fakes import FakeSources, alert, step, summary
 from .testclient import TestClient
 
 HTML = {"accept": "text/html"}
@@ -143,30 +144,30 @@ def test_open_alerts_are_raised_episodes_not_resolved_and_the_fragment_sees_new_
 
 def test_orders_search_timeline_and_late_orders() -> None:
     sources = FakeSources()
-    sources.payloads = [
-        {"event_id": "e2", "event_type": "shipment.dispatched", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T13:00:00Z", "source": {"system": "wms", "table": "orders"},
-         "shipment_id": "MB-1", "carrier": "UPS"},
-        {"event_id": "e1", "event_type": "order.placed", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"},
-         "item_id": "BOLT-1", "quantity": "5"},
-        {"event_id": "e1", "event_type": "order.placed", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"}},
-        {"event_id": "e3", "event_type": "order.placed", "order_id": "00001-SO-10",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"}},
-    ]  # fmt: skip
-    sources.log = [alert(5, "raised", kind="late_shipment", order_id="00001-SO-10")]
+    sources.tracked = {
+        "00001-SO-9": OrderTimeline(summary("00001-SO-9"), [
+            step("00001-SO-9", 0, "placed", "erp", line_id="1", item_id="BOLT-1",
+                 quantity=Decimal("10.0")),
+            step("00001-SO-9", 3, "dispatched", "wms", detail="shipment MB-1, UPS 1Z9"),
+        ]),
+        "00001-SO-10": OrderTimeline(summary("00001-SO-10", days_late=2), []),
+    }  # fmt: skip
+    sources.log = [alert(5, "raised", kind="late_shipment", order_id="00001-SO-9")]
     c = client(sources)
     listed = c.get("/orders?q=so-").text
     assert re.findall(r'<li><a href="/orders\?order=[^"]+">([^<]+)</a>', listed) == [
         "00001-SO-10", "00001-SO-9"
     ]  # fmt: skip
     one = c.get("/orders?q=00001-SO-9").text
-    steps = re.findall(r'<li data-event-type="([^"]+)">', one)
-    assert steps == ["order.placed", "shipment.dispatched"]  # in time order, each once
-    assert "UPS" in one
-    assert 'id="late-orders"' in one
-    assert "00001-SO-10" in one.split('id="late-orders"', 1)[1]
+    assert re.findall(r'<li data-step="([^"]+)"', one) == ["placed", "dispatched"]
+    assert "shipment MB-1, UPS 1Z9" in one
+    assert '<dd data-field="shipped">8 of 10 <span class="tag">short</span></dd>' in one
+    assert '<dd data-field="days_late">on time</dd>' in one
+    assert "message 5" in one  # the order's alert
+    late = [cells(r) for r in rows(one, "late-orders")]
+    assert late == [["00001-SO-10", "2", "2026-11-30", "2026-12-02 (carrier ETA)", "shipped",
+                     "on the truck"]]  # fmt: skip
+    assert "The views have read no event of order X-1." in c.get("/orders?order=X-1").text
 
 
 def test_quality_shows_the_summary_figures_and_masked_records() -> None:
