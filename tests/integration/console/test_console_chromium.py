@@ -395,6 +395,11 @@ def test_pipeline_shows_connect_and_the_lag(browser: Browser, world: World) -> N
         ".map((tr) => [tr.dataset.connector, tr.querySelectorAll('td')[0].textContent]))"
     )
     assert states == {c["name"]: c["state"] for c in status}
+    risks = browser.eval(
+        "Object.fromEntries([...document.querySelectorAll('#connectors tr[data-connector]')]"
+        ".map((tr) => [tr.dataset.connector, tr.querySelector('[class^=risk-]').textContent]))"
+    )
+    assert risks == {c["name"]: c["data_loss_risk"]["level"].upper() for c in status}
     group = f"pipeline group {world.run}-group"
     total = browser.eval(f"document.querySelector('[data-lag-total=\"{group}\"]').textContent")
     assert total == "0"  # settled: the group committed past every raw record
@@ -605,3 +610,27 @@ def test_suppliers_and_demand_equal_the_cli(browser: Browser, world: World) -> N
         if args:
             assert series, "no demand series after the simulator runs"
     no_trouble(browser, world)
+
+
+def test_every_events_dataschema_resolves_on_the_console(world: World) -> None:
+    """The ``dataschema`` of each event on the canonical topics, with the console's address,
+    answers the JSON Schema of that event type and version."""
+    import httpx
+
+    from transforms.events import CANONICAL_TOPICS, DEFAULT_SCHEMA_BASE_URL
+
+    urls: set[str] = set()
+    topics = [f"{world.run}.{t}" for t in CANONICAL_TOPICS]
+    for message in kafkaio.read_committed(world.bootstrap, topics):
+        headers = dict(message.headers() or [])
+        urls.add(bytes(headers["ce_dataschema"]).decode())
+    assert len(urls) > 3
+    for url in sorted(urls):
+        assert url.startswith(DEFAULT_SCHEMA_BASE_URL + "/"), url
+        path = url.removeprefix(DEFAULT_SCHEMA_BASE_URL)
+        answer = httpx.get(f"{world.url}/schemas{path}", timeout=10)
+        assert answer.status_code == 200, url
+        event_type, version = path.strip("/").split("/")
+        schema = answer.json()
+        assert schema["properties"]["event_type"]["const"] == event_type, url
+        assert version.startswith("v"), url
