@@ -634,3 +634,29 @@ def test_every_events_dataschema_resolves_on_the_console(world: World) -> None:
         schema = answer.json()
         assert schema["properties"]["event_type"]["const"] == event_type, url
         assert version.startswith("v"), url
+
+
+def test_the_console_serves_every_stages_metrics(world: World) -> None:
+    """``/metrics`` of the console, parsed by prometheus-client: this module's runner and view
+    process running, nothing waiting (settled), every connector's state."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settle(world)
+    answer = httpx.get(f"{world.url}/metrics/", timeout=30)
+    assert answer.status_code == 200
+    samples = [s for f in text_string_to_metric_families(answer.text) for s in f.samples]
+
+    def total(name: str, **labels: str) -> float:
+        return sum(
+            s.value for s in samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )  # fmt: skip
+
+    assert total("scv_stage_members", stage="pipeline") == 1
+    assert total("scv_stage_members", stage="views") == 1
+    assert total("scv_consumer_lag_messages", stage="pipeline") == 0
+    assert total("scv_consumer_lag_messages", stage="views") == 0
+    status = orjson.loads(world.stdout("connectors", "status", "--json"))
+    running = {s.labels["connector"]: s.value for s in samples if s.name == "scv_connector_running"}
+    assert running == {c["name"]: float(c["running"]) for c in status}
