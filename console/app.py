@@ -4,12 +4,18 @@ Pages (Jinja2 templates in ``console/templates``, assets in ``console/static``, 
 another origin, which the Content-Security-Policy enforces):
 
     /stock              positions per site x item: filters, below-reorder, --as-of, sparklines
-    /orders             search by order, one order's timeline, late orders
+    /orders             search by order, one order's timeline and projection, late orders
+                        (the views' order tracking: ``scv order track``, ``order list --late``)
     /alerts             open alerts (live: /alerts/live polled by console.js) and recent ones
     /quality            pass rate per event type over time, quarantine by rule, latest records,
                         replay (POST /quality/replay: a confirmation step, then the replay)
     /quality/records/ID one quarantine record, masked (``scv quarantine show ID``)
-    /pipeline           connectors, consumer lag, throughput and freshness (live: /pipeline/live)
+    /pipeline           connectors, the runner and views instances, consumer lag, throughput
+                        and freshness p50/p99 per event type over the last hour
+                        (live: /pipeline/live)
+    /suppliers          supplier scorecards per window, worst OTIF first (``scv suppliers
+                        scorecard``)
+    /demand             demand series in a shift, or all of them (``scv demand shifts``)
 
 Sign-in: with a token (``ConsoleSettings.token``), every page but /signin, /static and /healthz
 needs the session cookie /signin sets (an HMAC of the token, never the token itself) or an
@@ -44,6 +50,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from console import supply
 from console.alerts import by_kind, entity, open_alerts
 from console.history import sparkline
 from console.settings import ConsoleSettings
@@ -63,6 +70,8 @@ PUBLIC: Final = ("/signin", "/static/", "/healthz", "/schemas")
 LATEST_RECORDS: Final = 20
 #: Orders listed for a search.
 FOUND_ORDERS: Final = 50
+#: Demand series listed (``scv demand shifts``' default ``--limit``).
+DEMAND_SERIES: Final = 50
 MAX_FORM_BYTES: Final = 16 * 1024
 #: Every resource from this origin only; no inline script, no inline style attribute.
 CSP: Final = (
@@ -179,6 +188,14 @@ def csrf_ok(request: Request, form: Mapping[str, str]) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
+def partitions_text(parts: Sequence[tuple[str, int]]) -> str:
+    """``topic: 0, 1, 2; other: 0``: partitions grouped by topic, in order."""
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(parts):
+        by_topic.setdefault(topic, []).append(partition)
+    return "; ".join(f"{t}: {', '.join(map(str, ps))}" for t, ps in by_topic.items()) or "-"
+
+
 def _as_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
@@ -191,7 +208,16 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(fmt=fmt, pct=pct, ms=ms, entity=entity, as_json=_as_json)
+    env.filters.update(
+        fmt=fmt,
+        pct=pct,
+        ms=ms,
+        entity=entity,
+        as_json=_as_json,
+        partitions=partitions_text,
+        text=supply.text,
+        percent=supply.percent,
+    )
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),
         volume_chart=lambda series: Markup(volume_chart(series, width=560)),
@@ -265,23 +291,21 @@ def create_app(
     def orders(request: Request) -> Response:
         text = (request.query_params.get("q") or "").strip()
         chosen = (request.query_params.get("order") or "").strip()
-        found = attempt(sources.orders)
-        log = attempt(sources.alert_log)
         matches: list[str] = []
-        timeline = []
-        if found.value is not None:
-            if text and not chosen:
-                matches = found.value.find(text, FOUND_ORDERS)
-                if len(matches) == 1 or text in matches:
-                    chosen = text if text in matches else matches[0]
-            if chosen:
-                timeline = found.value.timeline(chosen)
-        late = [a for a in open_alerts(log.value or []) if a["kind"] == "late_shipment"]
+        error = None
+        if text and not chosen:
+            found = attempt(lambda: sources.find_orders(text, FOUND_ORDERS))
+            matches, error = found.value or [], found.error
+            if text in matches or len(matches) == 1:
+                chosen = text if text in matches else matches[0]
+        tracked = attempt(lambda: sources.order(chosen)) if chosen else Section(None)
+        late = attempt(sources.late_orders)
+        log = attempt(sources.alert_log)
         order_alerts = [a for a in (log.value or []) if chosen and a.get("order_id") == chosen]
         return page(
             request, "orders.html.j2", text=text, chosen=chosen, matches=matches,
-            timeline=timeline, error=found.error or log.error, late=late,
-            order_alerts=order_alerts,
+            tracked=tracked.value, error=error or tracked.error or late.error or log.error,
+            late=late.value or [], order_alerts=order_alerts,
         )  # fmt: skip
 
     # -- alerts -----------------------------------------------------------------------------------
@@ -365,14 +389,38 @@ def create_app(
         totals: dict[str, int] = {}
         for row in lag.value or []:
             totals[row.reader] = totals.get(row.reader, 0) + row.lag
+        instances = attempt(sources.instances)
         return {"connectors": connectors, "lag": lag, "lag_totals": totals, "hour": hour,
-                "read_at": now().isoformat(timespec="seconds")}  # fmt: skip
+                "instances": instances, "read_at": now().isoformat(timespec="seconds")}  # fmt: skip
 
     def pipeline(request: Request) -> Response:
         return page(request, "pipeline.html.j2", **_pipeline_context(request))
 
     def pipeline_live(request: Request) -> Response:
         return page(request, "pipeline_live.html.j2", **_pipeline_context(request))
+
+    # -- suppliers and demand ---------------------------------------------------------------------
+
+    def suppliers(request: Request) -> Response:
+        q = request.query_params
+        wanted = (q.get("supplier") or "").strip()
+        window = q.get("window") or ""
+        found = attempt(sources.scorecards)
+        cards = found.value or []
+        windows = sorted({int(c["window_days"]) for c in cards})
+        shown = [
+            c for c in cards
+            if (not wanted or wanted.lower() in str(c["supplier_id"]).lower())
+            and (not window or str(c["window_days"]) == window)
+        ]  # fmt: skip
+        return page(request, "suppliers.html.j2", cards=shown, windows=windows, window=window,
+                    supplier=wanted, error=found.error)  # fmt: skip
+
+    def demand(request: Request) -> Response:
+        every = request.query_params.get("all") == "1"
+        found = attempt(lambda: sources.demand(every, DEMAND_SERIES))
+        return page(request, "demand.html.j2", series=found.value or [], every=every,
+                    limit=DEMAND_SERIES, error=found.error)  # fmt: skip
 
     # -- sign-in ----------------------------------------------------------------------------------
 
@@ -409,6 +457,8 @@ def create_app(
         Route("/quality/records/{record_id}", record),
         Route("/quality/replay", replay, methods=["POST"]),
         Route("/pipeline", pipeline),
+        Route("/suppliers", suppliers),
+        Route("/demand", demand),
         Route("/pipeline/live", pipeline_live),
         Route("/signin", signin, methods=["GET", "POST"]),
         Route("/healthz", healthz),

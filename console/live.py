@@ -12,10 +12,12 @@
 |                              | ``transforms.replay.Replayer`` (``scv quarantine``)         |
 | connectors                   | Connect's status and ``connectors.ops.risk``                |
 |                              | (``scv connectors status``)                                 |
+| orders                       | ``views.order_store`` (``scv order track``, ``scv order     |
+|                              | list --late``): the order tracking tables                   |
 | lag                          | committed offsets of the pipeline's group, the views'       |
 |                              | stored offsets, against the high watermarks                 |
 
-Reads of whole topics (history, quality, orders, lag) are reused for ``cache_s`` seconds, so
+Reads of whole topics (history, quality, lag) are reused for ``cache_s`` seconds, so
 a page reloaded by several people reads Kafka once.
 """
 
@@ -38,14 +40,14 @@ from connectors.ops import Spec, risk
 from connectors.settings import ConnectorsSettings
 from console.history import History, Timed, on_hand_history
 from console.lag import LagRow, lag_rows
-from console.orders import OrderTimelines, PayloadTimelines
 from console.settings import ConsoleSettings
-from console.sources import ReplayOutcome
+from console.sources import Instances, ReplayOutcome
 from expectations.quarantine import QuarantineRecord, from_records
 from expectations.report import GatedEvent, summarize
 from expectations.settings import QualitySettings
-from transforms.events import CANONICAL_TOPICS, TOPIC_ORDER, TOPIC_SHIPMENT
+from transforms.events import CANONICAL_TOPICS
 from transforms.settings import TransformsSettings
+from views.order_store import OrderSummary, OrderTimeline
 from views.positions import Key, Position
 from views.process import Rejected, read_event, replay_until
 from views.settings import ViewsSettings
@@ -256,16 +258,49 @@ class LiveSources:
         ends = kafkaio.high_watermarks(self.views.kafka_bootstrap, parts, admin=admin)
         return rows + lag_rows(f"views {self.views.db_schema}", stored, ends)
 
-    # -- orders ----------------------------------------------------------------------------------
+    def instances(self) -> Instances:
+        runners = kafkaio.describe_group(self.transforms.kafka_bootstrap, self.transforms.group_id)
+        with self._store() as store:
+            store.ensure_schema()
+            sessions = tuple(store.writer_sessions())
+        parts = kafkaio.partitions(self.views.kafka_bootstrap, self.views.source_topics)
+        return Instances(runners, self.views.db_schema, sessions, tuple(sorted(parts)))
 
-    def orders(self) -> OrderTimelines:
-        return self.cache.get("orders", self._orders)
+    # -- suppliers and demand --------------------------------------------------------------------
 
-    def _orders(self) -> OrderTimelines:
-        # HOOK(views.orders): once the views' order tracking lands, return its timelines here.
-        topics = [self.views.topic(TOPIC_ORDER), self.views.topic(TOPIC_SHIPMENT)]
-        return PayloadTimelines(
-            orjson.loads(value)
-            for message in kafkaio.read_committed(self.views.kafka_bootstrap, topics)
-            if (value := message.value()) is not None
-        )
+    def scorecards(self) -> list[dict[str, Any]]:
+        from views.supply import read_scorecards
+
+        with self._store() as store:
+            store.ensure_schema()
+            return read_scorecards(store.conn, store.schema, None, None)
+
+    def demand(self, every: bool, limit: int) -> list[dict[str, Any]]:
+        from views.supply import read_demand
+
+        with self._store() as store:
+            store.ensure_schema()
+            return read_demand(store.conn, store.schema, shifted_only=not every, limit=limit)
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def find_orders(self, text: str, limit: int) -> list[str]:
+        from views.order_store import ensure, find_orders
+
+        with self._store() as store:
+            ensure(store.conn, store.schema)
+            return find_orders(store.conn, store.schema, text, limit)
+
+    def order(self, order_id: str) -> OrderTimeline | None:
+        from views.order_store import ensure, timeline
+
+        with self._store() as store:
+            ensure(store.conn, store.schema)
+            return timeline(store.conn, store.schema, order_id)
+
+    def late_orders(self) -> list[OrderSummary]:
+        from views.order_store import ensure, open_orders
+
+        with self._store() as store:
+            ensure(store.conn, store.schema)
+            return open_orders(store.conn, store.schema, late_only=True)

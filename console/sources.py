@@ -19,13 +19,14 @@ from confluent_kafka import KafkaException
 from connectors.errors import ConnectorsError
 from console.history import History
 from console.lag import LagRow
-from console.orders import OrderTimelines
 from expectations.errors import ExpectationsError
 from expectations.quarantine import QuarantineRecord
-from kafkaio import KafkaIOError
+from kafkaio import GroupDescription, KafkaIOError, Partition
 from transforms.errors import TransformsError
 from views.errors import ViewsError
+from views.order_store import OrderSummary, OrderTimeline
 from views.positions import Key, Position
+from views.store import WriterSession
 
 #: The errors a read may end in while a service is away; anything else is a bug.
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -49,6 +50,18 @@ class ReplayOutcome:
     batches: int
     events: Counter[str] = field(default_factory=Counter)
     still_failing: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Instances:
+    """Which processes run: the runners (the pipeline group's members, each with its assigned
+    raw partitions) and the view processes (the sessions holding the serving schema's lock;
+    one reads every canonical partition the views consume)."""
+
+    runners: GroupDescription
+    views_schema: str
+    views: tuple[WriterSession, ...]
+    views_partitions: tuple[Partition, ...]
 
 
 class Sources(Protocol):
@@ -80,4 +93,20 @@ class Sources(Protocol):
     def lag(self) -> list[LagRow]:
         """The pipeline's group and the views, per partition."""
 
-    def orders(self) -> OrderTimelines: ...
+    def find_orders(self, text: str, limit: int) -> list[str]:
+        """Ids of the orders the views saw containing ``text`` (case-insensitive), sorted."""
+
+    def order(self, order_id: str) -> OrderTimeline | None:
+        """``scv order track ORDER_ID``: its state and timeline (None: never seen)."""
+
+    def late_orders(self) -> list[OrderSummary]:
+        """``scv order list --late``: open orders projected to miss their promise."""
+
+    def instances(self) -> Instances:
+        """The runner and views instances running now."""
+
+    def scorecards(self) -> list[dict[str, Any]]:
+        """``scv suppliers scorecard``'s rows: every supplier and window, worst OTIF first."""
+
+    def demand(self, every: bool, limit: int) -> list[dict[str, Any]]:
+        """``scv demand shifts [--all] --limit LIMIT``'s rows, largest departure first."""

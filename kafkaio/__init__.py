@@ -27,7 +27,15 @@ from kafkaio.config import client_config, security_properties
 from kafkaio.consume import Triaged, at_high_watermark, triage
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
-from kafkaio.lag import PartitionLag, group_members, group_offsets, lag
+from kafkaio.lag import (
+    GroupDescription,
+    GroupMember,
+    PartitionLag,
+    describe_group,
+    group_members,
+    group_offsets,
+    lag,
+)
 from kafkaio.read import READ_TIMEOUT_S, Record, read_committed, read_range, read_records
 from kafkaio.retry import RETRIABLE_CODES, is_retriable, raise_for, retrying
 from kafkaio.signals import stop_on_signals
@@ -37,6 +45,8 @@ __all__ = [
     "RETRIABLE_CODES",
     "ConfigChange",
     "Gap",
+    "GroupDescription",
+    "GroupMember",
     "KafkaIOError",
     "KafkaIORetryableError",
     "Offsets",
@@ -52,6 +62,7 @@ __all__ = [
     "commit_offsets",
     "committed_offsets",
     "describe_gaps",
+    "describe_group",
     "ensure_topic_configs",
     "ensure_topics",
     "group_members",

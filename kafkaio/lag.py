@@ -82,6 +82,56 @@ def group_members(bootstrap: str, group: str, *, admin: AdminClient | None = Non
     return retrying(ask, what=f"members of group {group}", deadline_s=LAG_DEADLINE_S)
 
 
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """One consumer of a group, as the group coordinator describes it."""
+
+    client_id: str
+    #: Where it connects from, as the broker sees it (``/172.18.0.1``).
+    host: str
+    member_id: str
+    #: The partitions assigned to it, sorted.
+    partitions: tuple[Partition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescription:
+    group: str
+    #: The coordinator's state of the group: ``STABLE``, ``EMPTY``, ``PREPARING_REBALANCING``...
+    state: str
+    members: tuple[GroupMember, ...]
+
+
+def describe_group(
+    bootstrap: str, group: str, *, admin: AdminClient | None = None
+) -> GroupDescription:
+    """``group``'s state and its members with their assigned partitions (no member: none
+    runs)."""
+    client = admin if admin is not None else admin_client(bootstrap)
+
+    def ask() -> GroupDescription:
+        futures = client.describe_consumer_groups([group], request_timeout=REQUEST_TIMEOUT_S)
+        found = _result(futures[group], REQUEST_TIMEOUT_S)
+        members = tuple(
+            GroupMember(
+                client_id=str(m.client_id),
+                host=str(m.host),
+                member_id=str(m.member_id),
+                partitions=tuple(
+                    sorted(
+                        (tp.topic, tp.partition)
+                        for tp in (m.assignment.topic_partitions if m.assignment else ())
+                    )
+                ),
+            )
+            for m in found.members
+        )
+        state = getattr(found.state, "name", str(found.state))
+        return GroupDescription(group, state, tuple(sorted(members, key=lambda m: m.client_id)))
+
+    return retrying(ask, what=f"description of group {group}", deadline_s=LAG_DEADLINE_S)
+
+
 def lag(
     bootstrap: str,
     offsets: Mapping[Partition, int],

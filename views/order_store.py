@@ -305,6 +305,23 @@ def open_orders(
     return found
 
 
+def find_orders(conn: psycopg.Connection[Any], schema: str, text: str, limit: int) -> list[str]:
+    """Ids of the orders the views saw (open or closed) containing ``text``, case-insensitive,
+    sorted (the console's order search)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            _q(
+                schema,
+                "SELECT order_id FROM {s}.order_state WHERE strpos(lower(order_id), lower(%s)) > 0 "
+                "ORDER BY order_id LIMIT %s",
+            ),
+            (text.strip(), limit),
+        )
+        found = [str(r[0]) for r in cur]
+    conn.commit()
+    return found
+
+
 def track_order(settings: ViewsSettings, order_id: str) -> OrderTimeline:
     """``scv order track``: the order's timeline; ``UnknownOrder`` if the views never saw it."""
     from views.store import opened

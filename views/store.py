@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -120,6 +121,18 @@ class RejectedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WriterSession:
+    """The database session of a running view process (the one holding the schema's lock)."""
+
+    pid: int
+    #: Where the process connects from (None: a Unix socket).
+    client_addr: str | None
+    application_name: str
+    #: When the session, so the process, started.
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Everything one consumed batch changed, written in one transaction."""
 
@@ -200,6 +213,21 @@ class Store:
             row = cur.fetchone()
         self.conn.commit()
         return int(row[0]) if row else 0
+
+    def writer_sessions(self) -> list[WriterSession]:
+        """The sessions ``writers`` counts, with who they are (for the console's instances)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT a.pid, host(a.client_addr), a.application_name, a.backend_start "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.classid::bigint = (hashtext(%(k)s)::bigint >> 32) & 4294967295 "
+                "AND l.objid::bigint = hashtext(%(k)s)::bigint & 4294967295 ORDER BY a.pid",
+                {"k": f"scv-views:{self.schema}"},
+            )
+            found = [WriterSession(int(p), a, str(n or ""), t) for p, a, n, t in cur]
+        self.conn.commit()
+        return found
 
     def load(
         self, book: Book, monitor: Monitor, supply: Supply | None = None

@@ -1,9 +1,8 @@
-"""``scv serve``: the web console (stock, orders, alerts, quality, pipeline) on one port."""
+"""``scv serve``: the web console (stock, orders, alerts, quality, suppliers, demand, pipeline),
+``/metrics`` and ``/schemas`` on one port."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import TYPE_CHECKING
 
 import click
@@ -26,35 +25,24 @@ def metrics_routes(
     connectors: ConnectorsSettings,
     log: Callable[[str], None],
 ) -> list[BaseRoute]:
-    """HOOK(metrics): the routes of issue 20 parts 2 and 3 (branch ``metrics``), mounted when
-    their modules are there, as docs/metrics.md of that branch describes them:
+    """The console's routes beside its pages (docs/metrics.md):
 
-    - ``/metrics``: ``metrics.asgi_app(scv.observe.stack_registry(transforms, views,
-      (specs, connectors), log))``, every stage's lag and the connectors in Prometheus' text
-      format (Starlette answers ``/metrics`` with a redirect to ``/metrics/``);
-    - ``/schemas``: ``transforms.schemaserve.SchemaApp()``, the canonical JSON Schemas each
-      event's ``dataschema`` names.
-
-    Looked up by name so that this branch stands without them; once both branches are merged,
-    plain imports may replace the lookups. Until then: no route."""
+    - ``/metrics``: every stage's lag and the connectors in Prometheus' text format, read at
+      each scrape (``scv.observe.stack_registry``; Starlette answers ``/metrics`` with a
+      redirect to ``/metrics/``);
+    - ``/schemas``: the canonical JSON Schemas each event's ``dataschema`` names
+      (``transforms.schemaserve.SchemaApp``)."""
     from starlette.routing import Mount
 
-    def present(name: str) -> bool:
-        try:
-            return importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:  # a parent package that is not there
-            return False
+    import metrics
+    from scv.observe import stack_registry
+    from transforms.schemaserve import SchemaApp
 
-    routes: list[BaseRoute] = []
-    if present("metrics") and present("scv.observe"):
-        metrics = importlib.import_module("metrics")
-        observe = importlib.import_module("scv.observe")
-        registry = observe.stack_registry(transforms, views, (specs, connectors), log)
-        routes.append(Mount("/metrics", app=metrics.asgi_app(registry)))
-    if present("transforms.schemaserve"):
-        schemas = importlib.import_module("transforms.schemaserve")
-        routes.append(Mount("/schemas", app=schemas.SchemaApp()))
-    return routes
+    registry = stack_registry(transforms, views, (specs, connectors), log)
+    return [
+        Mount("/metrics", app=metrics.asgi_app(registry)),
+        Mount("/schemas", app=SchemaApp()),
+    ]
 
 
 @click.command()

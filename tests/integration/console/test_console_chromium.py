@@ -9,8 +9,12 @@ settled, Chromium (Debian's, driven over the DevTools protocol: ``cdp.py``) load
 at 1280 and 390 px and the tests check:
 
 - the figures in the DOM equal the CLI's: ``scv inventory show --json`` (live and
-  ``--as-of``), the open alerts folded from ``scv alerts tail --json``, ``scv quality report``'s
-  ``summary.json``, ``scv connectors status --json``, an order's events on the canonical topics;
+  ``--as-of``; each sparkline ends at the on-hand), the open alerts folded from ``scv alerts
+  tail --json``, ``scv quality report``'s ``summary.json`` (all time, and ``--since 1h`` for
+  the pipeline's throughput and freshness p50/p99), ``scv connectors status --json``, the
+  pipeline group's members and their partitions, ``scv order track --json`` and ``scv order
+  list --late --json``, ``scv suppliers scorecard --json`` and ``scv demand shifts [--all]
+  --json``;
 - no console message, exception or log entry of level error; no request but to the console
   itself; no horizontal scroll at 390 px; every form field labelled; text contrast at least
   4.5:1 (3:1 for large text); the skip link first in keyboard order; screenshots of every page
@@ -33,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,7 @@ from rawtopics import settled_ends, wait_quiet
 
 import kafkaio
 from console.alerts import open_alerts
+from transforms.settings import TransformsSettings
 
 from .cdp import Browser
 
@@ -58,6 +64,8 @@ PAGES = {
     "alerts": "/alerts",
     "quality": "/quality",
     "pipeline": "/pipeline",
+    "suppliers": "/suppliers",
+    "demand": "/demand?all=1",
 }
 #: Within how long an alert raised by the simulator must be on the open alerts page.
 LIVE_WITHIN_S = 3.0
@@ -311,6 +319,14 @@ def test_stock_equals_inventory_show_live_and_as_of(browser: Browser, world: Wor
     assert len(cli) > 10
     below = browser.eval("document.querySelectorAll('#positions tr.below').length")
     assert below == sum(1 for p in cli if float(p["available"]) < 20)  # default reorder point
+    # each position's sparkline ends at its on-hand now (the history's last sample)
+    trends = browser.eval(
+        "Object.fromEntries([...document.querySelectorAll('#positions tr[data-site]')].map("
+        "(tr) => [tr.dataset.site + '|' + tr.dataset.item, "
+        "tr.querySelector('svg.spark')?.getAttribute('aria-label')]))"
+    )
+    now = {k: None if v is None else Decimal(v.rsplit(", now ", 1)[1]) for k, v in trends.items()}
+    assert now == {f"{p['site_id']}|{p['item_id']}": Decimal(p["on_hand"]) for p in cli}
     at = datetime.now(UTC).isoformat()
     cli_then = world.cli_json("inventory", "show", "--json", "--as-of", at)
     show(browser, world, "/stock?as_of=" + at.replace("+", "%2B"))
@@ -379,25 +395,92 @@ def test_pipeline_shows_connect_and_the_lag(browser: Browser, world: World) -> N
         ".map((tr) => [tr.dataset.connector, tr.querySelectorAll('td')[0].textContent]))"
     )
     assert states == {c["name"]: c["state"] for c in status}
+    risks = browser.eval(
+        "Object.fromEntries([...document.querySelectorAll('#connectors tr[data-connector]')]"
+        ".map((tr) => [tr.dataset.connector, tr.querySelector('[class^=risk-]').textContent]))"
+    )
+    assert risks == {c["name"]: c["data_loss_risk"]["level"].upper() for c in status}
     group = f"pipeline group {world.run}-group"
     total = browser.eval(f"document.querySelector('[data-lag-total=\"{group}\"]').textContent")
     assert total == "0"  # settled: the group committed past every raw record
-    assert browser.eval("document.querySelectorAll('#freshness tr[data-event-type]').length") > 0
+    # the instances: this module's runner (its group's one member, every raw partition
+    # assigned to it) and its view process
+    group = kafkaio.describe_group(world.bootstrap, f"{world.run}-group")
+    assert len(group.members) == 1
+    runners = browser.eval(
+        "[...document.querySelectorAll('#instances tr[data-stage=pipeline]')].map((tr) => "
+        "[tr.dataset.instance, tr.querySelector('[data-partition-count]').textContent])"
+    )
+    assert runners == [[m.client_id, str(len(m.partitions))] for m in group.members]
+    raw = kafkaio.partitions(world.bootstrap, re.compile(TransformsSettings().source_pattern))
+    assert len(group.members[0].partitions) == len(raw) > 0
+    assert browser.eval("document.querySelectorAll('#instances tr[data-stage=views]').length") == 1
     no_trouble(browser, world)
 
 
-def test_an_orders_timeline_has_each_of_its_events(browser: Browser, world: World) -> None:
-    events: dict[str, set[str]] = {}
-    topics = [f"{world.run}.scv.order.v1", f"{world.run}.scv.shipment.v1"]
-    for message in kafkaio.read_committed(world.bootstrap, topics):
-        payload = orjson.loads(message.value())
-        events.setdefault(payload["order_id"], set()).add(payload["event_id"])
-    order = max(sorted(events), key=lambda o: len(events[o]))
+def test_pipeline_throughput_and_freshness_equal_the_quality_report_of_the_last_hour(
+    browser: Browser, world: World, tmp_path: Path
+) -> None:
+    scv(world.env, "quality", "report", "--no-data-docs", "--since", "1h", "--out", str(tmp_path))
+    summary = orjson.loads((tmp_path / "summary.json").read_bytes())
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f} ms"
+
+    show(browser, world, "/pipeline")
+    shown = browser.eval(
+        "[...document.querySelectorAll('#freshness tr[data-event-type]')].map((tr) => "
+        "[tr.dataset.eventType, ...[...tr.querySelectorAll('td')].map((td) => td.textContent)])"
+    )
+    expected = [
+        [t["name"], str(t["passed"]), f"{t['passed'] / 60:.1f}",
+         ms(t["freshness"]["p50_ms"]), ms(t["freshness"]["p99_ms"])]
+        for t in summary["event_types"]
+    ]  # fmt: skip
+    assert shown == expected
+    # live reads carry a source commit time: freshness figures, not only snapshots
+    assert any(row[3] != "-" for row in shown), shown
+    no_trouble(browser, world)
+
+
+def test_an_orders_timeline_and_the_late_orders_equal_scv_order(
+    browser: Browser, world: World
+) -> None:
+    with world.store() as conn:
+        row = conn.execute(
+            f"SELECT order_id FROM {world.schema}.order_tracking GROUP BY order_id "
+            "ORDER BY count(*) DESC, order_id LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the views tracked no order"
+    order = str(row[0])
+    tracked = orjson.loads(world.stdout("order", "track", order, "--json"))
+    assert len(tracked["steps"]) > 1
     show(browser, world, f"/orders?q={order}")
     assert browser.eval("document.getElementById('timeline-title').textContent") == (
         f"Order {order}"
     )
-    assert browser.eval("document.querySelectorAll('#timeline li').length") == len(events[order])
+    steps = browser.eval(
+        "[...document.querySelectorAll('#timeline li')].map((li) => [li.dataset.step, "
+        "li.querySelector('time').getAttribute('datetime'), li.dataset.system, "
+        "li.dataset.eventId])"
+    )
+    assert steps == [
+        [st["step"], st["occurred_at"], st["system"], st["event_id"]] for st in tracked["steps"]
+    ]
+    summary = browser.eval(
+        "Object.fromEntries([...document.querySelectorAll('#order-summary dd[data-field]')]"
+        ".map((dd) => [dd.dataset.field, dd.textContent.trim()]))"
+    )
+    assert summary["status"] == tracked["status"]
+    assert summary["where"] == tracked["where"]
+    assert summary["promised_delivery_date"] == (tracked["promised_delivery_date"] or "-")
+    late = world.cli_json("order", "list", "--late", "--json")
+    show(browser, world, "/orders")
+    shown = browser.eval(
+        "[...document.querySelectorAll('#late-orders tr[data-order]')].map((tr) => "
+        "[tr.dataset.order, tr.querySelector('td').textContent])"
+    )
+    assert shown == [[o["order_id"], str(o["days_late"])] for o in late]
     for width in WIDTHS:
         show(browser, world, f"/orders?q={order}", width)
         assert browser.eval("document.documentElement.scrollWidth") <= width
@@ -475,3 +558,105 @@ def wait_load(browser: Browser, loads: int, timeout: float = 60) -> None:
     while browser.log.loads == loads:
         assert time.monotonic() < deadline, "the form did not load a page"
         time.sleep(0.05)
+
+
+def test_suppliers_and_demand_equal_the_cli(browser: Browser, world: World) -> None:
+    # Scorecards need a PO line closed by a receipt: more traffic until one was.
+    for seed in (21, 22, 23):
+        if world.cli_json("suppliers", "scorecard", "--json"):
+            break
+        scv(world.env, "sim", "run", "--rate", "40", "--duration", "10", "--seed", str(seed))
+        settle(world)
+    cards = world.cli_json("suppliers", "scorecard", "--json")
+    assert cards, "no scorecard after four simulator runs"
+
+    def percent(value: str | None) -> str:
+        return "-" if value is None else f"{Decimal(value) * 100:.1f}%"
+
+    show(browser, world, "/suppliers")
+    shown = browser.eval(
+        "[...document.querySelectorAll('#scorecards tr[data-supplier]')].map((tr) => "
+        "Object.assign({supplier_id: tr.dataset.supplier, window_days: tr.dataset.window}, "
+        "Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => "
+        "[td.dataset.field, td.textContent.trim()]))))"
+    )
+    rates = ("on_time_rate", "in_full_rate", "otif_rate", "fill_rate")
+    plain = ("lines", "avg_lead_days", "p90_lead_days", "avg_quoted_days", "late_open_lines",
+             "as_of")  # fmt: skip
+    assert shown == [
+        {"supplier_id": c["supplier_id"], "window_days": c["window_days"]}
+        | {f: percent(c[f]) for f in rates}
+        | {f: "-" if c[f] is None else c[f] for f in plain}
+        for c in cards
+    ]
+    for width in WIDTHS:
+        show(browser, world, "/suppliers", width)
+        assert browser.eval("document.documentElement.scrollWidth") <= width
+
+    fields = ("shift", "bucket_start", "quantity", "baseline", "sd", "z", "since")
+    for path, args in (("/demand?all=1", ("--all",)), ("/demand", ())):
+        series = world.cli_json("demand", "shifts", "--json", *args)
+        show(browser, world, path)
+        shown = browser.eval(
+            "[...document.querySelectorAll('#demand tr[data-series]')].map((tr) => "
+            "Object.assign({series: tr.dataset.series}, Object.fromEntries("
+            "[...tr.querySelectorAll('td[data-field]')].map((td) => "
+            "[td.dataset.field, td.textContent.trim()]))))"
+        )
+        assert shown == [
+            {"series": r["series"]} | {f: "-" if r[f] is None else r[f] for f in fields}
+            for r in series
+        ], path
+        if args:
+            assert series, "no demand series after the simulator runs"
+    no_trouble(browser, world)
+
+
+def test_every_events_dataschema_resolves_on_the_console(world: World) -> None:
+    """The ``dataschema`` of each event on the canonical topics, with the console's address,
+    answers the JSON Schema of that event type and version."""
+    import httpx
+
+    from transforms.events import CANONICAL_TOPICS, DEFAULT_SCHEMA_BASE_URL
+
+    urls: set[str] = set()
+    topics = [f"{world.run}.{t}" for t in CANONICAL_TOPICS]
+    for message in kafkaio.read_committed(world.bootstrap, topics):
+        headers = dict(message.headers() or [])
+        urls.add(bytes(headers["ce_dataschema"]).decode())
+    assert len(urls) > 3
+    for url in sorted(urls):
+        assert url.startswith(DEFAULT_SCHEMA_BASE_URL + "/"), url
+        path = url.removeprefix(DEFAULT_SCHEMA_BASE_URL)
+        answer = httpx.get(f"{world.url}/schemas{path}", timeout=10)
+        assert answer.status_code == 200, url
+        event_type, version = path.strip("/").split("/")
+        schema = answer.json()
+        assert schema["properties"]["event_type"]["const"] == event_type, url
+        assert version.startswith("v"), url
+
+
+def test_the_console_serves_every_stages_metrics(world: World) -> None:
+    """``/metrics`` of the console, parsed by prometheus-client: this module's runner and view
+    process running, nothing waiting (settled), every connector's state."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settle(world)
+    answer = httpx.get(f"{world.url}/metrics/", timeout=30)
+    assert answer.status_code == 200
+    samples = [s for f in text_string_to_metric_families(answer.text) for s in f.samples]
+
+    def total(name: str, **labels: str) -> float:
+        return sum(
+            s.value for s in samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )  # fmt: skip
+
+    assert total("scv_stage_members", stage="pipeline") == 1
+    assert total("scv_stage_members", stage="views") == 1
+    assert total("scv_consumer_lag_messages", stage="pipeline") == 0
+    assert total("scv_consumer_lag_messages", stage="views") == 0
+    status = orjson.loads(world.stdout("connectors", "status", "--json"))
+    running = {s.labels["connector"]: s.value for s in samples if s.name == "scv_connector_running"}
+    assert running == {c["name"]: float(c["running"]) for c in status}

@@ -8,13 +8,16 @@ parser. Then:
 
 - once drained, the runner's figures agree with the canonical topics (events per type, as a
   ``read_committed`` reader counts their ``ce_type``), every produced event has one freshness
-  observation, every batch one commit time, and the group's lag is 0;
+  observation, every batch one commit time, and the group's lag is 0; the connectors' states
+  and data-loss figures (risk level, retained WAL of the slot, binlog head-room) are those of
+  ``scv connectors status --json``; the state sizes are there (reference entries, and the
+  views' positions equal to the rows of their serving table);
 - ``scv status`` exits 1 while the test's views are not running (``views: down``) and 0 once
   they run and have caught up;
 - the runner stopped and more traffic committed: the lag read from outside (the registry the
   console serves, ``scv.observe.stack_registry``) goes up and the pipeline is ``down`` (exit
-  1); restarted, the runner's own ``/metrics`` shows the lag back to 0 and ``scv status``
-  exits 0 again.
+  1); restarted, the runner's own ``/metrics`` and the console's registry show the lag back
+  to 0 and ``scv status`` exits 0 again.
 """
 
 from __future__ import annotations
@@ -116,6 +119,41 @@ def _events_on_topics(bootstrap: str, prefix: str) -> tuple[Counter[str], set[st
     return found, schemas
 
 
+def _connector_figures_equal_connectors_status(env: dict[str, str], samples: list[Sample]) -> None:
+    """The data-loss figures of ``scv connectors status --json``, connector by connector: the
+    risk level, the slot's retained WAL (it grows between the two reads: only present, with
+    its slot) and the binlog head-room (within the seconds between the two reads)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scv", "connectors", "status", "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    for row in orjson.loads(done.stdout):
+        name, risk = row["name"], row["data_loss_risk"]
+        levels = {
+            s.labels["level"]
+            for s in samples
+            if s.name == "scv_connector_data_loss_risk" and s.labels["connector"] == name
+            and s.value == 1
+        }  # fmt: skip
+        assert levels == {risk["level"]}, (name, levels, risk)
+        wal = [
+            s for s in samples
+            if s.name == "scv_connector_retained_wal_bytes" and s.labels["connector"] == name
+        ]  # fmt: skip
+        if "retained_wal_bytes" in risk:
+            assert [s.labels["slot"] for s in wal] == [risk["slot"]], (name, wal)
+            assert wal[0].value >= 0
+        else:
+            assert wal == [], name
+        headroom = _total(samples, "scv_connector_binlog_headroom_seconds", connector=name)
+        if "headroom_s" in risk:
+            assert abs(headroom - risk["headroom_s"]) <= 120, (name, headroom, risk)
+        else:
+            assert headroom == 0, name
+    assert any("retained_wal_bytes" in r["data_loss_risk"] for r in orjson.loads(done.stdout))
+
+
 def test_metrics_lag_and_status_of_running_and_stopped_stages(
     endpoints: dict[str, str], tmp_path: Path
 ) -> None:
@@ -186,6 +224,9 @@ def test_metrics_lag_and_status_of_running_and_stopped_stages(
             samples, "scv_pipeline_batch_messages_sum"
         )
         assert _total(samples, "scv_connector_running") == len(load_specs())
+        _connector_figures_equal_connectors_status(env, samples)
+        # state sizes: the runner's reference state holds the seeded items at least
+        assert _total(samples, "scv_pipeline_reference_state_entries") > 0
 
         # The test's views are not running yet: down, exit 1.
         code, rows = _status(env)
@@ -208,6 +249,12 @@ def test_metrics_lag_and_status_of_running_and_stopped_stages(
             )
 
         _until("the views drained", views_drained, log)
+        engine = create_engine(endpoints["SCV_STORE_DSN"])
+        with engine.connect() as conn:
+            query = f'SELECT count(*) FROM "{run}".inventory_positions'
+            held = conn.execute(text(query)).scalar_one()
+        engine.dispose()
+        assert _total(_scrape(views_port), "scv_views_positions") == held > 0
         # Every event the pipeline produced on the topics the views read was applied once.
         applied = _by(_scrape(views_port), "scv_views_consumed_total", "event_type")
         read = {t: n for t, n in produced.items() if EVENT_TYPES[t].TOPIC in SOURCE_TOPICS}
@@ -247,6 +294,10 @@ def test_metrics_lag_and_status_of_running_and_stopped_stages(
         # Restarted, it drains: its own /metrics shows the lag back to 0, status exits 0.
         runner = spawn(env, logs["runner"], "pipeline", "run", "--metrics-port", str(runner_port))
         _until("the restarted runner drained", runner_drained, log)
+        # ... and so does the registry the console serves, read from outside the runner
+        outside = _parse(generate_latest(registry).decode())
+        assert _total(outside, "scv_consumer_lag_messages", stage="pipeline") == 0
+        assert _total(outside, "scv_stage_members", stage="pipeline") == 1
         _until("scv status exit 0", lambda: _status(env)[0] == 0, log)
     finally:
         for proc in (runner, views):

@@ -13,13 +13,23 @@ from pydantic import SecretStr
 from console.app import CSRF_COOKIE, SESSION_COOKIE, create_app, session_value
 from console.settings import ConsoleSettings
 from kafkaio import KafkaIOError
+from views.order_store import OrderTimeline
 from views.positions import Position
 
-from .fakes import FakeSources, alert
+from .fakes import FakeSources, alert, step, summary
 from .testclient import TestClient
 
 HTML = {"accept": "text/html"}
-PAGES = ("/stock", "/orders", "/alerts", "/quality", "/pipeline", "/quality/records/0:1")
+PAGES = (
+    "/stock",
+    "/orders",
+    "/alerts",
+    "/quality",
+    "/pipeline",
+    "/suppliers",
+    "/demand",
+    "/quality/records/0:1",
+)
 
 
 def client(sources: FakeSources, **settings: object) -> TestClient:
@@ -134,30 +144,30 @@ def test_open_alerts_are_raised_episodes_not_resolved_and_the_fragment_sees_new_
 
 def test_orders_search_timeline_and_late_orders() -> None:
     sources = FakeSources()
-    sources.payloads = [
-        {"event_id": "e2", "event_type": "shipment.dispatched", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T13:00:00Z", "source": {"system": "wms", "table": "orders"},
-         "shipment_id": "MB-1", "carrier": "UPS"},
-        {"event_id": "e1", "event_type": "order.placed", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"},
-         "item_id": "BOLT-1", "quantity": "5"},
-        {"event_id": "e1", "event_type": "order.placed", "order_id": "00001-SO-9",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"}},
-        {"event_id": "e3", "event_type": "order.placed", "order_id": "00001-SO-10",
-         "occurred_at": "2026-11-27T12:00:00Z", "source": {"system": "erp", "table": "f4211"}},
-    ]  # fmt: skip
-    sources.log = [alert(5, "raised", kind="late_shipment", order_id="00001-SO-10")]
+    sources.tracked = {
+        "00001-SO-9": OrderTimeline(summary("00001-SO-9"), [
+            step("00001-SO-9", 0, "placed", "erp", line_id="1", item_id="BOLT-1",
+                 quantity=Decimal("10.0")),
+            step("00001-SO-9", 3, "dispatched", "wms", detail="shipment MB-1, UPS 1Z9"),
+        ]),
+        "00001-SO-10": OrderTimeline(summary("00001-SO-10", days_late=2), []),
+    }  # fmt: skip
+    sources.log = [alert(5, "raised", kind="late_shipment", order_id="00001-SO-9")]
     c = client(sources)
     listed = c.get("/orders?q=so-").text
     assert re.findall(r'<li><a href="/orders\?order=[^"]+">([^<]+)</a>', listed) == [
         "00001-SO-10", "00001-SO-9"
     ]  # fmt: skip
     one = c.get("/orders?q=00001-SO-9").text
-    steps = re.findall(r'<li data-event-type="([^"]+)">', one)
-    assert steps == ["order.placed", "shipment.dispatched"]  # in time order, each once
-    assert "UPS" in one
-    assert 'id="late-orders"' in one
-    assert "00001-SO-10" in one.split('id="late-orders"', 1)[1]
+    assert re.findall(r'<li data-step="([^"]+)"', one) == ["placed", "dispatched"]
+    assert "shipment MB-1, UPS 1Z9" in one
+    assert '<dd data-field="shipped">8 of 10 <span class="tag">short</span></dd>' in one
+    assert '<dd data-field="days_late">on time</dd>' in one
+    assert "message 5" in one  # the order's alert
+    late = [cells(r) for r in rows(one, "late-orders")]
+    assert late == [["00001-SO-10", "2", "2026-11-30", "2026-12-02 (carrier ETA)", "shipped",
+                     "on the truck"]]  # fmt: skip
+    assert "The views have read no event of order X-1." in c.get("/orders?order=X-1").text
 
 
 def test_quality_shows_the_summary_figures_and_masked_records() -> None:
@@ -218,6 +228,57 @@ def test_pipeline_shows_connectors_lag_and_freshness() -> None:
     assert 'data-lag-total="pipeline group g">13<' in html
     assert 'id="freshness"' in html
     assert "<html" not in client(FakeSources()).get("/pipeline/live").text
+
+
+def test_pipeline_shows_each_runner_with_its_partitions_and_each_view_process() -> None:
+    sources = FakeSources()
+    html = client(sources).get("/pipeline").text
+    shown = [cells(r) for r in rows(html, "instances")]
+    assert shown == [
+        ["runner", "scv-pipeline-1", "/10.0.0.7", "3",
+         "erp.proddta.f4211: 0, 1; wms.orders: 0"],
+        ["views", "pid 4242", "10.0.0.8 · since 2026-11-27 12:00:00", "2",
+         "scv.inventory.v1: 0, 1"],
+    ]  # fmt: skip
+    assert 'data-runners="1"' in html
+    assert 'data-view-processes="1"' in html
+    sources.runners, sources.view_sessions = (), ()
+    html = client(sources).get("/pipeline/live").text
+    assert "No runner and no view process is running." in html
+    assert 'data-runners="0"' in html
+    assert "(empty)" in html
+
+
+def test_suppliers_show_each_scorecard_as_the_cli_table_and_filter() -> None:
+    c = client(FakeSources())
+    shown = [cells(r) for r in rows(c.get("/suppliers").text, "scorecards")]
+    assert shown == [
+        ["4343", "7d", "6", "83.3%", "100.0%", "83.3%", "90.0%", "4.5", "7", "-", "1",
+         "2026-11-27T12:00:00+00:00"],
+        ["4344", "30d", "2", "-", "50.0%", "-", "50.0%", "-", "-", "-", "0",
+         "2026-11-27T12:00:00+00:00"],
+    ]  # fmt: skip
+    assert [cells(r)[0] for r in rows(c.get("/suppliers?window=30").text, "scorecards")] == ["4344"]
+    assert [cells(r)[0] for r in rows(c.get("/suppliers?supplier=43").text, "scorecards")] == [
+        "4343",
+        "4344",
+    ]
+    assert "No scorecard matches." in c.get("/suppliers?supplier=9").text
+
+
+def test_demand_shows_the_series_in_a_shift_or_all_of_them() -> None:
+    sources = FakeSources()
+    c = client(sources)
+    shifted = [cells(r) for r in rows(c.get("/demand").text, "demand")]
+    assert shifted == [
+        ["20001|BOLT-1", "up", "2026-11-27T12:00:00+00:00", "90.00", "30.00", "10.00", "6.00",
+         "2026-11-27T12:00:00+00:00"],
+    ]  # fmt: skip
+    every = [cells(r)[:2] + cells(r)[-2:] for r in rows(c.get("/demand?all=1").text, "demand")]
+    assert every[1] == ["20001|NUT-2", "-", "-0.25", "-"]
+    assert sources.demand_asked == [(False, 50), (True, 50)]
+    sources.series = []
+    assert "No demand shift open." in c.get("/demand").text
 
 
 def test_with_a_token_every_page_needs_sign_in() -> None:

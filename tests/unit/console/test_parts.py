@@ -63,19 +63,16 @@ def test_beyond_loopback_only_with_a_token() -> None:
     assert ConsoleSettings(host="::1", port=1).url == "http://[::1]:1/"
 
 
-def test_no_metrics_package_no_metrics_route(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
+def test_the_console_mounts_metrics_and_schemas() -> None:
     from connectors.settings import ConnectorsSettings
     from scv.commands import serve
     from transforms.settings import TransformsSettings
     from views.settings import ViewsSettings
 
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     routes = serve.metrics_routes(
         TransformsSettings(), ViewsSettings(), [], ConnectorsSettings(), lambda _: None
     )
-    assert routes == []
+    assert [getattr(r, "path", None) for r in routes] == ["/metrics", "/schemas"]
 
 
 def test_the_serve_command_refuses_a_public_host_without_a_token(
