@@ -176,6 +176,8 @@ def run(settings: DemoSettings, console: Console) -> int:
     schema = f"demo_{run_id}"
     env = {
         **os.environ,
+        # Every child reaches this stack, wherever its ports are (not a default's 19092).
+        **endpoints,
         "SCV_TRANSFORMS_TOPIC_PREFIX": prefix,
         "SCV_TRANSFORMS_GROUP_ID": group,
         "SCV_TRANSFORMS_TRANSACTIONAL_ID_PREFIX": group,

@@ -264,6 +264,7 @@ def transforms_settings(
     settings = build(
         TransformsSettings,
         options={"instance_id": instance_id, "topic_prefix": topic_prefix, "allow_gap": allow_gap},
+        defaults={"kafka_bootstrap": LocalStack(if_present=True).var("SCV_KAFKA_BOOTSTRAP")},
     )
     if warn is None:
         return settings
@@ -282,13 +283,18 @@ def transforms_settings(
 
 
 def views_settings(schema: str | None = None, *, allow_gap: bool | None = None) -> ViewsSettings:
-    """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the local stack's store, if there is one."""
+    """``SCV_VIEWS_*`` / ``SCV_*`` variables, else the local stack's store and Kafka, if there
+    is one."""
     from views.settings import ViewsSettings
 
+    stack = LocalStack(if_present=True)
     return build(
         ViewsSettings,
         options={"db_schema": schema, "allow_gap": allow_gap},
-        defaults={"store_dsn": LocalStack(if_present=True).var("SCV_STORE_DSN")},
+        defaults={
+            "store_dsn": stack.var("SCV_STORE_DSN"),
+            "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        },
     )
 
 
@@ -333,7 +339,11 @@ def audit_settings() -> AuditSettings:
 def quality_settings(topic_prefix: str | None = None) -> QualitySettings:
     from expectations.settings import QualitySettings
 
-    return build(QualitySettings, options={"topic_prefix": topic_prefix})
+    return build(
+        QualitySettings,
+        options={"topic_prefix": topic_prefix},
+        defaults={"kafka_bootstrap": LocalStack(if_present=True).var("SCV_KAFKA_BOOTSTRAP")},
+    )
 
 
 def bench_settings(options: Mapping[str, object], implied: Mapping[str, Any]) -> BenchSettings:

@@ -16,7 +16,9 @@ from scv.settings import (
     build,
     connectors_settings,
     environment_fields,
+    quality_settings,
     sim_settings,
+    transforms_settings,
     views_settings,
 )
 
@@ -126,3 +128,20 @@ def test_only_options_given_on_the_command_line_count_as_given() -> None:
 
     CliRunner().invoke(command, ["--instances", "2"], catch_exceptions=False)
     assert seen == [({"instances": 2}, {"quick": False})]
+
+
+def test_the_stages_reach_the_local_stacks_kafka_on_its_own_port(
+    no_scv_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a stack, the class default; with one on other ports, its broker, not 19092's.
+    assert transforms_settings().kafka_bootstrap == "127.0.0.1:19092"
+    no_scv_environment.mkdir()
+    monkeypatch.setenv("SCV_KAFKA_PORT", "29092")
+    reached = {
+        transforms_settings().kafka_bootstrap,
+        views_settings().kafka_bootstrap,
+        quality_settings().kafka_bootstrap,
+    }
+    assert reached == {"127.0.0.1:29092"}
+    monkeypatch.setenv("SCV_KAFKA_BOOTSTRAP", "broker:9092")
+    assert transforms_settings().kafka_bootstrap == "broker:9092"
