@@ -203,6 +203,7 @@ class Runner:
                 # already: take them at once rather than after a batch's full timeout.
                 timeout = PENDING_POLL_S if len(self.waiting) else settings.batch_timeout_s
                 messages = consumer.consume(num_messages=settings.batch_size, timeout=timeout)
+                consumed_ns = time.time_ns()
                 batch = self._triage(messages)
                 if self.placement.resets:
                     continue  # read again from the committed offsets (``_reassign``)
@@ -218,7 +219,7 @@ class Runner:
                 if batch:
                     last_message = time.monotonic()
                 self.state.catch_up(clients.state_consumer, self.holds.news)
-                mapped = self.batcher.map(consumer, batch)
+                mapped = self.batcher.map(consumer, batch, consumed_ns)
                 self._await_commit()
                 if mapped.messages or mapped.records:
                     self.commits.send(clients.producer, mapped)

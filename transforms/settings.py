@@ -39,6 +39,10 @@ class TransformsSettings(BaseSettings):
     batch_size: int = Field(default=500, ge=1)
     #: How long one ``consume`` waits for a batch to fill.
     batch_timeout_s: float = Field(default=0.2, gt=0)
+    #: Every canonical event carries an ``scv_trace`` header (``transforms.batch.TRACE_HEADER``:
+    #: its raw record and when the runner consumed it), for the per-hop latency split of
+    #: ``scv bench``. Off unless asked for: downstream readers never need it.
+    trace_hops: bool = False
     #: Rows read that may wait in memory for their turn in commit order
     #: (``transforms.sequencing``); past it, the partitions with most of them pause.
     pending_max_rows: int = Field(default=50_000, ge=1)
