@@ -15,7 +15,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, Message, TopicParti
 
 from bench.kafkautil import Partition, end_offsets
 from bench.matching import Arrival, Trace, system_of
-from kafkaio import client_config
+from kafkaio import client_config, consume_batch
 from transforms.batch import TRACE_HEADER
 
 #: (topic, partition, offset) of a record.
@@ -55,7 +55,9 @@ class _Reader:
     def _run(self, consumer: Consumer) -> None:
         try:
             while not self._stop.is_set():
-                messages = consumer.consume(num_messages=10_000, timeout=0.05)
+                # Stamped as soon as the first record is there, as a reader waiting for
+                # records sees them (a 10,000-record ``consume`` would sit out its timeout).
+                messages = consume_batch(consumer, 10_000, 0.05, 0)
                 now = time.time_ns()
                 if messages:
                     self._take(messages, now)
@@ -74,7 +76,7 @@ class _Reader:
 class ArrivalProbe(_Reader):
     """A downstream reader with default settings except ``isolation.level=read_committed``
     (librdkafka's default anyway): what it sees is what a consumer of the canonical topics
-    sees. Each batch returned by ``consume`` is stamped once, right after it returned."""
+    sees. Each batch read is stamped once, right after the client returned it."""
 
     def __init__(self, bootstrap: str, parts: list[Partition], group: str) -> None:
         super().__init__(bootstrap, parts, group, "read_committed")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from confluent_kafka import Message
 
-from transforms.events import CanonicalEvent
 from transforms.batch import TRACE_HEADER
+from transforms.events import CanonicalEvent
 from transforms.pipeline import (
     Emit,
     PassThroughGate,
@@ -83,7 +83,8 @@ def test_with_trace_hops_each_event_names_its_raw_record_and_when_it_was_consume
     records, stamp = _item_batch(runner)
     events = [r for r in records if r[0] != "scv.transforms.state.v1"]
     state = [r for r in records if r[0] == "scv.transforms.state.v1"]
-    assert events and state
+    assert events
+    assert state
     for _topic, _key, _value, headers in events:
         assert isinstance(headers, list)
         assert dict(headers)[TRACE_HEADER] == stamp.encode()
