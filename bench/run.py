@@ -104,7 +104,8 @@ class Bench:
     def run(self, only: str | None = None) -> dict[str, Any]:
         """Every scenario, or ``only="b5"``: the seed, then B5 alone (its runner reads the
         seed data first, as B2 does the backlog); ``only="b4"``: the seed, B3 (the backlog and
-        the changes per transaction), then B4 alone."""
+        the changes per transaction), then B4 alone; ``only="b2"``: the seed, B3, B1 and B2
+        (the throughput ratio)."""
         s = self.settings
         self.result = {
             "scv_bench": 1,
@@ -138,6 +139,8 @@ class Bench:
                 return self.result
             self._section("b1", self._b1)
             self._section("b2", self._b2)
+            if only == "b2":
+                return self.result
             self._section("b4", self._b4)
             self._section("b5", self._b5)
             # B6 is pure (no stack): last, so it never disturbs the stack's figures.
