@@ -45,6 +45,17 @@ class Expected:
 
 
 @dataclass(frozen=True, slots=True)
+class Trace:
+    """A canonical record's ``scv_trace`` header: its raw record, and when the runner's
+    ``consume`` returned it (ns since the epoch)."""
+
+    raw_topic: str
+    raw_partition: int
+    raw_offset: int
+    consumed_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class Arrival:
     """A canonical record as seen by a ``read_committed`` consumer."""
 
@@ -54,6 +65,10 @@ class Arrival:
     arrival_ns: int
     #: The record's Kafka timestamp (CreateTime: when the runner produced it), ns.
     produced_ns: int | None = None
+    #: (topic, partition, offset) of the canonical record.
+    position: tuple[str, int, int] | None = None
+    #: The runner's trace header (``trace_hops``), if it wrote one.
+    trace: Trace | None = None
 
 
 @dataclass(frozen=True, slots=True)

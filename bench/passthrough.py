@@ -2,8 +2,9 @@
 
 It runs as its own process (``python -m bench.passthrough SETTINGS_JSON OUT_TOPIC``) with the
 runner's own client configs (``transforms.clients.consumer_config``/``producer_config``) and the
-runner's loop shape: ``consume(batch_size)`` → one transaction per batch → produce every raw
-record byte for byte (key, value, headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
+runner's loop shape: ``kafkaio.consume_batch`` (up to ``batch_size``, the runner's timeout and
+linger) → one transaction per batch → produce every raw record byte for byte (key, value,
+headers) to ``OUT_TOPIC`` → ``send_offsets_to_transaction`` →
 commit on a thread while the next batch is consumed, and the next transaction begun once that
 commit is done. No parsing, mapping or gating. SIGTERM finishes the open batch; the totals go to
 stdout as one JSON line.
@@ -54,8 +55,8 @@ def _run(settings: TransformsSettings, out_topic: str, stop: list[str]) -> dict[
         producer.init_transactions(30)
         consumer.subscribe([settings.source_pattern], on_revoke=await_commit)
         while not stop:
-            found = consumer.consume(
-                num_messages=settings.batch_size, timeout=settings.batch_timeout_s
+            found = kafkaio.consume_batch(
+                consumer, settings.batch_size, settings.batch_timeout_s, settings.batch_linger_s
             )
             # Transient errors are the client's to retry; a fatal one raises.
             batch = kafkaio.triage(found, fatal=KafkaException).records

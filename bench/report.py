@@ -19,6 +19,31 @@ def _goal(met: bool | None) -> str:
     return "[green]met[/]" if met else "[red]missed[/]"
 
 
+#: B4's hops (``bench.hops``) as the table names them.
+HOP_LABELS = {
+    "capture": "Debezium capture",
+    "raw_to_consume": "raw topic → runner consume",
+    "runner_batch": "runner batch",
+    "produce_fetch": "produce → readable",
+    "commit": "transaction commit",
+}
+
+
+def _hops(out: Table, split: dict[str, Any]) -> None:
+    """A B4 step's per-hop split, its floor and the p99 above it."""
+    for hop, label in HOP_LABELS.items():
+        found = split.get(hop)
+        if found:
+            out.add_row("", f"  {label} p50 / p99 ms",
+                        f"{_fmt(found['p50'])} / {_fmt(found['p99'])}", "")  # fmt: skip
+    floor = split.get("floor_ms")
+    if floor:
+        out.add_row("", "  floor: commit → raw topic p50 / p99 ms",
+                    f"{_fmt(floor['p50_ms'])} / {_fmt(floor['p99_ms'])}",
+                    f"p99 minus floor p99: {_fmt(split.get('p99_minus_floor_ms'))} ms, "
+                    f"{_fmt(split.get('traced_events'))} events traced")  # fmt: skip
+
+
 def table(result: dict[str, Any]) -> Table:
     out = Table(
         title=f"scv bench {result.get('run_id', '')}" + (" --quick" if result.get("quick") else "")
@@ -65,6 +90,7 @@ def table(result: dict[str, Any]) -> Table:
         out.add_row(f"B4 {step['target_changes_per_s']:,} changes/s", "p50 / p95 / p99 ms",
                     f"{_fmt(step['p50_ms'])} / {_fmt(step['p95_ms'])} / {_fmt(step['p99_ms'])}",
                     note)  # fmt: skip
+        _hops(out, step.get("hops_ms") or {})
     if "goal_met" in b4:
         out.add_row("B4 goal", b4["goal"], "", _goal(b4["goal_met"]))
     b5 = section("b5")

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import children, edi846, kafkautil, ledger, matching, memory, stats
+from bench import children, edi846, hops, kafkautil, ledger, matching, memory, stats
 from bench import outbox as outbox_module
 from bench.errors import BenchError, ScenarioFailed, SimulatorFailed, StackNotReady
 from bench.kafkautil import Offsets, Partition
@@ -46,6 +46,18 @@ B4_GOAL_P99_MS = 1000.0
 B5_RATE = 1000
 B5_GOAL_P99_MS = 2000.0
 B5_SNAPSHOT_TABLES = ("f4101", "f41002")
+
+
+@dataclass(frozen=True)
+class _Readers:
+    """B4's three readers (``bench.probe``)."""
+
+    #: The canonical topics, read_committed: the latency's end.
+    arrival: Any
+    #: The raw topics: the bare Debezium → raw topic floor.
+    raw: Any
+    #: The canonical topics, read_uncommitted: when the runner's records reached the log.
+    log: Any
 
 
 @dataclass
@@ -91,7 +103,9 @@ class Bench:
 
     def run(self, only: str | None = None) -> dict[str, Any]:
         """Every scenario, or ``only="b5"``: the seed, then B5 alone (its runner reads the
-        seed data first, as B2 does the backlog)."""
+        seed data first, as B2 does the backlog); ``only="b4"``: the seed, B3 (the backlog and
+        the changes per transaction), then B4 alone; ``only="b2"``: the seed, B3, B1 and B2
+        (the throughput ratio)."""
         s = self.settings
         self.result = {
             "scv_bench": 1,
@@ -119,8 +133,17 @@ class Bench:
                 self._section("b5", self._b5)
                 return self.result
             self._section("b3", self._b3)
+            if only == "b4":
+                # The latency steps alone: B4's runner drains the backlog while catching up,
+                # from its start as B2 would have.
+                start, _ = self._backlog()
+                kafkautil.commit_group(self.bootstrap, self.group("pipeline"), start)
+                self._section("b4", self._b4)
+                return self.result
             self._section("b1", self._b1)
             self._section("b2", self._b2)
+            if only == "b2":
+                return self.result
             self._section("b4", self._b4)
             self._section("b5", self._b5)
             # B6 is pure (no stack): last, so it never disturbs the stack's figures.
@@ -482,7 +505,7 @@ class Bench:
     # -- B4 ----------------------------------------------------------------------------------
 
     def _b4(self) -> dict[str, Any]:
-        from bench.probe import ArrivalProbe
+        from bench.probe import ArrivalProbe, SeenProbe
         from transforms.events import CANONICAL_TOPICS, EVENT_TYPES
 
         s = self.settings
@@ -490,42 +513,53 @@ class Bench:
         if per_tx <= 0:
             raise ScenarioFailed("changes per business transaction unknown (B3 failed)")
         group = self.group("pipeline")
-        kids = [children.runner(i, self.runner_env()) for i in range(s.instances)]
+        # The runner writes each event's trace header (its raw record, when it consumed it)
+        # for the per-hop split (``bench.hops``); the B2 drain runs without it.
+        env = {**self.runner_env(), "SCV_TRANSFORMS_TRACE_HOPS": "true"}
+        kids = [children.runner(i, env) for i in range(s.instances)]
         for kid in kids:
             self.sampler.watch("runner", kid.start())
         canonical = {f"{self.topic_prefix}{t}" for t in CANONICAL_TOPICS}
         watcher = kafkautil.GroupWatcher(self.bootstrap, group)
-        probe: ArrivalProbe | None = None
+        probes: list[Any] = []
         steps: list[dict[str, Any]] = []
         try:
             self._catch_up(kids, watcher)
-            probe = ArrivalProbe(
-                self.bootstrap,
-                kafkautil.partitions(self.bootstrap, canonical.__contains__),
-                self.group("probe"),
+            canonical_parts = kafkautil.partitions(self.bootstrap, canonical.__contains__)
+            probe = ArrivalProbe(self.bootstrap, canonical_parts, self.group("probe"))
+            raw = SeenProbe(
+                self.bootstrap, self._raw_parts(), self.group("probe-raw"), "read_committed"
             )
-            probe.start()
+            log = SeenProbe(
+                self.bootstrap, canonical_parts, self.group("probe-log"), "read_uncommitted"
+            )
+            for started in (raw, log, probe):
+                started.start()
+                probes.append(started)
+            readers = _Readers(probe, raw, log)
             for n, target in enumerate(s.rates):
                 try:
-                    step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
+                    step = self._step(n, target, per_tx, readers, set(EVENT_TYPES), kids)
                 except SimulatorFailed as exc:
                     # Another user of the shared databases ran the simulator under us: start
                     # from a fresh picture once, let the runner take the seed, write again.
                     self.say(f"B4 {target}/s: {exc}; re-initialising and writing again")
                     children.scv(["sim", "init", "--seed", str(s.sim_seed)], self.env, 300)
                     self._catch_up(kids, watcher)
-                    step = self._step(n, target, per_tx, probe, set(EVENT_TYPES), kids)
+                    step = self._step(n, target, per_tx, readers, set(EVENT_TYPES), kids)
                 steps.append(step)
+                split = step["hops_ms"]
                 self.say(
                     f"B4 {target}/s: achieved {step['achieved_changes_per_s']:.0f}/s, "
-                    f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms"
+                    f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
+                    f"floor p99 {(split.get('floor_ms') or {}).get('p99_ms')} ms"
                     + (", lag grows" if step["lag_grows"] else "")
                 )
                 if step["knee"]:
                     break
         finally:
-            if probe is not None:
-                probe.stop()
+            for running in probes:
+                running.stop()
             for kid in kids:
                 kid.stop()
             watcher.close()
@@ -569,7 +603,7 @@ class Bench:
         n: int,
         target: int,
         per_tx: float,
-        probe: Any,
+        readers: _Readers,
         types: set[str],
         kids: list[children.Child],
     ) -> dict[str, Any]:
@@ -592,7 +626,7 @@ class Bench:
         deadline = time.monotonic() + s.settle_s
         last_matched, last_change = -1, time.monotonic()
         while True:
-            result = matching.match(expected, probe.arrivals())
+            result = matching.match(expected, readers.arrival.arrivals())
             matched = len(result.matches)
             now = time.monotonic()
             if matched != last_matched:
@@ -654,6 +688,13 @@ class Bench:
             # consume, transform) and produced → visible (transaction commit, reader's fetch).
             "commit_to_produced_ms": _parts(produced),
             "produced_to_visible_ms": _parts(visible),
+            # Per hop (``bench.hops``), the bare Debezium → raw topic floor, p99 minus it.
+            "hops_ms": hops.summary(
+                result.matches,
+                readers.raw.seen(),
+                readers.log.seen(),
+                summary.p99_ms if summary else None,
+            ),
             "slope_ms_per_s": growth.slope_ms_per_s,
             "growth_ms": growth.growth_ms,
             "lag_grows": lag_grows,

@@ -32,7 +32,7 @@ class BenchSettings(BaseSettings):
     #: B1 drains the backlog this many times; its figure is the median drain.
     b1_runs: int = Field(default=3, ge=1)
     #: Target source changes/s of the steady-rate steps (B4), lowest first.
-    rates: tuple[int, ...] = (100, 500, 1000, 2000)
+    rates: tuple[int, ...] = (100, 500, 1000, 2000, 3000)
     #: Seconds each steady-rate step writes.
     step_s: float = Field(default=45.0, gt=0)
     #: After a step, how long to wait for its last events.

@@ -24,7 +24,7 @@ from kafkaio.admin import (
     topic_configs,
 )
 from kafkaio.config import client_config, security_properties
-from kafkaio.consume import Triaged, at_high_watermark, triage
+from kafkaio.consume import Triaged, at_high_watermark, consume_batch, triage
 from kafkaio.errors import KafkaIOError, KafkaIORetryableError, ReadIncomplete
 from kafkaio.gaps import Gap, describe_gaps, resume_positions, start_positions
 from kafkaio.lag import (
@@ -61,6 +61,7 @@ __all__ = [
     "client_config",
     "commit_offsets",
     "committed_offsets",
+    "consume_batch",
     "describe_gaps",
     "describe_group",
     "ensure_topic_configs",

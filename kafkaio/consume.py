@@ -30,6 +30,24 @@ def _consumer_failed(error: KafkaError) -> BaseException:
     return KafkaIOError(f"consumer: {describe(error)}")
 
 
+def consume_batch(consumer: Consumer, size: int, timeout: float, linger: float) -> list[Message]:
+    """Up to ``size`` records (and error events): the first one as soon as it arrives (at most
+    ``timeout`` seconds), then whatever else arrives within ``linger`` seconds of it.
+
+    ``Consumer.consume(size, timeout)`` returns only once ``size`` records are there or
+    ``timeout`` passed: at a business rate a batch never fills, so every record waited up to
+    the whole timeout before anything looked at it. Here a batch is small when records
+    trickle in and full under a backlog, where the client has the next ``size`` records
+    fetched already (figures: docs/benchmarks.md).
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    if size == 1:
+        return [first]
+    return [first, *consumer.consume(num_messages=size - 1, timeout=linger)]
+
+
 @dataclass
 class Triaged:
     """One ``consume`` answer, sorted (see the module docstring)."""

@@ -45,6 +45,10 @@ from transforms.settings import TransformsSettings
 from transforms.stats import RunStats
 
 Record = tuple[str, bytes | None, bytes | None, Any]  # topic, key, value, headers
+#: With ``trace_hops``: ``<raw topic>|<partition>|<offset>|<consumed ns>`` on every canonical
+#: record, the raw record it came from and when ``consume`` returned the batch that read it
+#: (a row that waited for its turn carries the batch it was mapped in).
+TRACE_HEADER = "scv_trace"
 #: A consumed record's place: (topic, partition, offset).
 RecordKey = tuple[str, int, int]
 
@@ -154,11 +158,13 @@ class Batcher:
             settings.quarantine_window,
         )
 
-    def map(self, consumer: Consumer, messages: Sequence[Message]) -> Mapped:
+    def map(self, consumer: Consumer, messages: Sequence[Message], consumed_ns: int = 0) -> Mapped:
         """Map, gate and serialize a batch; pause its held partitions at the held rows.
 
         Runs while the previous batch commits: its reference-state updates are already in the
         store (uncommitted), and if that commit fails this batch is rolled back with it.
+        ``consumed_ns`` (``time.time_ns()`` when ``consume`` returned) goes into the trace
+        headers when ``trace_hops`` is on.
         """
         # Each source in commit order: a reference change reaches exactly the rows committed
         # after it (``transforms.sequencing``). Rows may wait for a later batch.
@@ -213,7 +219,7 @@ class Batcher:
         self.stats.held[COMMIT_ORDER] += waits
         self.waiting.note(bool(outcomes or held))
         routed = route(outcomes, self.gate)
-        records, counts = self.records(routed, serialized)
+        records, counts = self.records(routed, serialized, consumed_ns)
         positions = consumer.position(consumer.assignment())
         for tp in positions:
             key = (tp.topic, tp.partition)
@@ -241,10 +247,11 @@ class Batcher:
         self,
         routed: Sequence[tuple[RawMessage, Outcome]],
         serialized: dict[RecordKey, Serialized],
+        consumed_ns: int = 0,
     ) -> tuple[list[Record], dict[str, Counter[str]]]:
         """What a batch writes: canonical events, reference-state updates and quarantined
         originals (``serialized`` holds each ``Emit``'s records, made in ``map``); and the
-        counts of each outcome."""
+        counts of each outcome. ``consumed_ns``: see ``map``."""
         settings = self.settings
         quarantine_topic = settings.topic(settings.quarantine_topic)
         state_topic = settings.topic(settings.state_topic)
@@ -257,14 +264,17 @@ class Batcher:
         records: list[Record] = []
         skipped: list[str] = []
         writer = self.writer
+        trace = settings.trace_hops
         for raw, outcome in routed:
             if isinstance(outcome, Skip):  # most messages: counted in one go below
                 skipped.append(outcome.reason)
                 continue
             done = serialized.get((raw.topic, raw.partition, raw.offset))
             if isinstance(outcome, Emit) and done is not None:
+                traced = _trace_header(raw, consumed_ns) if trace else None
                 for event, record in zip(outcome.events, done.events, strict=True):
-                    records.append((record.topic, record.key, record.value, record.headers))
+                    headers = record.headers if traced is None else [*record.headers, traced]
+                    records.append((record.topic, record.key, record.value, headers))
                     counts["events"][event.event_type] += 1
             elif isinstance(outcome, Quarantine):
                 headers = quarantine_headers(raw, outcome, instance=settings.transactional_id)
@@ -281,3 +291,8 @@ class Batcher:
     def _sequenced(self, raw: RawMessage) -> Sequenced:
         topic = raw.topic
         return Sequenced(raw, decode(raw), system_of(topic), topic in self.references)
+
+
+def _trace_header(raw: RawMessage, consumed_ns: int) -> tuple[str, bytes]:
+    """The trace header of the events of ``raw`` (see ``TRACE_HEADER``)."""
+    return TRACE_HEADER, f"{raw.topic}|{raw.partition}|{raw.offset}|{consumed_ns}".encode()

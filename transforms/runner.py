@@ -2,7 +2,7 @@
 
 One Kafka transaction per batch::
 
-    consume(num_messages=N) → process each (parse, map) → gate → serialize → produce canonical
+    consume (up to N) → process each (parse, map) → gate → serialize → produce canonical
     events, quarantine records and reference-state updates → send_offsets_to_transaction →
     commit
 
@@ -14,7 +14,7 @@ and if it failed both batches are rolled back and read again.
 
 Several instances share the raw partitions through one consumer group; each has its own
 ``transactional.id`` (``<prefix>-<instance>``), and KIP-447 (``consumer_group_metadata``)
-fences a zombie after a rebalance. Rebalance callbacks only run inside ``consume``; a
+fences a zombie after a rebalance. Rebalance callbacks only run inside ``consume``/``poll``; a
 revocation first waits for the commit in flight. SIGTERM/SIGINT finish the open batch (commit)
 and stop; an error aborts it and nothing of it is visible.
 
@@ -199,10 +199,21 @@ class Runner:
                     self._rewind(consumer)
                 if self.holds:
                     self.holds.review(consumer)
-                # Rows waiting for their turn wait for rows the client has (nearly) fetched
-                # already: take them at once rather than after a batch's full timeout.
-                timeout = PENDING_POLL_S if len(self.waiting) else settings.batch_timeout_s
-                messages = consumer.consume(num_messages=settings.batch_size, timeout=timeout)
+                if len(self.waiting):
+                    # Rows waiting for their turn wait for rows the client has (nearly)
+                    # fetched already: take them at once.
+                    messages = consumer.consume(
+                        num_messages=settings.batch_size, timeout=PENDING_POLL_S
+                    )
+                else:
+                    # Small batches while records trickle in, full ones under a backlog.
+                    messages = kafkaio.consume_batch(
+                        consumer,
+                        settings.batch_size,
+                        settings.batch_timeout_s,
+                        settings.batch_linger_s,
+                    )
+                consumed_ns = time.time_ns()
                 batch = self._triage(messages)
                 if self.placement.resets:
                     continue  # read again from the committed offsets (``_reassign``)
@@ -218,7 +229,7 @@ class Runner:
                 if batch:
                     last_message = time.monotonic()
                 self.state.catch_up(clients.state_consumer, self.holds.news)
-                mapped = self.batcher.map(consumer, batch)
+                mapped = self.batcher.map(consumer, batch, consumed_ns)
                 self._await_commit()
                 if mapped.messages or mapped.records:
                     self.commits.send(clients.producer, mapped)

@@ -37,8 +37,16 @@ class TransformsSettings(BaseSettings):
     quarantine_topic: str = "scv.quarantine.v1"
     state_topic: str = "scv.transforms.state.v1"
     batch_size: int = Field(default=500, ge=1)
-    #: How long one ``consume`` waits for a batch to fill.
+    #: How long the runner waits for a batch's first record (``kafkaio.consume_batch``).
     batch_timeout_s: float = Field(default=0.2, gt=0)
+    #: After a batch's first record, how long the runner waits for more before mapping what
+    #: it has (a backlog fills ``batch_size`` at once). A longer wait makes fewer, larger
+    #: transactions at a business rate and adds as much latency (docs/benchmarks.md).
+    batch_linger_s: float = Field(default=0.005, ge=0)
+    #: Every canonical event carries an ``scv_trace`` header (``transforms.batch.TRACE_HEADER``:
+    #: its raw record and when the runner consumed it), for the per-hop latency split of
+    #: ``scv bench``. Off unless asked for: downstream readers never need it.
+    trace_hops: bool = False
     #: Rows read that may wait in memory for their turn in commit order
     #: (``transforms.sequencing``); past it, the partitions with most of them pause.
     pending_max_rows: int = Field(default=50_000, ge=1)

@@ -49,9 +49,11 @@ def build_settings(
     help="Record py-spy profiles of the B2 runner instances into DIR (needs py-spy).",
 )  # fmt: skip
 @click.option(
-    "--only", type=click.Choice(["b5", "b6"]), default=None,
-    help="Only this scenario: b5 (dispatch commit → 856 in the outbox; re-initialises the "
-    "legacy databases) or b6 (the midsize 846 build, no stack).",
+    "--only", type=click.Choice(["b2", "b4", "b5", "b6"]), default=None,
+    help="Only this scenario: b2 (B3's backlog, B1 and B2: the throughput ratio), b4 (B3's "
+    "backlog, then the latency steps with their per-hop split), b5 (dispatch commit → 856 "
+    "in the outbox; re-initialises the legacy databases) or b6 (the midsize 846 build, no "
+    "stack).",
 )  # fmt: skip
 def bench(
     quick: bool,

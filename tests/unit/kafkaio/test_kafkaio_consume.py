@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
-from kafkaio import KafkaIOError, Record, at_high_watermark, triage
+from kafkaio import KafkaIOError, Record, at_high_watermark, consume_batch, triage
 
 ORDERS = ("scv.order.v1", 0)
 ITEMS = ("scv.item.v1", 2)
@@ -126,3 +126,42 @@ def test_a_reader_past_the_high_watermark_is_at_the_end() -> None:
 def test_a_partition_with_no_position_yet_stands_where_it_was_placed() -> None:
     assert _at_end({}, {ORDERS: 12}) == {ORDERS, ITEMS}
     assert _at_end({}, {ORDERS: 3}) == {ITEMS}
+
+
+class QueuedConsumer:
+    """The local queue of a consumer: ``poll`` and ``consume`` take from it; the calls and
+    their timeouts are recorded."""
+
+    def __init__(self, queued: list[Message]) -> None:
+        self.queued = queued
+        self.calls: list[tuple[str, int, float]] = []
+
+    def poll(self, timeout: float) -> Message | None:
+        self.calls.append(("poll", 1, timeout))
+        return self.queued.pop(0) if self.queued else None
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        self.calls.append(("consume", num_messages, timeout))
+        taken, self.queued = self.queued[:num_messages], self.queued[num_messages:]
+        return taken
+
+
+def test_a_batch_takes_the_first_record_then_what_arrives_within_the_linger() -> None:
+    consumer: Any = QueuedConsumer([record(ORDERS, n) for n in range(3)])
+    found = consume_batch(consumer, 500, 0.2, 0.005)
+    assert [m.offset() for m in found] == [0, 1, 2]  # small: it did not wait for 500
+    assert consumer.calls == [("poll", 1, 0.2), ("consume", 499, 0.005)]
+
+
+def test_a_backlog_fills_the_batch_and_leaves_the_rest() -> None:
+    consumer: Any = QueuedConsumer([record(ORDERS, n) for n in range(1200)])
+    assert [m.offset() for m in consume_batch(consumer, 500, 0.2, 0.005)] == list(range(500))
+    assert len(consumer.queued) == 700
+
+
+def test_nothing_there_is_an_empty_batch_after_the_timeout_alone() -> None:
+    consumer: Any = QueuedConsumer([])
+    assert consume_batch(consumer, 500, 0.2, 0.005) == []
+    assert consumer.calls == [("poll", 1, 0.2)]
+    consumer = QueuedConsumer([record(ORDERS, 0), record(ORDERS, 1)])
+    assert [m.offset() for m in consume_batch(consumer, 1, 0.2, 0.005)] == [0]
