@@ -1,0 +1,103 @@
+"""The named faults of ``scv chaos run``: what each injects, and when, into the running chain.
+
+A scenario gets the running traffic, the stack and the CLI environment; it injects its faults
+at fixed seconds of the traffic, brings back what it killed the way an operator or a
+supervisor would (``scv stack up``), and returns each fault's name and instant. Recovery of
+the connectors and of the pipeline is left to themselves. The run around it (``chaos.run``)
+seeds the world, starts the pipeline and views, drains and judges.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from chaos.harness import Say, Stack, Traffic, scv
+from chaos.settings import ChaosSettings
+
+Faults = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: ChaosSettings
+    env: Mapping[str, str]
+    stack: Stack
+    traffic: Traffic
+    say: Say
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    #: One line: the fault (``scv chaos list``, the report's column).
+    fault: str
+    inject: Callable[[Context], Faults]
+    #: Seconds the simulator writes after the last fault.
+    tail_s: float = 10.0
+
+
+def _connect_kill(c: Context) -> Faults:
+    faults: Faults = []
+
+    def kill(label: str) -> None:
+        c.say(f"kill -9 Connect ({label})")
+        faults.append((f"connect kill -9 ({label})", c.stack.kill("connect")))
+
+    c.traffic.at(8)
+    kill("1 of 5")
+    c.stack.up()
+    c.traffic.at(22)
+    kill("2 of 5")
+    c.stack.up()
+    # Down while the simulator writes on: the connectors come back to a backlog, and are
+    # killed again while they drain it.
+    c.traffic.at(36)
+    kill("3 of 5, then 8 s down")
+    time.sleep(8)
+    c.stack.up()
+    time.sleep(1)
+    kill("4 of 5, draining the backlog")
+    c.stack.up()
+    c.traffic.at(64)
+    kill("5 of 5")
+    c.stack.up()
+    return faults
+
+
+def _connector_redeploy(c: Context) -> Faults:
+    faults: Faults = []
+    for second, name in ((8, c.settings.connectors["erp"]), (28, c.settings.connectors["wms"])):
+        c.traffic.at(second)
+        c.say(f"delete connector {name}, 6 s of writes, apply it again")
+        faults.append((f"{name} deleted", time.time()))
+        scv(["connectors", "delete", name], c.env)
+        time.sleep(6)
+        scv(["connectors", "apply", name], c.env)
+    c.traffic.at(48)
+    c.say("pause both connectors for 8 s, then resume")
+    faults.append(("connectors paused", time.time()))
+    scv(["connectors", "pause"], c.env)
+    time.sleep(8)
+    scv(["connectors", "resume"], c.env)
+    return faults
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "connect-kill",
+            "`kill -9` of the Connect worker 5 times (once while it drains an 8 s backlog), "
+            "`scv stack up` after each",
+            _connect_kill,
+        ),
+        Scenario(
+            "connector-redeploy",
+            "each connector deleted and applied again 6 s later (its offsets kept), then both "
+            "paused 8 s and resumed, the simulator writing throughout",
+            _connector_redeploy,
+        ),
+    )
+}
