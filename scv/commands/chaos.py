@@ -49,12 +49,13 @@ def run(
     from rich.console import Console
 
     from chaos.report import row
-    from chaos.run import run_suite
+    from chaos.run import resolve, run_suite
     from chaos.scenarios import SCENARIOS
     from scv.settings import chaos_settings, stack_settings
 
     if every and names:
         raise click.UsageError("give scenario names or --all, not both")
+    resolve(names, every)  # an unknown name fails here, before the stack is touched
     page = report_path or (RELIABILITY_PAGE if RELIABILITY_PAGE.exists() else None)
     settings = chaos_settings({"rate": rate, "report_path": page})
     console = Console(stderr=True, highlight=False)
