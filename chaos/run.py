@@ -100,8 +100,10 @@ class ChaosRun:
                 step(f"faults done; the simulator writes {scenario.tail_s:.0f}s more")
                 traffic.stop(after_s=scenario.tail_s)
             finally:
-                stack.up()  # whatever failed, the stack is left up
-                sim_runs.append(traffic.finish())
+                try:
+                    stack.up()  # whatever failed, the stack is left up
+                finally:
+                    sim_runs.append(traffic.finish())
             self._drain(pipeline, step)
             probe.stop()
             if probe.error is not None:
