@@ -139,37 +139,63 @@ class Child:
 class Traffic:
     """``scv sim run`` writing at the scenario's rate until ``stop`` (SIGTERM: it ends after
     the transaction in progress, every committed one in the ledger), so a fault lands
-    mid-stream however long the steps before it took."""
+    mid-stream however long the steps before it took.
 
-    def __init__(self, settings: ChaosSettings, env: Mapping[str, str], log: Path) -> None:
-        args = ["sim", "run", "--rate", str(settings.rate), "--seed",
-                str(settings.traffic_seed), "--duration", "3600"]  # fmt: skip
-        self.child = Child("scv sim run", args, env, log)
-        self.child.start()
+    A scenario that takes a legacy database away ``pause``s it first (the legacy application,
+    and the simulator's ledger beside the views in PostgreSQL, would fail with it) and
+    ``resume``s it after: a new run of the simulator, each run's id kept for the verdict."""
+
+    def __init__(self, settings: ChaosSettings, env: Mapping[str, str], logs: Path) -> None:
+        self.settings = settings
+        self.env = env
+        self.logs = logs
+        self.runs: list[int] = []
+        self.child: Child | None = None
         self.started = time.monotonic()
+        self.resume()
+
+    def resume(self) -> None:
+        """A new simulator run (with the next seed: a run with the seed of the one before
+        would repeat its business keys)."""
+        seed = self.settings.traffic_seed + len(self.runs)
+        args = ["sim", "run", "--rate", str(self.settings.rate), "--seed", str(seed),
+                "--duration", "3600"]  # fmt: skip
+        n = len(self.runs) + 1
+        self.child = Child(f"scv sim run ({n})", args, self.env, self.logs / f"sim-{n}.log")
+        self.child.start()
 
     def at(self, second: float) -> None:
-        """Sleep until ``second`` of the run (the simulator must still be writing)."""
+        """Sleep until ``second`` of the scenario (the simulator must still be writing)."""
         time.sleep(max(0.0, self.started + second - time.monotonic()))
-        self.child.check_alive()
+        if self.child is not None:
+            self.child.check_alive()
 
     def stop(self, after_s: float = 0.0) -> None:
         """Let the simulator write ``after_s`` more seconds, then end its run."""
         time.sleep(after_s)
-        self.child.check_alive()
-        self.child.signal(signal.SIGTERM)
+        if self.child is not None:
+            self.child.check_alive()
+            self.child.signal(signal.SIGTERM)
 
-    def finish(self) -> int:
-        """Wait for the run to end; its run id in the ledger."""
-        self.child.signal(signal.SIGTERM)
-        code = self.child.wait(120)
-        output = self.child.output()
+    def pause(self) -> None:
+        """End the current run and wait for it (its id kept)."""
+        self.finish()
+
+    def finish(self) -> list[int]:
+        """End the current run, if any, and wait for it; every run's id in the ledger."""
+        child, self.child = self.child, None
+        if child is None:
+            return self.runs
+        child.signal(signal.SIGTERM)
+        code = child.wait(120)
+        output = child.output()
         if code != 0:
             raise ScenarioFailed(f"`scv sim run` exited {code}: {tail(output)}")
         found = _RUN_ID.findall(output)
         if not found:
             raise ScenarioFailed(f"`scv sim run` printed no run id: {tail(output)}")
-        return int(found[-1])
+        self.runs.append(int(found[-1]))
+        return self.runs
 
 
 class Stack:
@@ -206,6 +232,31 @@ class Stack:
                 time.sleep(0.1)
             return at
         raise ScenarioFailed(f"no stack component {name}")
+
+    def terminate_walsenders(self) -> int:
+        """``pg_terminate_backend`` of every active replication slot's walsender (the ERP
+        connector's); how many were terminated. As the cluster's superuser, over the stack's
+        own socket (trust authentication inside a directory only the stack can enter)."""
+        import psycopg
+
+        from stack.components.postgres import PostgreSQL
+
+        for component in launcher.components(self.settings):
+            if isinstance(component, PostgreSQL):
+                with psycopg.connect(
+                    host=str(component.socket_dir),
+                    port=self.settings.postgres_port,
+                    user="postgres",
+                    dbname="postgres",
+                    autocommit=True,
+                    connect_timeout=5,
+                ) as conn:
+                    rows = conn.execute(
+                        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                        "WHERE active_pid IS NOT NULL"
+                    ).fetchall()
+                return sum(1 for (done,) in rows if done)
+        raise ScenarioFailed("no stack component postgres")
 
 
 def seed_world(settings: ChaosSettings, env: Mapping[str, str], say: Say) -> Offsets:

@@ -94,7 +94,7 @@ class ChaosRun:
             pipeline.start_runner()
             pipeline.start_views()
             probe.start()
-            traffic = Traffic(s, pipeline.env, logs / "sim.log")
+            traffic = Traffic(s, pipeline.env, logs)
             try:
                 faults = scenario.inject(Context(s, pipeline.env, stack, traffic, step))
                 step(f"faults done; the simulator writes {scenario.tail_s:.0f}s more")
@@ -103,7 +103,7 @@ class ChaosRun:
                 try:
                     stack.up()  # whatever failed, the stack is left up
                 finally:
-                    sim_runs.append(traffic.finish())
+                    sim_runs.extend(traffic.finish())
             self._drain(pipeline, step)
             probe.stop()
             if probe.error is not None:

@@ -9,10 +9,12 @@ seeds the world, starts the pipeline and views, drains and judges.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from chaos.errors import ScenarioFailed
 from chaos.harness import Say, Stack, Traffic, scv
 from chaos.settings import ChaosSettings
 
@@ -84,6 +86,39 @@ def _connector_redeploy(c: Context) -> Faults:
     return faults
 
 
+def _database_restart(
+    c: Context, component: str, sig: signal.Signals, how: str, rounds: tuple[float, ...]
+) -> Faults:
+    """The legacy application stops (the simulator's run ends), the database dies by ``sig``,
+    ``scv stack up`` starts it again, the application writes on (a new run): the connectors
+    must come back by themselves."""
+    faults: Faults = []
+    for n, second in enumerate(rounds, 1):
+        c.traffic.at(second)
+        c.traffic.pause()
+        c.say(f"{how} ({n} of {len(rounds)})")
+        faults.append((f"{how} ({n} of {len(rounds)})", c.stack.kill(component, sig)))
+        c.stack.up()
+        c.traffic.resume()
+    return faults
+
+
+def _postgres_restart(c: Context) -> Faults:
+    # SIGQUIT to the postmaster is what `pg_ctl stop -m immediate` sends: no checkpoint, crash
+    # recovery at the next start.
+    faults = _database_restart(c, "postgres", signal.SIGQUIT, "postgres immediate stop", (8,))
+    c.traffic.at(30)
+    c.say("pg_terminate_backend on the connector's walsender")
+    faults.append(("walsender terminated", time.time()))
+    if not c.stack.terminate_walsenders():
+        raise ScenarioFailed("no active replication slot to terminate")
+    return faults
+
+
+def _mariadb_restart(c: Context) -> Faults:
+    return _database_restart(c, "mariadb", signal.SIGKILL, "mariadb kill -9", (8, 30))
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -98,6 +133,17 @@ SCENARIOS: dict[str, Scenario] = {
             "each connector deleted and applied again 6 s later (its offsets kept), then both "
             "paused 8 s and resumed, the simulator writing throughout",
             _connector_redeploy,
+        ),
+        Scenario(
+            "postgres-restart",
+            "the ERP's PostgreSQL stopped `-m immediate` (SIGQUIT) and started again, then the "
+            "connector's walsender terminated (`pg_terminate_backend`)",
+            _postgres_restart,
+        ),
+        Scenario(
+            "mariadb-restart",
+            "the WMS's MariaDB `kill -9` and started again, twice",
+            _mariadb_restart,
         ),
     )
 }
