@@ -89,7 +89,7 @@ def await_running(connect_url: str, timeout: float = 180.0) -> float:
     while True:
         try:
             states = connector_states(connect_url)
-            if states and all(len(s) > 1 and set(s) == {"RUNNING"} for s in states):
+            if all(len(s) > 1 and set(s) == {"RUNNING"} for s in states):
                 return time.monotonic() - started
         except httpx.HTTPError as exc:
             states = f"Connect REST: {exc}"
