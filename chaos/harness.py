@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,6 +304,8 @@ class Pipeline:
     views: Child | None = None
     #: The raw topics' ends the run drained to (set by the drain).
     end: Offsets = field(default_factory=dict)
+    #: Children a supervised scenario restarted, and why (``Supervisor``).
+    restarts: list[str] = field(default_factory=list)
 
     @property
     def prefix(self) -> str:
@@ -363,9 +366,21 @@ class Pipeline:
         self.views.start()
         return self.views
 
+    def children(self) -> list[Child]:
+        return [*self.runners, *([self.views] if self.views else [])]
+
     def check_alive(self) -> None:
-        for child in (*self.runners, *([self.views] if self.views else [])):
+        for child in self.children():
             child.check_alive()
+
+    def restart_exited(self) -> None:
+        """Start again every child that exited, as a supervisor would (same arguments, same
+        log); each restart is recorded with the exit code that caused it."""
+        for child in self.children():
+            if child.process is not None and child.process.poll() is not None:
+                self.restarts.append(f"{child.name} exited {child.process.returncode}")
+                child.stop()
+                child.start()
 
     def progress(self, bootstrap: str, end: Offsets) -> int:
         """Raw records up to ``end`` the group has committed past."""
@@ -391,3 +406,26 @@ class Pipeline:
     def replays_skipped(self) -> int:
         """Changes the runners skipped as Debezium's replays (their run summaries)."""
         return sum(int(n) for n in _REPLAYED.findall(self.runner_log()))
+
+
+class Supervisor:
+    """Restarts a pipeline's runner or views process that exited, every second, in a daemon
+    thread: what ``scv run``'s supervisor (issue 17) does. Only scenarios that take a database
+    away use it; their outcome lists each restart, so a crash is never hidden."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos-supervisor", daemon=True)
+
+    def __enter__(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.pipeline.restart_exited()

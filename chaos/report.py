@@ -18,9 +18,9 @@ END = "<!-- scv chaos run --all: end of the generated section -->"
 HEADER = (
     "| scenario | fault | passes / runs | time to recover, worst fault (s) | events delayed "
     "| raw duplicates (= skipped as replayed) | canonical missing / duplicated / unexpected "
-    "| reconcile mismatches |"
+    "| reconcile mismatches | process restarts |"
 )
-RULE = "|---|---|---|---|---|---|---|---|"
+RULE = "|---|---|---|---|---|---|---|---|---|"
 
 
 def _span(values: Sequence[float | int | None], digits: int = 0) -> str:
@@ -59,6 +59,7 @@ def row(scenario: str, fault: str, outcomes: Sequence[Outcome]) -> str:
         duplicates or "-",
         canonical,
         _span([o.reconcile_mismatches for o in outcomes]),
+        _span([len(o.restarts) for o in outcomes]),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -88,9 +89,14 @@ def section(
     ]
     lines += [row(name, faults.get(name, ""), runs) for name, runs in by_scenario.items()]
     failed = [o for o in outcomes if not o.passed]
-    if failed:
+    restarted = [o for o in outcomes if o.restarts]
+    if failed or restarted:
         lines.append("")
         lines += [f"- `{o.scenario}` run {o.run}: {'; '.join(o.failures)}" for o in failed]
+        lines += [
+            f"- `{o.scenario}` run {o.run}, restarted by the supervisor: {'; '.join(o.restarts)}"
+            for o in restarted
+        ]
     lines += ["", END]
     return "\n".join(lines)
 

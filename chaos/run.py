@@ -22,11 +22,21 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from chaos import measure, verdict
 from chaos.errors import ChaosError, ScenarioFailed, UnknownScenario
-from chaos.harness import Pipeline, Say, Stack, Traffic, endpoints_env, scv, seed_world
+from chaos.harness import (
+    Pipeline,
+    Say,
+    Stack,
+    Supervisor,
+    Traffic,
+    endpoints_env,
+    scv,
+    seed_world,
+)
 from chaos.probe import ArrivalProbe
 from chaos.rawtopics import await_running, raw_duplicates, wait_quiet
 from chaos.scenarios import SCENARIOS, Context, Scenario
@@ -94,16 +104,21 @@ class ChaosRun:
             pipeline.start_runner()
             pipeline.start_views()
             probe.start()
-            traffic = Traffic(s, pipeline.env, logs)
-            try:
-                faults = scenario.inject(Context(s, pipeline.env, stack, traffic, step))
-                step(f"faults done; the simulator writes {scenario.tail_s:.0f}s more")
-                traffic.stop(after_s=scenario.tail_s)
-            finally:
+            supervisor: AbstractContextManager[object] = (
+                Supervisor(pipeline) if scenario.supervised else nullcontext()
+            )
+            with supervisor:
+                traffic = Traffic(s, pipeline.env, logs)
                 try:
-                    stack.up()  # whatever failed, the stack is left up
+                    faults = scenario.inject(Context(s, pipeline.env, stack, traffic, step))
+                    step(f"faults done; the simulator writes {scenario.tail_s:.0f}s more")
+                    traffic.stop(after_s=scenario.tail_s)
                 finally:
-                    sim_runs.extend(traffic.finish())
+                    try:
+                        stack.up()  # whatever failed, the stack is left up
+                    finally:
+                        sim_runs.extend(traffic.finish())
+                self._catch_up(pipeline, step, supervised=scenario.supervised)
             self._drain(pipeline, step)
             probe.stop()
             if probe.error is not None:
@@ -117,7 +132,10 @@ class ChaosRun:
             for child in (*pipeline.runners, *([pipeline.views] if pipeline.views else [])):
                 child.stop(timeout=30)
 
-    def _drain(self, pipeline: Pipeline, step: Progress) -> None:
+    def _catch_up(self, pipeline: Pipeline, step: Progress, *, supervised: bool) -> None:
+        """Until the runner's group committed past the raw topics' ends, once the connectors
+        run and those ends stood still (a child that exited fails the run, unless the
+        scenario is supervised: then the supervisor restarts it)."""
         s = self.settings
         step("draining: connectors RUNNING")
         await_running(s.connect_url)
@@ -126,7 +144,8 @@ class ChaosRun:
         want = pipeline.size(end)
         deadline = time.monotonic() + s.drain_timeout_s
         while (done := pipeline.progress(s.kafka_bootstrap, end)) < want:
-            pipeline.check_alive()
+            if not supervised:
+                pipeline.check_alive()
             if time.monotonic() > deadline:
                 raise ScenarioFailed(
                     f"the runner committed {done:,} of {want:,} raw records in "
@@ -135,6 +154,9 @@ class ChaosRun:
             step(f"draining: runner at {done:,} / {want:,} raw records")
             time.sleep(1)
         pipeline.end = end
+
+    def _drain(self, pipeline: Pipeline, step: Progress) -> None:
+        """Stop the runners (SIGTERM: exit 0), then the views to idle."""
         for runner in pipeline.runners:
             code = runner.stop()
             if code != 0:
@@ -187,6 +209,7 @@ class ChaosRun:
             delayed=measure.delayed(recoveries, arrivals),
             canonical_events=len(arrivals),
             reconcile_keys=keys,
+            restarts=tuple(pipeline.restarts),
             seconds=round(time.monotonic() - started, 1),
             failures=verdict.failures(**found),  # type: ignore[arg-type]
             **found,  # type: ignore[arg-type]

@@ -38,6 +38,9 @@ class Scenario:
     inject: Callable[[Context], Faults]
     #: Seconds the simulator writes after the last fault.
     tail_s: float = 10.0
+    #: A runner or views process that exits is restarted (and the restart recorded), as
+    #: ``scv run``'s supervisor does; otherwise it fails the run.
+    supervised: bool = False
 
 
 def _connect_kill(c: Context) -> Faults:
@@ -139,11 +142,13 @@ SCENARIOS: dict[str, Scenario] = {
             "the ERP's PostgreSQL stopped `-m immediate` (SIGQUIT) and started again, then the "
             "connector's walsender terminated (`pg_terminate_backend`)",
             _postgres_restart,
+            supervised=True,
         ),
         Scenario(
             "mariadb-restart",
             "the WMS's MariaDB `kill -9` and started again, twice",
             _mariadb_restart,
+            supervised=True,
         ),
     )
 }

@@ -38,6 +38,8 @@ class Outcome:
     reconcile_mismatches: int
     seconds: float
     error: str | None = None
+    #: Runner or views processes a supervised scenario restarted, and why.
+    restarts: tuple[str, ...] = field(default=())
     failures: tuple[str, ...] = field(default=())
 
     @property
@@ -69,7 +71,8 @@ def failures(
     reconcile_mismatches: int,
     error: str | None = None,
 ) -> tuple[str, ...]:
-    """Why a run failed, one reason per broken condition (empty: it passed)."""
+    """Why a run failed, one reason per broken condition (empty: it passed). Process restarts
+    of a supervised scenario are no reason: they are recorded beside the verdict."""
     found: list[str] = []
     if error is not None:
         found.append(f"error: {error}")
