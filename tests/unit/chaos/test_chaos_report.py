@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chaos.errors import ChaosError
@@ -65,3 +67,12 @@ def test_splice_keeps_the_hand_written_page_and_replaces_only_the_section() -> N
 def test_a_page_with_one_marker_is_refused() -> None:
     with pytest.raises(ChaosError, match="one marker"):
         splice(f"text\n{BEGIN}\n", f"{BEGIN}\n{END}")
+
+
+def test_restarts_by_the_supervisor_are_counted_and_listed() -> None:
+    restarted = replace(_outcome(1, 5.0, 0, 0), restarts=("views exited 3",))
+    text = section(
+        [restarted], {}, commit=None, run_id="r1", started="2026-12-04T17:00:00+00:00", rate=50
+    )
+    assert text.splitlines()[6].endswith("| 0 | 1 |")
+    assert "- `connect-kill` run 1, restarted by the supervisor: views exited 3" in text
