@@ -69,11 +69,11 @@ class ArrivalProbe:
                 for message in messages:
                     if message.error() is not None or message.value() is None:
                         continue
-                    committed = _recorded_at(message.value() or b"")
-                    if committed is None:
+                    stamped = _stamp(message.value() or b"")
+                    if stamped is None:
                         self.foreign += 1
                         continue
-                    found.append(Arrival(committed, now))
+                    found.append(Arrival(stamped[0], now, stamped[1]))
                 if found:
                     with self._lock:
                         self._arrivals.extend(found)
@@ -93,12 +93,18 @@ class ArrivalProbe:
             self._thread.join(10)
 
 
-def _recorded_at(value: bytes) -> float | None:
+def _stamp(value: bytes) -> tuple[float, str] | None:
+    """A canonical event's source commit time (``recorded_at``) and source system."""
     try:
         document = orjson.loads(value)
     except orjson.JSONDecodeError:
         return None
-    stamp = document.get("recorded_at") if isinstance(document, dict) else None
-    if not isinstance(stamp, str):
+    if not isinstance(document, dict):
         return None
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    stamp, source = document.get("recorded_at"), document.get("source")
+    if not isinstance(stamp, str) or not isinstance(source, dict):
+        return None
+    system = source.get("system")
+    if not isinstance(system, str):
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp(), system

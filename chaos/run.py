@@ -95,7 +95,7 @@ class ChaosRun:
 
         pipeline = Pipeline(name, env, {}, logs)
         probe = ArrivalProbe(s.kafka_bootstrap, pipeline.prefix)
-        faults: list[tuple[str, float]] = []
+        faults: list[measure.Fault] = []
         sim_runs: list[int] = []
         try:
             pipeline.start = seed_world(s, env, step)
@@ -174,7 +174,7 @@ class ChaosRun:
         n: int,
         pipeline: Pipeline,
         sim_runs: list[int],
-        faults: list[tuple[str, float]],
+        faults: list[measure.Fault],
         probe: ArrivalProbe,
         started: float,
         error: str | None = None,

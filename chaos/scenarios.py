@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from chaos.errors import ScenarioFailed
 from chaos.harness import Say, Stack, Traffic, scv
+from chaos.measure import Fault
 from chaos.settings import ChaosSettings
 
-Faults = list[tuple[str, float]]
+Faults = list[Fault]
+ERP, WMS = frozenset({"erp"}), frozenset({"wms"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def _connect_kill(c: Context) -> Faults:
 
     def kill(label: str) -> None:
         c.say(f"kill -9 Connect ({label})")
-        faults.append((f"connect kill -9 ({label})", c.stack.kill("connect")))
+        faults.append(Fault(f"connect kill -9 ({label})", c.stack.kill("connect")))
 
     c.traffic.at(8)
     kill("1 of 5")
@@ -73,16 +75,17 @@ def _connect_kill(c: Context) -> Faults:
 
 def _connector_redeploy(c: Context) -> Faults:
     faults: Faults = []
-    for second, name in ((8, c.settings.connectors["erp"]), (28, c.settings.connectors["wms"])):
+    for second, source in ((8, "erp"), (28, "wms")):
+        name = c.settings.connectors[source]
         c.traffic.at(second)
         c.say(f"delete connector {name}, 6 s of writes, apply it again")
-        faults.append((f"{name} deleted", time.time()))
+        faults.append(Fault(f"{name} deleted", time.time(), frozenset({source})))
         scv(["connectors", "delete", name], c.env)
         time.sleep(6)
         scv(["connectors", "apply", name], c.env)
     c.traffic.at(48)
     c.say("pause both connectors for 8 s, then resume")
-    faults.append(("connectors paused", time.time()))
+    faults.append(Fault("connectors paused", time.time()))
     scv(["connectors", "pause"], c.env)
     time.sleep(8)
     scv(["connectors", "resume"], c.env)
@@ -90,7 +93,12 @@ def _connector_redeploy(c: Context) -> Faults:
 
 
 def _database_restart(
-    c: Context, component: str, sig: signal.Signals, how: str, rounds: tuple[float, ...]
+    c: Context,
+    component: str,
+    sig: signal.Signals,
+    how: str,
+    rounds: tuple[float, ...],
+    systems: frozenset[str],
 ) -> Faults:
     """The legacy application stops (the simulator's run ends), the database dies by ``sig``,
     ``scv stack up`` starts it again, the application writes on (a new run): the connectors
@@ -100,7 +108,8 @@ def _database_restart(
         c.traffic.at(second)
         c.traffic.pause()
         c.say(f"{how} ({n} of {len(rounds)})")
-        faults.append((f"{how} ({n} of {len(rounds)})", c.stack.kill(component, sig)))
+        at = c.stack.kill(component, sig)
+        faults.append(Fault(f"{how} ({n} of {len(rounds)})", at, systems))
         c.stack.up()
         c.traffic.resume()
     return faults
@@ -109,17 +118,17 @@ def _database_restart(
 def _postgres_restart(c: Context) -> Faults:
     # SIGQUIT to the postmaster is what `pg_ctl stop -m immediate` sends: no checkpoint, crash
     # recovery at the next start.
-    faults = _database_restart(c, "postgres", signal.SIGQUIT, "postgres immediate stop", (8,))
+    faults = _database_restart(c, "postgres", signal.SIGQUIT, "postgres immediate stop", (8,), ERP)
     c.traffic.at(30)
     c.say("pg_terminate_backend on the connector's walsender")
-    faults.append(("walsender terminated", time.time()))
+    faults.append(Fault("walsender terminated", time.time(), ERP))
     if not c.stack.terminate_walsenders():
         raise ScenarioFailed("no active replication slot to terminate")
     return faults
 
 
 def _mariadb_restart(c: Context) -> Faults:
-    return _database_restart(c, "mariadb", signal.SIGKILL, "mariadb kill -9", (8, 30))
+    return _database_restart(c, "mariadb", signal.SIGKILL, "mariadb kill -9", (8, 30), WMS)
 
 
 SCENARIOS: dict[str, Scenario] = {
