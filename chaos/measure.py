@@ -84,3 +84,16 @@ def delayed(recoveries: Sequence[Recovery], arrivals: Sequence[Arrival]) -> int:
 def recoveries(faults: Sequence[Fault], arrivals: Sequence[Arrival]) -> list[Recovery]:
     """Each fault with its time to recover."""
     return [Recovery(f.name, f.at, recovery(f, arrivals), tuple(sorted(f.systems))) for f in faults]
+
+
+def lag(arrivals: Sequence[Arrival], since: float | None, until: float | None) -> float | None:
+    """Median seconds from source commit to visible of the events committed in
+    (``since``, ``until``]: the chain's lag before the first fault, to read a recovery against.
+    None without such events."""
+    if since is None or until is None:
+        return None
+    lags = sorted(a.visible - a.committed for a in arrivals if since < a.committed <= until)
+    if not lags:
+        return None
+    middle = len(lags) // 2
+    return lags[middle] if len(lags) % 2 else (lags[middle - 1] + lags[middle]) / 2

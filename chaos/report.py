@@ -16,11 +16,12 @@ BEGIN = "<!-- scv chaos run --all: generated section, do not edit by hand -->"
 END = "<!-- scv chaos run --all: end of the generated section -->"
 
 HEADER = (
-    "| scenario | fault | passes / runs | time to recover, worst fault (s) | events delayed "
+    "| scenario | fault | passes / runs | lag before the faults, p50 (s) "
+    "| time to recover, worst fault (s) | events delayed "
     "| raw duplicates (= skipped as replayed) | canonical missing / duplicated / unexpected "
     "| reconcile mismatches | process restarts |"
 )
-RULE = "|---|---|---|---|---|---|---|---|---|"
+RULE = "|---|---|---|---|---|---|---|---|---|---|"
 
 
 def _span(values: Sequence[float | int | None], digits: int = 0) -> str:
@@ -54,6 +55,7 @@ def row(scenario: str, fault: str, outcomes: Sequence[Outcome]) -> str:
         f"`{scenario}`",
         fault,
         f"{passes} / {len(outcomes)}",
+        _span([o.lag_before_s for o in outcomes], 1),
         _span([o.worst_recover_s for o in outcomes], 1),
         _span([o.delayed for o in outcomes]),
         duplicates or "-",

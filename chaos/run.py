@@ -97,6 +97,7 @@ class ChaosRun:
         probe = ArrivalProbe(s.kafka_bootstrap, pipeline.prefix)
         faults: list[measure.Fault] = []
         sim_runs: list[int] = []
+        traffic_started: float | None = None
         try:
             pipeline.start = seed_world(s, env, step)
             pipeline.start_group(s.kafka_bootstrap)
@@ -104,6 +105,10 @@ class ChaosRun:
             pipeline.start_runner()
             pipeline.start_views()
             probe.start()
+            # The runner first maps the new world's seed (snapshots of items, conversions,
+            # stock): the faults come once it is live, so their figures are not its backlog's.
+            self._catch_up(pipeline, step, supervised=False, what="warming up")
+            traffic_started = time.time()
             supervisor: AbstractContextManager[object] = (
                 Supervisor(pipeline) if scenario.supervised else nullcontext()
             )
@@ -124,22 +129,28 @@ class ChaosRun:
             if probe.error is not None:
                 raise ScenarioFailed(f"the probe failed: {probe.error}")
             step("judging: sim verify, reconcile, raw duplicates")
-            return self._judge(scenario, n, pipeline, sim_runs, faults, probe, started)
+            return self._judge(
+                scenario, n, pipeline, sim_runs, faults, probe, started, traffic_started
+            )
         except ChaosError as exc:
-            return self._judge(scenario, n, pipeline, sim_runs, faults, probe, started, str(exc))
+            return self._judge(
+                scenario, n, pipeline, sim_runs, faults, probe, started, traffic_started, str(exc)
+            )
         finally:
             probe.stop()
             for child in (*pipeline.runners, *([pipeline.views] if pipeline.views else [])):
                 child.stop(timeout=30)
 
-    def _catch_up(self, pipeline: Pipeline, step: Progress, *, supervised: bool) -> None:
+    def _catch_up(
+        self, pipeline: Pipeline, step: Progress, *, supervised: bool, what: str = "draining"
+    ) -> None:
         """Until the runner's group committed past the raw topics' ends, once the connectors
         run and those ends stood still (a child that exited fails the run, unless the
         scenario is supervised: then the supervisor restarts it)."""
         s = self.settings
-        step("draining: connectors RUNNING")
+        step(f"{what}: connectors RUNNING")
         await_running(s.connect_url)
-        step("draining: raw topics quiet")
+        step(f"{what}: raw topics quiet")
         end = wait_quiet(s.kafka_bootstrap, s.quiet_s)
         want = pipeline.size(end)
         deadline = time.monotonic() + s.drain_timeout_s
@@ -151,7 +162,7 @@ class ChaosRun:
                     f"the runner committed {done:,} of {want:,} raw records in "
                     f"{s.drain_timeout_s:.0f}s"
                 )
-            step(f"draining: runner at {done:,} / {want:,} raw records")
+            step(f"{what}: runner at {done:,} / {want:,} raw records")
             time.sleep(1)
         pipeline.end = end
 
@@ -177,6 +188,7 @@ class ChaosRun:
         faults: list[measure.Fault],
         probe: ArrivalProbe,
         started: float,
+        traffic_started: float | None,
         error: str | None = None,
     ) -> verdict.Outcome:
         s = self.settings
@@ -207,6 +219,9 @@ class ChaosRun:
             pipeline=pipeline.name,
             sim_runs=tuple(sim_runs),
             delayed=measure.delayed(recoveries, arrivals),
+            lag_before_s=measure.lag(
+                arrivals, traffic_started, min((f.at for f in faults), default=None)
+            ),
             canonical_events=len(arrivals),
             reconcile_keys=keys,
             restarts=tuple(pipeline.restarts),

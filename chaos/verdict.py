@@ -28,6 +28,8 @@ class Outcome:
     sim_runs: tuple[int, ...]
     recoveries: tuple[Recovery, ...]
     delayed: int
+    #: Median source commit → visible of the events committed before the first fault.
+    lag_before_s: float | None
     raw_duplicates: int
     replays_skipped: int
     canonical_events: int

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from chaos.measure import ERP_WMS, Arrival, Fault, Recovery, delayed, recoveries, recovery
+import pytest
+
+from chaos.measure import (
+    ERP_WMS,
+    Arrival,
+    Fault,
+    Recovery,
+    delayed,
+    lag,
+    recoveries,
+    recovery,
+)
 
 WMS = frozenset({"wms"})
 
@@ -59,3 +70,18 @@ def test_a_fault_never_recovered_from_keeps_its_window_open() -> None:
     never = [Recovery("a", 100.0, None)]
     arrivals = [Arrival(99.0, 1.0, "erp"), Arrival(500.0, 501.0, "wms"), Arrival(1e9, 1e9, "erp")]
     assert delayed(never, arrivals) == 2
+
+
+def test_lag_is_the_median_of_the_events_committed_before_the_first_fault() -> None:
+    arrivals = [
+        Arrival(10.0, 10.4, "erp"),  # at ``since``: not in the window
+        Arrival(11.0, 11.2, "erp"),
+        Arrival(12.0, 12.6, "wms"),
+        Arrival(13.0, 13.4, "erp"),
+        Arrival(14.0, 14.8, "wms"),
+        Arrival(21.0, 40.0, "erp"),  # after the fault
+    ]
+    assert lag(arrivals, 10.0, 20.0) == pytest.approx(0.5)  # (0.4 + 0.6) / 2
+    assert lag(arrivals[:4], 10.0, 20.0) == pytest.approx(0.4)
+    assert lag(arrivals, 30.0, 35.0) is None
+    assert lag(arrivals, None, 20.0) is None

@@ -19,7 +19,7 @@ def _outcome(
     failures = () if recover_s and duplicates == skipped and not any(kw.values()) else ("x",)
     return Outcome(
         scenario="connect-kill", run=run, chaos_run_id="r1", pipeline="p", sim_runs=(run,),
-        recoveries=(Recovery("kill", 10.0, recover_s),), delayed=100 * run,
+        recoveries=(Recovery("kill", 10.0, recover_s),), delayed=100 * run, lag_before_s=0.5 * run,
         raw_duplicates=duplicates, replays_skipped=skipped, canonical_events=5000,
         reconcile_keys=9, seconds=120.0, failures=failures, **figures,
     )  # fmt: skip
@@ -28,15 +28,15 @@ def _outcome(
 def test_a_row_sums_up_the_runs_of_a_scenario_as_ranges() -> None:
     runs = [_outcome(1, 12.25, 300, 300), _outcome(2, 8.0, 1500, 1500), _outcome(3, 9.0, 0, 0)]
     assert row("connect-kill", "kill -9", runs) == (
-        "| `connect-kill` | kill -9 | 3 / 3 | 8.0-12.2 | 100-300 | 300, 1500, 0 | 0 / 0 / 0 "
-        "| 0 | 0 |"
+        "| `connect-kill` | kill -9 | 3 / 3 | 0.5-1.5 | 8.0-12.2 | 100-300 | 300, 1500, 0 "
+        "| 0 / 0 / 0 | 0 | 0 |"
     )
 
 
 def test_a_row_shows_what_failed() -> None:
     runs = [_outcome(1, None, 30, 29, duplicated=2), _outcome(2, 5.0, 0, 0)]
     assert row("connect-kill", "f", runs) == (
-        "| `connect-kill` | f | 1 / 2 | never | 100-200 | 30 (skipped 29), 0 "
+        "| `connect-kill` | f | 1 / 2 | 0.5-1.0 | never | 100-200 | 30 (skipped 29), 0 "
         "| 0 / 2 / 0, 0 / 0 / 0 | 0 | 0 |"
     )
 

@@ -47,7 +47,7 @@ def test_a_run_without_a_fault_or_with_an_error_cannot_pass() -> None:
 def _outcome(recoveries: tuple[Recovery, ...]) -> Outcome:
     return Outcome(
         scenario="connect-kill", run=1, chaos_run_id="abc", pipeline="p", sim_runs=(7,),
-        recoveries=recoveries, delayed=5, raw_duplicates=40, replays_skipped=40,
+        recoveries=recoveries, delayed=5, lag_before_s=0.4, raw_duplicates=40, replays_skipped=40,
         canonical_events=1000, missing=0, duplicated=0, unexpected=0, reconcile_keys=12,
         reconcile_mismatches=0, seconds=100.0,
     )  # fmt: skip
