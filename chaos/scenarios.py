@@ -79,14 +79,16 @@ def _connector_redeploy(c: Context) -> Faults:
         name = c.settings.connectors[source]
         c.traffic.at(second)
         c.say(f"delete connector {name}, 6 s of writes, apply it again")
-        faults.append(Fault(f"{name} deleted", time.time(), frozenset({source})))
         scv(["connectors", "delete", name], c.env)
+        # The fault is in effect once Connect has removed the connector, not when the command
+        # started (its tasks stream until then).
+        faults.append(Fault(f"{name} deleted", time.time(), frozenset({source})))
         time.sleep(6)
         scv(["connectors", "apply", name], c.env)
     c.traffic.at(48)
     c.say("pause both connectors for 8 s, then resume")
-    faults.append(Fault("connectors paused", time.time()))
     scv(["connectors", "pause"], c.env)
+    faults.append(Fault("connectors paused", time.time()))
     time.sleep(8)
     scv(["connectors", "resume"], c.env)
     return faults
