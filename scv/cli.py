@@ -11,6 +11,7 @@ import click
 from scv.commands.audit import audit
 from scv.commands.bench import bench
 from scv.commands.carrier import carrier
+from scv.commands.chaos import chaos
 from scv.commands.connectors import connectors
 from scv.commands.demo import demo
 from scv.commands.edi import edi
@@ -56,6 +57,7 @@ cli.add_command(epcis)
 cli.add_command(carrier)
 cli.add_command(serve)
 cli.add_command(bench)
+cli.add_command(chaos)
 cli.add_command(demo)
 cli.add_command(audit)
 cli.add_command(status)

@@ -20,6 +20,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
     from audit.errors import AuditError
     from bench.errors import BenchError
     from carrier.errors import CarrierError
+    from chaos.errors import ChaosError
     from connectors.errors import ConnectorsError
     from console.errors import ConsoleError
     from demo.errors import DemoError
@@ -43,6 +44,7 @@ def _known_roots() -> tuple[type[Exception], ...]:
         ExpectationsError,
         ConsoleError,
         BenchError,
+        ChaosError,
         DemoError,
         KafkaIOError,
         AuditError,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from audit.settings import AuditSettings
     from bench.settings import BenchSettings
     from carrier.settings import CarrierSettings
+    from chaos.settings import ChaosSettings
     from connectors.settings import ConnectorsSettings
     from console.settings import ConsoleSettings
     from expectations.settings import QualitySettings
@@ -365,6 +366,32 @@ def bench_settings(options: Mapping[str, object], implied: Mapping[str, Any]) ->
     for name, value in implied.items():
         defaults.setdefault(name, _constant(value))
     return build(BenchSettings, options=options, defaults=defaults)
+
+
+def chaos_settings(options: Mapping[str, object]) -> ChaosSettings:
+    """``options`` given on the command line, ``SCV_CHAOS_*``, then the local stack's endpoints,
+    its state directory (results under ``<state>/chaos``), a fresh run id and the checkout's
+    commit."""
+    import secrets
+
+    from chaos.run import commit_of
+    from chaos.settings import ChaosSettings
+
+    stack = LocalStack()
+    root = Path(__file__).resolve().parents[1]
+    defaults: dict[str, Default] = {
+        "kafka_bootstrap": stack.var("SCV_KAFKA_BOOTSTRAP"),
+        "connect_url": stack.var("SCV_CONNECT_URL"),
+        "erp_dsn": stack.var("SCV_ERP_DSN"),
+        "erp_read_dsn": stack.var("SCV_ERP_READ_DSN"),
+        "wms_dsn": stack.var("SCV_WMS_DSN"),
+        "store_dsn": stack.var("SCV_STORE_DSN"),
+        "state_dir": lambda: stack.settings.state_dir,
+        "out_dir": lambda: stack.settings.state_dir / "chaos",
+        "run_id": lambda: secrets.token_hex(3),
+        "commit": lambda: commit_of(str(root)),
+    }
+    return build(ChaosSettings, options=options, defaults=defaults)
 
 
 def console_settings(host: str | None = None, port: int | None = None) -> ConsoleSettings:

@@ -1,15 +1,15 @@
 """Imports flow one way, along the stages of the data flow:
 
     legacy_sim → connectors → transforms → expectations, carrier → views, edi → console
-        → (bench, demo) → scv
+        → (bench, chaos, demo) → scv
 
 A package imports only packages to its left, never one to its right or beside it. On top of
 the order: the sources (``legacy_sim``, ``connectors``) import no stage (DESIGN.md); the EDI
 stage reads only the canonical models; ``console``, the web console (``scv serve``), reads the
 stages before it; ``scv``, the command line, is the only package that may import every other
-one, and nothing imports it. ``bench`` and ``demo`` are tools that drive the whole chain, not
-stages: only the command line imports them (the demo starts the web console as ``scv serve``,
-a child process, as it starts every other stage).
+one, and nothing imports it. ``bench``, ``chaos`` and ``demo`` are tools that drive the whole
+chain, not stages: only the command line imports them (the demo starts the web console as
+``scv serve``, a child process, as it starts every other stage).
 
 Infrastructure sits outside the order: ``kafkaio`` (the Kafka client plumbing every Kafka
 reader and writer shares), ``dsn`` (database URLs with their passwords kept out of
@@ -47,12 +47,12 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("expectations", "carrier"),
     ("views", "edi"),
     ("console",),
-    ("bench", "demo"),
+    ("bench", "chaos", "demo"),
     ("scv",),
 )
 RANK = {package: rank for rank, group in enumerate(ORDER) for package in group}
 SOURCES = ("legacy_sim", "connectors")
-TOOLS = ("bench", "demo")
+TOOLS = ("bench", "chaos", "demo")
 CLI = "scv"
 #: Infrastructure, and who may use it.
 INFRASTRUCTURE = {

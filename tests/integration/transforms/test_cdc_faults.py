@@ -22,11 +22,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 import pytest
 from chain import (
     Pipeline,
@@ -37,10 +35,8 @@ from chain import (
     scv,
     seed_world,
 )
-from confluent_kafka import Consumer, TopicPartition
-from rawtopics import Offsets, settled_ends, wait_quiet
+from rawtopics import Offsets, raw_duplicates, settled_ends, wait_quiet
 
-from kafkaio import client_config
 from legacy_sim.verify import read_ledger
 from stack.settings import StackSettings
 
@@ -119,50 +115,6 @@ def _stack_up(env: dict[str, str]) -> None:
     scv(env, "stack", "up", timeout=180)
 
 
-def _raw_duplicates(bootstrap: str, start: Offsets, end: Offsets) -> int:
-    """Streamed changes written more than once to the raw topics between ``start`` and
-    ``end`` (the same key, operation, row images and source position)."""
-    consumer = Consumer(
-        client_config(
-            bootstrap,
-            {
-                "group.id": f"dups-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-            },
-        )
-    )
-    seen: Counter[tuple[str, bytes | None, bytes]] = Counter()
-    try:
-        parts = [
-            TopicPartition(t, p, start.get((t, p), 0))
-            for (t, p), o in end.items()
-            if o > start.get((t, p), 0)
-        ]
-        consumer.assign(parts)
-        pending = {(tp.topic, tp.partition) for tp in parts}
-        deadline = time.monotonic() + 120
-        while pending and time.monotonic() < deadline:
-            for message in consumer.consume(10_000, timeout=1):
-                if message.error() is not None:
-                    continue
-                where = (message.topic() or "", message.partition() or 0)
-                offset = message.offset() or 0
-                if offset + 1 >= end[where]:
-                    pending.discard(where)
-                if offset >= end[where] or message.value() is None:
-                    continue
-                document = orjson.loads(message.value() or b"{}")
-                source = document.get("source", {})
-                if source.get("snapshot") not in (None, False, "false"):
-                    continue
-                change = {k: document.get(k) for k in ("op", "before", "after", "source")}
-                seen[(where[0], message.key(), orjson.dumps(change))] += 1
-        assert not pending, f"raw partitions not read to their end: {sorted(pending)[:5]}"
-    finally:
-        consumer.close()
-    return sum(n - 1 for n in seen.values())
-
-
 def _replayed(log: str) -> int:
     found = re.findall(r"^\s+skip\s+replayed\s+(\d+)$", log, re.M)
     return sum(int(n) for n in found)
@@ -178,7 +130,7 @@ def _drain_and_verify(pipeline: Pipeline, runner: subprocess.Popen[bytes], runs:
     pipeline.stop(runner)
     transactions, since, until = read_ledger(env["SCV_STORE_DSN"], runs)
     pipeline.verify(Scope(transactions, since, until, tuple(runs)))
-    return _raw_duplicates(env["SCV_KAFKA_BOOTSTRAP"], pipeline.start, end)
+    return raw_duplicates(env["SCV_KAFKA_BOOTSTRAP"], pipeline.start, end)
 
 
 def test_connect_crashes_and_restarts_publish_no_replay(
