@@ -32,7 +32,9 @@ Rules (dates are the site's local dates, from the event's ``occurred_tz_offset``
                (else promised ship + transit); promised ship = the earliest promised ship date
     transit    promised delivery - promised ship, in days, when both are known; else the
                ``default_transit_days`` setting
-    projected  delivered: the delivery date; a carrier ETA (``set_eta``): its date;
+    projected  delivered: the delivery date; a carrier ETA (``shipment.eta_changed``): its
+               date in the site (the ETA of the latest update by the carrier's own time:
+               the carrier posts out of order, and a replayed older update changes nothing);
                dispatched: dispatch date + transit (judged once settled past the dispatch);
                not dispatched: max(promised ship, today) + transit, where today is the date
                of min(the order partition's settled time, every shipment partition's clock):
@@ -62,7 +64,10 @@ from transforms.events import (
     OrderPicked,
     OrderPlaced,
     ShipmentDelivered,
+    ShipmentDeliveryException,
     ShipmentDispatched,
+    ShipmentEtaChanged,
+    ShipmentInTransit,
 )
 from views.alerts import ALERT_NAMESPACE, Action, Alert, Kind, Severity
 
@@ -79,7 +84,9 @@ STEPS = (
     "picked",
     "packed",
     "dispatched",
+    "in_transit",
     "eta_changed",
+    "delivery_exception",
     "delivered",
 )
 _RANK = {name: n for n, name in enumerate(STEPS)}
@@ -204,8 +211,10 @@ class TrackedOrder:
     dispatches: list[Dispatch] = field(default_factory=list)
     packed: bool = False
     delivered_at: datetime | None = None
-    #: The carrier's latest ETA (a carrier feed sets it: ``OrderTracker.set_eta``).
+    #: The carrier's latest ETA (``shipment.eta_changed``, or ``OrderTracker.set_eta``).
     eta: date | None = None
+    #: When the carrier announced it (a later ETA update replaces it, an earlier one not).
+    eta_at: datetime | None = None
     #: The latest dispatch commit time a short-shipment judgement was made for.
     judged_through: datetime | None = None
     short_episode: str | None = None
@@ -337,6 +346,11 @@ def project(order: TrackedOrder, today: date | None, policy: TrackingPolicy) -> 
 ClockKey = tuple[str, int, str]
 """(topic, partition, source system)"""
 
+#: Sources that move no clock: the carrier's updates carry no dispatch and no order change,
+#: and its clock (the receiver's time of its latest post) stalls while no shipment is on the
+#: road; an undispatched order's today would stall with it.
+CLOCKLESS_SYSTEMS = frozenset({"carrier"})
+
 
 @dataclass
 class TrackingChanges:
@@ -387,6 +401,8 @@ class OrderTracker:
         self._index(order)
 
     def load_clock(self, key: ClockKey, at: datetime) -> None:
+        if key[2] in CLOCKLESS_SYSTEMS:
+            return
         self.clocks[key] = at
         self._clocks_before[key] = at
 
@@ -485,6 +501,8 @@ class OrderTracker:
         """Move the clock of (topic, partition, system); whether it moved."""
         if event.source.snapshot or topic not in (self.order_topic, self.shipment_topic):
             return False
+        if event.source.system in CLOCKLESS_SYSTEMS:
+            return False
         key = (topic, partition, event.source.system)
         before = self.clocks.get(key)
         if before is not None and before >= event.recorded_at:
@@ -519,6 +537,7 @@ class OrderTracker:
         order = self.orders.get(order_id)
         if order is None or order.closed:
             return []
+        self._touch(order_id)
         order.eta = eta
         self._step(order, cause, "eta_changed", f"carrier ETA {eta}")
         return self._judge_late(order, cause)
@@ -575,15 +594,20 @@ class OrderTracker:
             | OrderPicked
             | OrderPacked
             | ShipmentDispatched
-            | ShipmentDelivered,
+            | ShipmentDelivered
+            | ShipmentEtaChanged
+            | ShipmentInTransit
+            | ShipmentDeliveryException,
         ):
             return None
         order = self._order(event.order_id)
         if topic == self.order_topic and order.partition is None:
             order.partition = partition
-        if event.site_id and order.site_id is None:
+        # The site's, not the carrier's: the carrier reports its times in its own offset.
+        own = event.source.system not in CLOCKLESS_SYSTEMS
+        if own and event.site_id and order.site_id is None:
             order.site_id = event.site_id
-        if event.occurred_tz_offset and order.tz_offset is None:
+        if own and event.occurred_tz_offset and order.tz_offset is None:
             order.tz_offset = event.occurred_tz_offset
         match event:
             case OrderPlaced():
@@ -603,7 +627,46 @@ class OrderTracker:
             case ShipmentDelivered():
                 order.delivered_at = order.delivered_at or event.occurred_at
                 self._step(order, event, "delivered", f"delivered (shipment {event.shipment_id})")
+            case ShipmentEtaChanged():
+                self._eta_changed(order, event)
+            case ShipmentInTransit():
+                where = event.location
+                at = f" at {where.city} ({where.country})" if where is not None else ""
+                self._step(
+                    order,
+                    event,
+                    "in_transit",
+                    f"carrier {event.carrier}: {event.stage.replace('_', ' ')}{at} "
+                    f"(shipment {event.shipment_id})",
+                )
+            case ShipmentDeliveryException():
+                self._step(
+                    order,
+                    event,
+                    "delivery_exception",
+                    f"carrier {event.carrier}: {event.reason_code}"
+                    + (f" ({event.description})" if event.description else "")
+                    + f" (shipment {event.shipment_id})",
+                )
         return order
+
+    def _eta_changed(self, order: TrackedOrder, event: ShipmentEtaChanged) -> None:
+        eta = local_date(event.eta, order.tz_offset or event.occurred_tz_offset)
+        # Kept even before the order's dispatch is read (the carrier's receiver and the
+        # pipeline produce to the shipment topic independently).
+        latest = order.eta_at is None or event.occurred_at >= order.eta_at
+        if latest and not order.closed:
+            order.eta, order.eta_at = eta, event.occurred_at
+        offset = order.tz_offset or event.occurred_tz_offset
+        moved = f" (was {local_date(event.previous_eta, offset)})" if event.previous_eta else ""
+        superseded = "" if latest else ", superseded by a later update"
+        self._step(
+            order,
+            event,
+            "eta_changed",
+            f"carrier {event.carrier} ETA {eta}{moved}{superseded} "
+            f"(shipment {event.shipment_id}, tracking {event.tracking_no})",
+        )
 
     def _placed(self, order: TrackedOrder, event: OrderPlaced) -> None:
         if event.line_id in order.lines:
@@ -969,6 +1032,7 @@ def order_to_json(order: TrackedOrder) -> dict[str, Any]:
         "packed": order.packed,
         "delivered_at": _d(order.delivered_at),
         "eta": _d(order.eta),
+        "eta_at": _d(order.eta_at),
         "judged_through": _d(order.judged_through),
         "short_episode": order.short_episode,
         "late_episode": order.late_episode,
@@ -1010,6 +1074,8 @@ def order_from_json(order_id: str, data: Mapping[str, Any]) -> TrackedOrder:
         packed=data["packed"],
         delivered_at=_time(data["delivered_at"]),
         eta=_date(data["eta"]),
+        # Absent in the state written before the carrier's ETA was tracked.
+        eta_at=_time(data.get("eta_at")),
         judged_through=_time(data["judged_through"]),
         short_episode=data["short_episode"],
         late_episode=data["late_episode"],
