@@ -469,9 +469,11 @@ def test_the_kills_of_the_receiver_and_of_the_views_lose_and_double_nothing(
     )
     assert views.rows("killed", opened) == views.rows("ref", opened)
 
+    # the same alerts (what they measure may differ with the read order of the partitions:
+    # an ETA read before or after the order's partition settled past its dispatch)
     def said(name: str) -> Counter[tuple[Any, ...]]:
         return Counter(
-            (a["kind"], a["action"], a["subject"], a["measured"], a["threshold"])
+            (a["kind"], a["action"], a["subject"])
             for a in views.alerts(name)
             if a["kind"] in (*ORDER_KINDS, "late_inbound_po")
         )
