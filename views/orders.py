@@ -41,7 +41,9 @@ Rules (dates are the site's local dates, from the event's ``occurred_tz_offset``
                only then can no dispatch committed before it be still unread
     late       projected > promised delivery; days late = projected - promised delivery.
                Raised once; resolved when the projection is back on the promise, at delivery,
-               or when every line is cancelled
+               or when every line is cancelled. A delivery read before any judgement found
+               the order late is judged once settled past the dispatch: delivered after the
+               promise, the episode is raised and resolved at once
 """
 
 from __future__ import annotations
@@ -215,6 +217,11 @@ class TrackedOrder:
     eta: date | None = None
     #: When the carrier announced it (a later ETA update replaces it, an earlier one not).
     eta_at: datetime | None = None
+    #: The carrier's ETA as an instant (its local date is taken when projecting: the order's
+    #: site offset may be read after the ETA).
+    carrier_eta: datetime | None = None
+    #: A delivery read before any late judgement was judged once (``_judge_late``).
+    delivery_judged: bool = False
     #: The latest dispatch commit time a short-shipment judgement was made for.
     judged_through: datetime | None = None
     short_episode: str | None = None
@@ -330,6 +337,8 @@ def project(order: TrackedOrder, today: date | None, policy: TrackingPolicy) -> 
         basis = "delivered"
     elif order.eta is not None:
         projected, basis = order.eta, "carrier_eta"
+    elif order.carrier_eta is not None:
+        projected, basis = local_date(order.carrier_eta, order.tz_offset), "carrier_eta"
     elif order.dispatches:
         shipped_on = local_date(order.dispatches[-1].at, order.tz_offset)
         projected, basis = shipped_on + timedelta(days=transit), "dispatched"
@@ -651,20 +660,19 @@ class OrderTracker:
         return order
 
     def _eta_changed(self, order: TrackedOrder, event: ShipmentEtaChanged) -> None:
-        eta = local_date(event.eta, order.tz_offset or event.occurred_tz_offset)
         # Kept even before the order's dispatch is read (the carrier's receiver and the
         # pipeline produce to the shipment topic independently).
         latest = order.eta_at is None or event.occurred_at >= order.eta_at
         if latest and not order.closed:
-            order.eta, order.eta_at = eta, event.occurred_at
-        offset = order.tz_offset or event.occurred_tz_offset
-        moved = f" (was {local_date(event.previous_eta, offset)})" if event.previous_eta else ""
+            order.carrier_eta, order.eta_at = event.eta, event.occurred_at
+        # As the carrier stated it: the same text whatever was read before.
+        moved = f" (was {event.previous_eta.isoformat()})" if event.previous_eta else ""
         superseded = "" if latest else ", superseded by a later update"
         self._step(
             order,
             event,
             "eta_changed",
-            f"carrier {event.carrier} ETA {eta}{moved}{superseded} "
+            f"carrier {event.carrier} ETA {event.eta.isoformat()}{moved}{superseded} "
             f"(shipment {event.shipment_id}, tracking {event.tracking_no})",
         )
 
@@ -897,6 +905,7 @@ class OrderTracker:
     def _judge_late(self, order: TrackedOrder, cause: CanonicalEvent) -> list[Alert]:
         if order.late_episode is not None and order.closed:
             ending = "cancelled" if order.cancelled else "delivered"
+            order.delivery_judged = order.delivered_at is not None
             projection = project(order, None, self.policy)
             return [
                 self._alert(
@@ -914,7 +923,7 @@ class OrderTracker:
                 )
             ]
         if order.closed:
-            return []
+            return self._judge_delivered(order, cause)
         if order.dispatches:
             # Judged once the order's partition is settled past the latest dispatch: a
             # promise change committed before it is read by then.
@@ -954,6 +963,33 @@ class OrderTracker:
                 )
             ]
         return []
+
+    def _judge_delivered(self, order: TrackedOrder, cause: CanonicalEvent) -> list[Alert]:
+        """A delivery read before any late judgement (the carrier's delivery is often read
+        ahead of the order's partition): judged once, when the partition is settled past the
+        dispatch. Delivered after the promise, the episode is raised and resolved at once: it
+        happened, and it is over."""
+        if order.delivered_at is None or order.delivery_judged or not order.dispatches:
+            return []
+        settled = self.settled(order.partition, {d.system for d in order.dispatches})
+        if settled is None or settled <= max(d.committed_at for d in order.dispatches):
+            return []
+        self._touch(order.order_id)
+        order.delivery_judged = True
+        projection = project(order, None, self.policy)
+        if not projection.late:
+            return []
+        said = (
+            f"delivered {projection.projected_delivery}, {projection.days_late} day(s) after "
+            f"the promised {projection.promised_delivery}"
+        )
+        days = Decimal(projection.days_late)
+        return [
+            self._alert(order, "late_delivery", "raised", "warning", cause, said,
+                        measured=days, threshold=ZERO),
+            self._alert(order, "late_delivery", "resolved", "info", cause, f"{said}: over",
+                        measured=days, threshold=ZERO),
+        ]  # fmt: skip
 
     def _due(self, order: TrackedOrder) -> datetime | None:
         """When an undispatched order turns late: the start of the local day after its
@@ -1033,6 +1069,8 @@ def order_to_json(order: TrackedOrder) -> dict[str, Any]:
         "delivered_at": _d(order.delivered_at),
         "eta": _d(order.eta),
         "eta_at": _d(order.eta_at),
+        "carrier_eta": _d(order.carrier_eta),
+        "delivery_judged": order.delivery_judged,
         "judged_through": _d(order.judged_through),
         "short_episode": order.short_episode,
         "late_episode": order.late_episode,
@@ -1076,6 +1114,8 @@ def order_from_json(order_id: str, data: Mapping[str, Any]) -> TrackedOrder:
         eta=_date(data["eta"]),
         # Absent in the state written before the carrier's ETA was tracked.
         eta_at=_time(data.get("eta_at")),
+        carrier_eta=_time(data.get("carrier_eta")),
+        delivery_judged=data.get("delivery_judged", False),
         judged_through=_time(data["judged_through"]),
         short_episode=data["short_episode"],
         late_episode=data["late_episode"],

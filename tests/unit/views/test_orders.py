@@ -609,7 +609,7 @@ def test_a_carrier_eta_update_read_from_the_shipment_topic_raises_and_resolves()
         ("late_delivery", "raised", Decimal(2))
     ]
     assert "(carrier eta)" in raised[0].message
-    assert feed.tracker.orders[ORDER].eta == date(2026, 3, 8)
+    assert project(feed.tracker.orders[ORDER], None, POLICY).projected_delivery == date(2026, 3, 8)
     # A new ETA back on the promise resolves it; the timeline has both steps.
     back = feed.shipment(eta_changed(_day(5) + 5, datetime(2026, 3, 6, 9, 0, tzinfo=UTC), n=4))
     assert [(a.kind, a.action) for a in back] == [("late_delivery", "resolved")]
@@ -624,10 +624,61 @@ def test_an_older_eta_update_posted_late_does_not_replace_a_newer_one() -> None:
     feed.shipment(newer)
     assert feed.shipment(older) == []
     order = feed.tracker.orders[ORDER]
-    assert order.eta == date(2026, 3, 9)
+    assert order.carrier_eta == datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
     assert [a.action for a in feed.of("late_delivery")] == ["raised"]
     restored = order_from_json(ORDER, orjson.loads(orjson.dumps(order_to_json(order))))
-    assert (restored.eta, restored.eta_at) == (order.eta, order.eta_at)
+    assert (restored.carrier_eta, restored.eta_at) == (order.carrier_eta, order.eta_at)
+
+
+def test_the_eta_date_is_the_sites_even_when_the_site_is_known_only_later() -> None:
+    # 6 March 23:30 UTC is 7 March in a site at +02:00: read before any order event, the
+    # projection still takes the site's date once the order's offset is known.
+    feed = Feed()
+    feed.shipment(eta_changed(_day(4), datetime(2026, 3, 6, 23, 30, tzinfo=UTC)))
+    feed.order(placed(0, 10, offset="+02:00"))
+    order = feed.tracker.orders[ORDER]
+    assert project(order, None, POLICY).projected_delivery == date(2026, 3, 7)
+    detail = feed.tracker.take_changes().steps[0].detail
+    assert detail == "carrier UPS ETA 2026-03-06T23:30:00+00:00 (shipment MB1, tracking 1Z1)"
+
+
+def test_a_delivery_read_before_any_late_judgement_raises_and_resolves_once() -> None:
+    # The carrier's delivery (8 March, promised 6) is read before the order's partition is
+    # settled past the dispatch: judged then, as an episode that happened and is over.
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    feed.shipment(dispatched(_day(4)))
+    assert feed.shipment(delivered(_day(8))) == []
+    judged = feed.tick(_day(4) + 1) + feed.tick(_day(4) + 1, system="erp")
+    late = [(a.kind, a.action, a.measured) for a in judged if a.kind == "late_delivery"]
+    assert late == [
+        ("late_delivery", "raised", Decimal(2)),
+        ("late_delivery", "resolved", Decimal(2)),
+    ]
+    assert "delivered 2026-03-08, 2 day(s) after the promised 2026-03-06" in judged[-1].message
+    feed.tick(_day(9))
+    feed.tick(_day(9), system="erp")
+    feed.shipment(delivered(_day(9)))
+    assert len(feed.of("late_delivery")) == 2
+
+
+def test_a_delivery_on_the_promise_raises_nothing_and_an_open_episode_resolves_once() -> None:
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    feed.shipment(dispatched(_day(4)))
+    feed.tick(_day(4) + 1)
+    feed.tick(_day(4) + 1, system="erp")
+    assert feed.shipment(delivered(_day(6))) == []
+    other = late_feed()
+    other.tick(_day(5))
+    other.tick(_day(5), system="erp")
+    other.shipment(dispatched(_day(5), order="O5", shipment="S5"), 1)
+    other.shipment(delivered(_day(8)))
+    other.tick(_day(9))
+    other.shipment(delivered(_day(8)))
+    assert [a.action for a in other.of("late_delivery")] == ["raised", "resolved"]
 
 
 def test_an_eta_read_before_the_dispatch_is_kept_and_judged_at_once() -> None:
