@@ -35,7 +35,9 @@ A PO line (``po.issued``) is tracked through its ``po.changed`` (promised date, 
   received so far), resolved when a receipt or the ERP closes the line. A receipt of the
   line is checked too, before it applies: at its time the line was still open, so one past
   the due raises the episode (resolved at once if it closes the line) even when no earlier
-  receipt on the partition moved the clock far enough.
+  receipt on the partition moved the clock far enough; and so is a line entered or changed
+  (``po.issued``, ``po.changed``) against the partition's clock as it stands: a PO keyed
+  with a promise already past is late from its entry.
 - ``supplier.otif_dropped``: the supplier's OTIF over ``otif_window`` is below
   ``otif_threshold`` with at least ``otif_min_lines`` lines with a verdict; resolved when it is
   back at or above the threshold, or when too few lines are left in the window to judge.
@@ -456,6 +458,12 @@ class SupplierBook:
                 self.dirty_suppliers.add(previous)
             self._index(line)
             self.dirty_lines.add(line.line_id)
+            # Every receipt of the partition up to its clock has been read (one ERP table,
+            # commit order): a line open now whose due the clock passed was open then. A PO
+            # keyed late (promised days ago) is late from its entry on.
+            entered = isinstance(event, PoIssued | PoChanged)
+            if entered and clocks[1] is not None and not line.closed:
+                alerts.extend(self._late_line(line, clocks[1], event, monitor))
             if line.closed and monitor.is_open("late_inbound_po", line.line_id):
                 alerts.append(self._late_resolved(line, event, monitor))
                 line.late_since = None

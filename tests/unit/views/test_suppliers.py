@@ -381,3 +381,11 @@ def test_a_line_whose_own_receipt_first_passes_its_due_is_raised_and_resolved_at
     other = Run(SupplierPolicy(late_grace=timedelta(minutes=30)))
     other.feed(issued("P1/1", 10, promised=2), received("P1/1", 10, day=2))
     assert not [a for a in other.alerts if a.kind == "late_inbound_po"]
+
+
+def test_a_line_entered_with_its_promise_already_past_the_clock_is_late_at_entry() -> None:
+    run = Run(SupplierPolicy(late_grace=timedelta(minutes=30)))
+    run.feed(issued("P2/1", 10, promised=40), received("P2/1", 10, day=6))
+    assert [a.subject for a in run.feed(issued("P1/1", 10, promised=2))] == ["P1/1"]
+    # entered before the promise passes by the clock: nothing yet
+    assert run.feed(issued("P3/1", 10, promised=9)) == []
