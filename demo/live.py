@@ -3,7 +3,9 @@
 Everything is read from the real system, the way a user would: raw topic offsets for source
 changes/s, a ``read_committed`` consumer of the canonical and quarantine topics for events/s,
 latency and quarantine rules, Connect's REST API for connector state, and the views' serving
-table for positions and alerts.
+tables for positions, alerts, one order's timeline (the open order furthest behind its promise,
+else the one that moved last), the worst suppliers (lowest 30-day OTIF) and the demand series
+furthest from their baseline.
 """
 
 from __future__ import annotations
@@ -58,6 +60,62 @@ class Snapshot:
     connectors: dict[str, str] = field(default_factory=dict)
     positions: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    #: The order shown (a one-line summary) and its latest steps, oldest first.
+    order: str = ""
+    timeline: list[str] = field(default_factory=list)
+    #: (supplier, OTIF, on time, in full, lines scored, average lead days) over 30 days.
+    suppliers: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+    #: (series, last bucket, baseline ± sd, z, shift)
+    demand: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+
+#: How many steps of the shown order's timeline, suppliers and demand series the view shows.
+TIMELINE_STEPS, WORST_SUPPLIERS, DEMAND_SERIES = 8, 3, 4
+#: The scorecard window the view ranks suppliers on.
+SUPPLIER_WINDOW_DAYS = 30
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.0%}"
+
+
+def order_lines(
+    order: tuple[Any, ...] | None, steps: list[tuple[Any, ...]]
+) -> tuple[str, list[str]]:
+    """The shown order's summary and timeline lines, from an ``open_orders`` row (order id,
+    status, where, promised, projected, basis, days late) and its ``order_tracking`` steps
+    (step, system, source commit time, detail), latest first as queried."""
+    if order is None:
+        return "", []
+    order_id, status, where, promised, projected, basis, days_late = order
+    late = f", {days_late} day(s) late" if days_late else ""
+    summary = (
+        f"{order_id} · {status} · {where} · promised {promised or '-'}, projected "
+        f"{projected or '-'} ({str(basis).replace('_', ' ')}){late}"
+    )
+    lines = [
+        f"{committed:%H:%M:%S} {system:<7} {step:<18} {detail}"
+        for step, system, committed, detail in reversed(steps)
+    ]
+    return summary, lines
+
+
+def supplier_rows(rows: list[tuple[Any, ...]]) -> list[tuple[str, str, str, str, str, str]]:
+    """Scorecard rows (supplier, OTIF, on time, in full rates, lines timed, average lead)."""
+    return [
+        (str(s), _pct(otif), _pct(on_time), _pct(in_full), str(timed),
+         "-" if lead is None else f"{float(lead):.1f} d")
+        for s, otif, on_time, in_full, timed, lead in rows
+    ]  # fmt: skip
+
+
+def demand_rows(rows: list[tuple[Any, ...]]) -> list[tuple[str, str, str, str, str]]:
+    """Demand series rows (series, last bucket's quantity, baseline ± sd, z, shift)."""
+    return [
+        (str(series), f"{q or 0:g}", f"{base or 0:.1f} ± {sd or 0:.1f}",
+         "-" if z is None else f"{z:+.1f}", shift or "")
+        for series, q, base, sd, z, shift in rows
+    ]  # fmt: skip
 
 
 class StreamWatch(threading.Thread):
@@ -182,13 +240,17 @@ class Watch:
         snap.source_changes_per_s = (total - first_total) / span if span > 0 else 0.0
         snap.events_per_s, snap.latency, snap.quarantined = self._stream.sample()
         snap.events_total = self._stream.events_total
-        if now - self._slow_at < 2.0:  # connectors, positions and alerts change slowly
-            snap.connectors = self._last.connectors
-            snap.positions, snap.alerts = self._last.positions, self._last.alerts
+        if now - self._slow_at < 2.0:  # connectors and the views' tables change slowly
+            last = self._last
+            snap.connectors = last.connectors
+            snap.positions, snap.alerts = last.positions, last.alerts
+            snap.order, snap.timeline = last.order, last.timeline
+            snap.suppliers, snap.demand = last.suppliers, last.demand
         else:
             self._slow_at = now
             snap.connectors = self._connector_states()
             snap.positions, snap.alerts = self._views()
+            self._visibility(snap)
         self._last = snap
         return snap
 
@@ -226,3 +288,55 @@ class Watch:
             f"{a['severity']:<8} {a['action']:<8} {a['kind']}: {a['message']}" for (a,) in alerts
         ]
         return positions, lines  # type: ignore[return-value]
+
+    def _visibility(self, snap: Snapshot) -> None:
+        """The order timeline, worst suppliers and demand series, each from its table (a
+        table the view process has not created yet leaves its panel empty)."""
+        schema = sql.Identifier(self._views_schema)
+        queries = {
+            "order": sql.SQL(
+                "SELECT order_id, status, where_is, promised_delivery_date, "
+                "projected_delivery_date, projection_basis, days_late FROM {}.open_orders "
+                "ORDER BY days_late DESC, last_step_at DESC NULLS LAST LIMIT 1"
+            ),
+            "suppliers": sql.SQL(
+                "SELECT supplier_id, otif_rate, on_time_rate, in_full_rate, timed, "
+                "avg_lead_days FROM {}.supplier_scorecards WHERE window_days = %s AND timed > 0 "
+                "ORDER BY otif_rate, supplier_id LIMIT %s"
+            ),
+            "demand": sql.SQL(
+                "SELECT series, quantity, baseline, sd, z, shift FROM {}.demand_rates "
+                "WHERE z IS NOT NULL ORDER BY shift IS NULL, abs(z) DESC, series LIMIT %s"
+            ),
+        }
+        params: dict[str, tuple[Any, ...]] = {
+            "order": (),
+            "suppliers": (SUPPLIER_WINDOW_DAYS, WORST_SUPPLIERS),
+            "demand": (DEMAND_SERIES,),
+        }
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        try:
+            with psycopg.connect(self._store_dsn, connect_timeout=2, autocommit=True) as conn:
+                for name, query in queries.items():
+                    try:
+                        found[name] = conn.execute(query.format(schema), params[name]).fetchall()
+                    except psycopg.errors.UndefinedTable:
+                        found[name] = []  # not created yet by the view process
+                order = found["order"][0] if found["order"] else None
+                steps = (
+                    conn.execute(
+                        sql.SQL(
+                            "SELECT step, system, committed_at, detail FROM {}.order_tracking "
+                            "WHERE order_id = %s ORDER BY committed_at DESC, occurred_at DESC "
+                            "LIMIT %s"
+                        ).format(schema),
+                        (order[0], TIMELINE_STEPS),
+                    ).fetchall()
+                    if order is not None
+                    else []
+                )
+        except psycopg.Error:
+            return  # the store is unreachable this frame: the panels stay empty
+        snap.order, snap.timeline = order_lines(order, steps)
+        snap.suppliers = supplier_rows(found["suppliers"])
+        snap.demand = demand_rows(found["demand"])

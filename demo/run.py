@@ -120,6 +120,15 @@ def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -
     for row in snap.positions:
         positions.add_row(*row)
     alerts = Group(*(snap.alerts or ["[dim]no alert yet[/]"]))
+    order = Group(
+        snap.order or "[dim]no open order yet[/]", *(f"[dim]{line}[/]" for line in snap.timeline)
+    )
+    suppliers = Table("supplier", "OTIF", "on time", "in full", "lines", "avg lead", box=None)
+    for supplier in snap.suppliers:
+        suppliers.add_row(*supplier)
+    demand = Table("series", "last bucket", "baseline", "z", "shift", box=None)
+    for series in snap.demand:
+        demand.add_row(*series)
 
     title = (
         f"scv demo · {phase} · {elapsed:,.0f}s / {settings.duration_s:,.0f}s · "
@@ -132,6 +141,9 @@ def render(snap: Snapshot, phase: str, elapsed: float, settings: DemoSettings) -
             Panel(connectors, title="connectors"),
             Panel(positions, title="lowest available positions"),
             Panel(alerts, title="latest alerts"),
+            Panel(order, title="order timeline (furthest behind its promise)"),
+            Panel(suppliers, title="worst suppliers (30-day OTIF)"),
+            Panel(demand, title="demand against its baseline"),
         ),
         title=title,
     )
@@ -175,6 +187,10 @@ def run(settings: DemoSettings, console: Console) -> int:
     prefix, group = f"demo.{run_id}.", f"scv-demo-{run_id}"
     schema = f"demo_{run_id}"
     env = {
+        # A demo lasts minutes, not weeks: demand buckets of 10 s with one seasonal slot, so the
+        # live view's demand panel has baselines to show (unless the user set them).
+        "SCV_VIEWS_DEMAND_BUCKET_S": "10",
+        "SCV_VIEWS_DEMAND_SEASON": "1",
         **os.environ,
         # Every child reaches this stack, wherever its ports are (not a default's 19092).
         **endpoints,

@@ -169,6 +169,10 @@ def plan_journey(
         if fields["type"] in ("delivered", "exception"):
             ledger_event["outcome"] = outcome
             ledger_event["first_eta"] = _iso(first_eta)
+            ledger_event["occurred_at"] = update["occurred_at"]
+        if fields["type"] == "eta_changed":
+            # What the views' projection must follow (a late delivery before it happens).
+            ledger_event["eta"] = fields["eta"]
         events.append(ledger_event)
     posts.sort(key=lambda p: p.due_s)
     for i in range(len(posts) - 1):

@@ -32,14 +32,18 @@ Rules (dates are the site's local dates, from the event's ``occurred_tz_offset``
                (else promised ship + transit); promised ship = the earliest promised ship date
     transit    promised delivery - promised ship, in days, when both are known; else the
                ``default_transit_days`` setting
-    projected  delivered: the delivery date; a carrier ETA (``set_eta``): its date;
+    projected  delivered: the delivery date; a carrier ETA (``shipment.eta_changed``): its
+               date in the site (the ETA of the latest update by the carrier's own time:
+               the carrier posts out of order, and a replayed older update changes nothing);
                dispatched: dispatch date + transit (judged once settled past the dispatch);
                not dispatched: max(promised ship, today) + transit, where today is the date
                of min(the order partition's settled time, every shipment partition's clock):
                only then can no dispatch committed before it be still unread
     late       projected > promised delivery; days late = projected - promised delivery.
                Raised once; resolved when the projection is back on the promise, at delivery,
-               or when every line is cancelled
+               or when every line is cancelled. A delivery read before any judgement found
+               the order late is judged once settled past the dispatch: delivered after the
+               promise, the episode is raised and resolved at once
 """
 
 from __future__ import annotations
@@ -62,7 +66,10 @@ from transforms.events import (
     OrderPicked,
     OrderPlaced,
     ShipmentDelivered,
+    ShipmentDeliveryException,
     ShipmentDispatched,
+    ShipmentEtaChanged,
+    ShipmentInTransit,
 )
 from views.alerts import ALERT_NAMESPACE, Action, Alert, Kind, Severity
 
@@ -79,7 +86,9 @@ STEPS = (
     "picked",
     "packed",
     "dispatched",
+    "in_transit",
     "eta_changed",
+    "delivery_exception",
     "delivered",
 )
 _RANK = {name: n for n, name in enumerate(STEPS)}
@@ -204,8 +213,15 @@ class TrackedOrder:
     dispatches: list[Dispatch] = field(default_factory=list)
     packed: bool = False
     delivered_at: datetime | None = None
-    #: The carrier's latest ETA (a carrier feed sets it: ``OrderTracker.set_eta``).
+    #: The carrier's latest ETA (``shipment.eta_changed``, or ``OrderTracker.set_eta``).
     eta: date | None = None
+    #: When the carrier announced it (a later ETA update replaces it, an earlier one not).
+    eta_at: datetime | None = None
+    #: The carrier's ETA as an instant (its local date is taken when projecting: the order's
+    #: site offset may be read after the ETA).
+    carrier_eta: datetime | None = None
+    #: A delivery read before any late judgement was judged once (``_judge_late``).
+    delivery_judged: bool = False
     #: The latest dispatch commit time a short-shipment judgement was made for.
     judged_through: datetime | None = None
     short_episode: str | None = None
@@ -321,6 +337,8 @@ def project(order: TrackedOrder, today: date | None, policy: TrackingPolicy) -> 
         basis = "delivered"
     elif order.eta is not None:
         projected, basis = order.eta, "carrier_eta"
+    elif order.carrier_eta is not None:
+        projected, basis = local_date(order.carrier_eta, order.tz_offset), "carrier_eta"
     elif order.dispatches:
         shipped_on = local_date(order.dispatches[-1].at, order.tz_offset)
         projected, basis = shipped_on + timedelta(days=transit), "dispatched"
@@ -336,6 +354,11 @@ def project(order: TrackedOrder, today: date | None, policy: TrackingPolicy) -> 
 
 ClockKey = tuple[str, int, str]
 """(topic, partition, source system)"""
+
+#: Sources that move no clock: the carrier's updates carry no dispatch and no order change,
+#: and its clock (the receiver's time of its latest post) stalls while no shipment is on the
+#: road; an undispatched order's today would stall with it.
+CLOCKLESS_SYSTEMS = frozenset({"carrier"})
 
 
 @dataclass
@@ -387,6 +410,8 @@ class OrderTracker:
         self._index(order)
 
     def load_clock(self, key: ClockKey, at: datetime) -> None:
+        if key[2] in CLOCKLESS_SYSTEMS:
+            return
         self.clocks[key] = at
         self._clocks_before[key] = at
 
@@ -485,6 +510,8 @@ class OrderTracker:
         """Move the clock of (topic, partition, system); whether it moved."""
         if event.source.snapshot or topic not in (self.order_topic, self.shipment_topic):
             return False
+        if event.source.system in CLOCKLESS_SYSTEMS:
+            return False
         key = (topic, partition, event.source.system)
         before = self.clocks.get(key)
         if before is not None and before >= event.recorded_at:
@@ -519,6 +546,7 @@ class OrderTracker:
         order = self.orders.get(order_id)
         if order is None or order.closed:
             return []
+        self._touch(order_id)
         order.eta = eta
         self._step(order, cause, "eta_changed", f"carrier ETA {eta}")
         return self._judge_late(order, cause)
@@ -575,15 +603,20 @@ class OrderTracker:
             | OrderPicked
             | OrderPacked
             | ShipmentDispatched
-            | ShipmentDelivered,
+            | ShipmentDelivered
+            | ShipmentEtaChanged
+            | ShipmentInTransit
+            | ShipmentDeliveryException,
         ):
             return None
         order = self._order(event.order_id)
         if topic == self.order_topic and order.partition is None:
             order.partition = partition
-        if event.site_id and order.site_id is None:
+        # The site's, not the carrier's: the carrier reports its times in its own offset.
+        own = event.source.system not in CLOCKLESS_SYSTEMS
+        if own and event.site_id and order.site_id is None:
             order.site_id = event.site_id
-        if event.occurred_tz_offset and order.tz_offset is None:
+        if own and event.occurred_tz_offset and order.tz_offset is None:
             order.tz_offset = event.occurred_tz_offset
         match event:
             case OrderPlaced():
@@ -603,7 +636,45 @@ class OrderTracker:
             case ShipmentDelivered():
                 order.delivered_at = order.delivered_at or event.occurred_at
                 self._step(order, event, "delivered", f"delivered (shipment {event.shipment_id})")
+            case ShipmentEtaChanged():
+                self._eta_changed(order, event)
+            case ShipmentInTransit():
+                where = event.location
+                at = f" at {where.city} ({where.country})" if where is not None else ""
+                self._step(
+                    order,
+                    event,
+                    "in_transit",
+                    f"carrier {event.carrier}: {event.stage.replace('_', ' ')}{at} "
+                    f"(shipment {event.shipment_id})",
+                )
+            case ShipmentDeliveryException():
+                self._step(
+                    order,
+                    event,
+                    "delivery_exception",
+                    f"carrier {event.carrier}: {event.reason_code}"
+                    + (f" ({event.description})" if event.description else "")
+                    + f" (shipment {event.shipment_id})",
+                )
         return order
+
+    def _eta_changed(self, order: TrackedOrder, event: ShipmentEtaChanged) -> None:
+        # Kept even before the order's dispatch is read (the carrier's receiver and the
+        # pipeline produce to the shipment topic independently).
+        latest = order.eta_at is None or event.occurred_at >= order.eta_at
+        if latest and not order.closed:
+            order.carrier_eta, order.eta_at = event.eta, event.occurred_at
+        # As the carrier stated it: the same text whatever was read before.
+        moved = f" (was {event.previous_eta.isoformat()})" if event.previous_eta else ""
+        superseded = "" if latest else ", superseded by a later update"
+        self._step(
+            order,
+            event,
+            "eta_changed",
+            f"carrier {event.carrier} ETA {event.eta.isoformat()}{moved}{superseded} "
+            f"(shipment {event.shipment_id}, tracking {event.tracking_no})",
+        )
 
     def _placed(self, order: TrackedOrder, event: OrderPlaced) -> None:
         if event.line_id in order.lines:
@@ -834,6 +905,7 @@ class OrderTracker:
     def _judge_late(self, order: TrackedOrder, cause: CanonicalEvent) -> list[Alert]:
         if order.late_episode is not None and order.closed:
             ending = "cancelled" if order.cancelled else "delivered"
+            order.delivery_judged = order.delivered_at is not None
             projection = project(order, None, self.policy)
             return [
                 self._alert(
@@ -851,7 +923,7 @@ class OrderTracker:
                 )
             ]
         if order.closed:
-            return []
+            return self._judge_delivered(order, cause)
         if order.dispatches:
             # Judged once the order's partition is settled past the latest dispatch: a
             # promise change committed before it is read by then.
@@ -891,6 +963,33 @@ class OrderTracker:
                 )
             ]
         return []
+
+    def _judge_delivered(self, order: TrackedOrder, cause: CanonicalEvent) -> list[Alert]:
+        """A delivery read before any late judgement (the carrier's delivery is often read
+        ahead of the order's partition): judged once, when the partition is settled past the
+        dispatch. Delivered after the promise, the episode is raised and resolved at once: it
+        happened, and it is over."""
+        if order.delivered_at is None or order.delivery_judged or not order.dispatches:
+            return []
+        settled = self.settled(order.partition, {d.system for d in order.dispatches})
+        if settled is None or settled <= max(d.committed_at for d in order.dispatches):
+            return []
+        self._touch(order.order_id)
+        order.delivery_judged = True
+        projection = project(order, None, self.policy)
+        if not projection.late:
+            return []
+        said = (
+            f"delivered {projection.projected_delivery}, {projection.days_late} day(s) after "
+            f"the promised {projection.promised_delivery}"
+        )
+        days = Decimal(projection.days_late)
+        return [
+            self._alert(order, "late_delivery", "raised", "warning", cause, said,
+                        measured=days, threshold=ZERO),
+            self._alert(order, "late_delivery", "resolved", "info", cause, f"{said}: over",
+                        measured=days, threshold=ZERO),
+        ]  # fmt: skip
 
     def _due(self, order: TrackedOrder) -> datetime | None:
         """When an undispatched order turns late: the start of the local day after its
@@ -969,6 +1068,9 @@ def order_to_json(order: TrackedOrder) -> dict[str, Any]:
         "packed": order.packed,
         "delivered_at": _d(order.delivered_at),
         "eta": _d(order.eta),
+        "eta_at": _d(order.eta_at),
+        "carrier_eta": _d(order.carrier_eta),
+        "delivery_judged": order.delivery_judged,
         "judged_through": _d(order.judged_through),
         "short_episode": order.short_episode,
         "late_episode": order.late_episode,
@@ -1010,6 +1112,10 @@ def order_from_json(order_id: str, data: Mapping[str, Any]) -> TrackedOrder:
         packed=data["packed"],
         delivered_at=_time(data["delivered_at"]),
         eta=_date(data["eta"]),
+        # Absent in the state written before the carrier's ETA was tracked.
+        eta_at=_time(data.get("eta_at")),
+        carrier_eta=_time(data.get("carrier_eta")),
+        delivery_judged=data.get("delivery_judged", False),
         judged_through=_time(data["judged_through"]),
         short_episode=data["short_episode"],
         late_episode=data["late_episode"],

@@ -25,10 +25,13 @@ Which event moves which bucket (nothing else moves a bucket, so nothing counts t
     order.cancelled           allocated -= the line's remaining commitment
     order.line_changed        allocated follows a changed line quantity
     order.allocated           reserved += qty
-    order.picked              reserved -= qty, picked += qty
+    order.picked              reserved -= the allocated qty, picked += the picked qty (a cut
+                              pick picks less than was allocated: the rest is released, and
+                              the allocation ships what was picked)
     shipment.dispatched       the order's lines leave allocated; its picked stock leaves
                               picked and on_hand
     po.issued                 on_order += line qty
+    po.changed (status 980)   the cancelled line leaves on_order (and in_transit if advised)
     inbound.advised           in_transit += qty (site from the PO line)
 
 Documents are state machines (order line, allocation, order, PO line) kept in the ``Book``,
@@ -60,6 +63,7 @@ from transforms.events import (
     OrderLineChanged,
     OrderPicked,
     OrderPlaced,
+    PoChanged,
     PoIssued,
     ReceiptReversed,
     ShipmentDispatched,
@@ -69,6 +73,8 @@ Key = tuple[str, str]
 """(site_id, item_id)"""
 
 ZERO = Decimal(0)
+#: JDE last status of a cancelled purchase-order line.
+PO_CANCELLED = "980"
 BUCKETS = (
     "on_hand",
     "allocated",
@@ -152,6 +158,7 @@ class PoLine:
     open: Decimal  # held in on_order
     advised: Decimal = ZERO  # held in in_transit
     received: bool = False
+    cancelled: bool = False
 
 
 @dataclass(slots=True)
@@ -292,6 +299,8 @@ class Book:
                 yield (site, event.item_id), delta(on_hand=-event.quantity)
             case PoIssued() if site:
                 yield from self._po_issued(event)
+            case PoChanged() if event.status == PO_CANCELLED:
+                yield from self._po_cancelled(event)
             case InboundAdvised():
                 yield from self._advised(event)
             case OrderPlaced() if site:
@@ -402,9 +411,12 @@ class Book:
             return
         allocation.stage = "picked"
         self._touch("allocation", event.allocation_id)
+        # A cut pick: the picker found less than was allocated. The whole reservation ends;
+        # what was picked is what ships.
+        reserved, allocation.quantity = allocation.quantity, event.quantity
         yield (
             (allocation.site_id, allocation.item_id),
-            delta(reserved=-allocation.quantity, picked=allocation.quantity),
+            delta(reserved=-reserved, picked=event.quantity),
         )
         owner = self.orders.get(event.order_id)
         if owner is not None and owner.shipped_at is not None:
@@ -445,9 +457,19 @@ class Book:
         if line.open:
             yield (line.site_id, line.item_id), delta(on_order=line.open)
 
+    def _po_cancelled(self, event: PoChanged) -> Iterator[tuple[Key, Position]]:
+        line = self.po_lines.get(event.line_id)
+        if line is None or line.cancelled:
+            return
+        line.cancelled = True
+        self._touch("po_line", event.line_id)
+        released = delta(on_order=-line.open, in_transit=-line.advised)
+        line.open, line.advised = ZERO, ZERO
+        yield (line.site_id, line.item_id), released
+
     def _advised(self, event: InboundAdvised) -> Iterator[tuple[Key, Position]]:
         line = self.po_lines.get(f"{event.po_id}/{event.asn_line}")
-        if line is None or line.received or line.advised:
+        if line is None or line.received or line.advised or line.cancelled:
             return
         line.advised = event.quantity
         self._touch("po_line", f"{event.po_id}/{event.asn_line}")

@@ -32,7 +32,12 @@ A PO line (``po.issued``) is tracked through its ``po.changed`` (promised date, 
 - **late open line**: a line not closed whose promised day is over: its partition's receipt
   clock >= the end of the promised date in the branch's time zone + ``late_grace``. That raises
   ``late_inbound_po`` (once per episode, subject the line id; the message says what was
-  received so far), resolved when a receipt or the ERP closes the line.
+  received so far), resolved when a receipt or the ERP closes the line. A receipt of the
+  line is checked too, before it applies: at its time the line was still open, so one past
+  the due raises the episode (resolved at once if it closes the line) even when no earlier
+  receipt on the partition moved the clock far enough; and so is a line entered or changed
+  (``po.issued``, ``po.changed``) against the partition's clock as it stands: a PO keyed
+  with a promise already past is late from its entry.
 - ``supplier.otif_dropped``: the supplier's OTIF over ``otif_window`` is below
   ``otif_threshold`` with at least ``otif_min_lines`` lines with a verdict; resolved when it is
   back at or above the threshold, or when too few lines are left in the window to judge.
@@ -441,6 +446,11 @@ class SupplierBook:
             self.meta_dirty = True
         if isinstance(event, INBOUND):
             line = self._line(event, where)
+            if isinstance(event, GoodsReceived) and clocks[1] is not None and not line.closed:
+                # The receipt shows the line still open at its time: past the due, it was
+                # late until now, though no earlier receipt on its partition moved the clock
+                # far enough to say so (raised here, resolved below if this closes it).
+                alerts.extend(self._late_line(line, clocks[1], event, monitor))
             previous = line.supplier_id
             self._update(line, event)
             if previous is not None and previous != line.supplier_id:
@@ -448,6 +458,12 @@ class SupplierBook:
                 self.dirty_suppliers.add(previous)
             self._index(line)
             self.dirty_lines.add(line.line_id)
+            # Every receipt of the partition up to its clock has been read (one ERP table,
+            # commit order): a line open now whose due the clock passed was open then. A PO
+            # keyed late (promised days ago) is late from its entry on.
+            entered = isinstance(event, PoIssued | PoChanged)
+            if entered and clocks[1] is not None and not line.closed:
+                alerts.extend(self._late_line(line, clocks[1], event, monitor))
             if line.closed and monitor.is_open("late_inbound_po", line.line_id):
                 alerts.append(self._late_resolved(line, event, monitor))
                 line.late_since = None
@@ -552,39 +568,45 @@ class SupplierBook:
         restart checks at the same events)."""
         alerts = []
         for line_id in sorted(self.open_by_where.get(where, ())):
-            line = self.lines[line_id]
-            due = line.due(self.policy.late_grace)
-            if (
-                line.ordered is None
-                or line.late_since is not None
-                or due is None
-                or clock < due
-                or monitor.is_open("late_inbound_po", line_id)
-            ):
-                continue
-            line.late_since = clock
-            self.dirty_lines.add(line_id)
-            if line.supplier_id is not None:
-                self.dirty_suppliers.add(line.supplier_id)
-            alerts.append(
-                monitor.episode(
-                    "late_inbound_po",
-                    "raised",
-                    "warning",
-                    line_id,
-                    cause,
-                    f"PO line {line_id}: promised {line.promised}, "
-                    + (
-                        "nothing received"
-                        if not line.receipts
-                        else f"{line.received} of {line.ordered} received"
-                    ),
-                    measured=line.received,
-                    threshold=line.ordered,
-                    **self._ids(line),
-                )
-            )
+            alerts.extend(self._late_line(self.lines[line_id], clock, cause, monitor))
         return alerts
+
+    def _late_line(
+        self, line: PoLine, clock: datetime, cause: CanonicalEvent, monitor: Monitor
+    ) -> list[Alert]:
+        """``late_inbound_po`` raised for ``line`` if its promised day is over by ``clock``."""
+        line_id = line.line_id
+        due = line.due(self.policy.late_grace)
+        if (
+            line.ordered is None
+            or line.late_since is not None
+            or due is None
+            or clock < due
+            or monitor.is_open("late_inbound_po", line_id)
+        ):
+            return []
+        line.late_since = clock
+        self.dirty_lines.add(line_id)
+        if line.supplier_id is not None:
+            self.dirty_suppliers.add(line.supplier_id)
+        return [
+            monitor.episode(
+                "late_inbound_po",
+                "raised",
+                "warning",
+                line_id,
+                cause,
+                f"PO line {line_id}: promised {line.promised}, "
+                + (
+                    "nothing received"
+                    if not line.receipts
+                    else f"{line.received} of {line.ordered} received"
+                ),
+                measured=line.received,
+                threshold=line.ordered,
+                **self._ids(line),
+            )
+        ]
 
     def _otif(self, supplier_id: str, cause: CanonicalEvent, monitor: Monitor) -> list[Alert]:
         policy = self.policy

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import Consumer, TopicPartition
 from rawtopics import Offsets, count_ops
 from sqlalchemy import create_engine, text
@@ -303,3 +305,69 @@ def kill_component(
                 time.sleep(0.1)
             return
     raise AssertionError(f"no stack component {name}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Receiver:
+    """``scv carrier serve`` in a subprocess, started and killed by the test; ``wait_relayed``
+    until every accepted update is on Kafka."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scv", "carrier", "serve", "--port", str(self.port)],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        assert self.proc.poll() is None, self.log.read_text()
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def health(self) -> dict[str, int]:
+        answer: dict[str, int] = httpx.get(f"{self.url}/healthz", timeout=5).json()
+        return answer
+
+    def wait_relayed(self, deadline_s: float = 120) -> dict[str, int]:
+        """The health once the relay has sent every accepted update to Kafka."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            health = self.health()
+            # The relay's position is an outbox seq (a killed insert may burn one: no count).
+            if health["outbox"] > 0 and health["relayed"] == health["last_seq"]:
+                return health
+            assert time.monotonic() < deadline, health
+            time.sleep(0.5)

@@ -12,8 +12,6 @@ id, so it neither reads nor fences anyone else's.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ import httpx
 import orjson
 import psycopg
 import pytest
+from chain import Receiver, free_port
 
 from kafkaio import read_committed
 from legacy_sim.verify import (
@@ -41,12 +40,6 @@ from legacy_sim.verify import (
 CARRIER_TYPES = CARRIER_SCANS | {"shipment.delivered"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "scv", *args],
@@ -54,54 +47,6 @@ def _scv(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     )  # fmt: skip
     assert done.returncode == 0, f"scv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
-
-
-class Receiver:
-    """``scv carrier serve`` in a subprocess, started and killed by the test."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "scv", "carrier", "serve", "--port", str(self.port)],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        assert self.proc.poll() is None, self.log.read_text()
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def health(self) -> dict[str, int]:
-        answer: dict[str, int] = httpx.get(f"{self.url}/healthz", timeout=5).json()
-        return answer
 
 
 @pytest.fixture
@@ -116,7 +61,7 @@ def receiver(endpoints: dict[str, str], tmp_path: Path) -> Iterator[Receiver]:
         # Small transactions, so a kill lands between them as well as inside one.
         "SCV_CARRIER_RELAY_BATCH": "7",
     }
-    found = Receiver(env, _free_port(), tmp_path / "serve.log")
+    found = Receiver(env, free_port(), tmp_path / "serve.log")
     try:
         yield found
     finally:
@@ -127,17 +72,6 @@ def receiver(endpoints: dict[str, str], tmp_path: Path) -> Iterator[Receiver]:
 
 def _shipment_events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     return [orjson.loads(m.value() or b"null") for m in read_committed(bootstrap, [topic])]
-
-
-def _wait_relayed(receiver: Receiver, deadline_s: float = 120) -> dict[str, int]:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        health = receiver.health()
-        # The relay's position is an outbox seq (a killed insert may burn one: not a count).
-        if health["outbox"] > 0 and health["relayed"] == health["last_seq"]:
-            return health
-        assert time.monotonic() < deadline, health
-        time.sleep(0.5)
 
 
 def test_every_journey_reaches_the_topic_exactly_once_through_a_kill_9(
@@ -174,7 +108,7 @@ def test_every_journey_reaches_the_topic_exactly_once_through_a_kill_9(
     assert before["outbox"] > 0, "the kill came before any update was accepted"
     assert len(journeys_events) > before["outbox"], "the kill came after the last update"
 
-    health = _wait_relayed(receiver)
+    health = receiver.wait_relayed()
     expected = expected_from_ledger(ledger.transactions)
     expected.facts = {k: v for k, v in expected.facts.items() if k in CARRIER_TYPES}
     events = _shipment_events(bootstrap, topic)
@@ -208,7 +142,7 @@ def test_every_journey_reaches_the_topic_exactly_once_through_a_kill_9(
         f"{receiver.url}/v1/tracking", content=orjson.dumps(update | {"tracking_no": "UP2"})
     )
     assert changed.status_code == 409
-    after = _wait_relayed(receiver)
+    after = receiver.wait_relayed()
     assert after["outbox"] == health["outbox"] + 1
     assert after["rejects"] == health["rejects"] + 1
     replayed = [e for e in _shipment_events(bootstrap, topic) if e["shipment_id"] == "MBREPLAY"]

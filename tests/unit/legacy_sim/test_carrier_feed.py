@@ -89,6 +89,11 @@ def test_a_late_journey_delivers_after_its_first_eta() -> None:
         delivered = next(u for u in updates if u["type"] == "delivered")
         assert eta["eta"] > eta["previous_eta"]
         assert delivered["occurred_at"] > eta["previous_eta"]
+        # The ledger keeps the new ETA: what the order's projection must follow.
+        entry = next(e for e in j.events if e["type"] == "shipment.eta_changed")
+        assert entry["eta"] == eta["eta"]
+        done = next(e for e in j.events if e["type"] == "shipment.delivered")
+        assert done["occurred_at"] == delivered["occurred_at"]
 
 
 def test_the_feed_has_every_defect_in_about_its_share() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from transforms.events import (
     CanonicalEvent,
+    FieldChange,
     GoodsReceived,
     InboundAdvised,
     InventoryAdjusted,
@@ -17,6 +18,7 @@ from transforms.events import (
     OrderCancelled,
     OrderPicked,
     OrderPlaced,
+    PoChanged,
     PoIssued,
     Quantity,
     ReceiptReversed,
@@ -135,6 +137,21 @@ def issued(po: str, line: str, qty: int) -> PoIssued:
         base_uom="EA",
         original=Quantity(value=q(qty), uom="EA"),
         status="220",
+    )
+
+
+def po_cancelled(po: str, line: str) -> PoChanged:
+    """The ERP cancels a PO line: last status 980, next 999, nothing open (as ``f4311`` maps
+    such an update)."""
+    return PoChanged(
+        **header("po.changed"),
+        po_id=po,
+        line_id=f"{po}/{line}",
+        changes=(
+            FieldChange(field="pdlttr", before="220", after="980"),
+            FieldChange(field="pdnxtr", before="280", after="999"),
+        ),
+        status="980",
     )
 
 

@@ -27,6 +27,8 @@ from transforms.events import (
     Quantity,
     ShipmentDelivered,
     ShipmentDispatched,
+    ShipmentEtaChanged,
+    ShipmentInTransit,
     SourceRef,
     event_id_for,
 )
@@ -126,6 +128,17 @@ def delivered(minute: float, *, order: str = ORDER) -> ShipmentDelivered:
     return ShipmentDelivered(
         **_header("shipment.delivered", at(minute), system="wms"),
         shipment_id="MB1", order_id=order, wms_order_key="W1",
+    )  # fmt: skip
+
+
+def eta_changed(minute: float, eta: datetime, *, order: str = ORDER, shipment: str = "MB1",
+                seen: float | None = None, n: int = 1) -> ShipmentEtaChanged:  # fmt: skip
+    """The carrier's ETA update ``n`` (occurred at ``minute``, received at ``seen``)."""
+    header = _header("shipment.eta_changed", at(minute), system="carrier", offset="+01:00")
+    header["recorded_at"] = at(minute if seen is None else seen)
+    return ShipmentEtaChanged(
+        **header, shipment_id=shipment, order_id=order, carrier="UPS", tracking_no="1Z1",
+        carrier_event_id=f"UPS-{shipment}-{n:02d}", eta=eta,
     )  # fmt: skip
 
 
@@ -572,6 +585,134 @@ def test_a_carrier_eta_feeds_the_projection() -> None:
     assert "(carrier eta)" in raised[0].message
     resolved = feed.tracker.set_eta(ORDER, date(2026, 3, 6), delivered(_day(5)))
     assert [a.action for a in resolved] == ["resolved"]
+
+
+def _dispatched_on_time() -> Feed:
+    """ORDER: promised to ship 4 March and arrive 6 March, dispatched 4 March (4 + 2 days
+    transit = 6 March: on time); the order partition settled past the dispatch."""
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    feed.shipment(dispatched(_day(4)))
+    feed.tick(_day(4) + 1)
+    feed.tick(_day(4) + 1, system="erp")
+    return feed
+
+
+def test_a_carrier_eta_update_read_from_the_shipment_topic_raises_and_resolves() -> None:
+    feed = _dispatched_on_time()
+    assert feed.of("late_delivery") == []
+    # 8 March 10:00 +01:00: 2 days after the promised 6 March
+    late = datetime(2026, 3, 8, 10, 0, tzinfo=UTC)
+    raised = feed.shipment(eta_changed(_day(5), late, n=3))
+    assert [(a.kind, a.action, a.measured) for a in raised] == [
+        ("late_delivery", "raised", Decimal(2))
+    ]
+    assert "(carrier eta)" in raised[0].message
+    assert project(feed.tracker.orders[ORDER], None, POLICY).projected_delivery == date(2026, 3, 8)
+    # A new ETA back on the promise resolves it; the timeline has both steps.
+    back = feed.shipment(eta_changed(_day(5) + 5, datetime(2026, 3, 6, 9, 0, tzinfo=UTC), n=4))
+    assert [(a.kind, a.action) for a in back] == [("late_delivery", "resolved")]
+    steps = [s.step for s in feed.tracker.take_changes().steps]
+    assert steps.count("eta_changed") == 2
+
+
+def test_an_older_eta_update_posted_late_does_not_replace_a_newer_one() -> None:
+    feed = _dispatched_on_time()
+    newer = eta_changed(_day(5) + 10, datetime(2026, 3, 9, 10, 0, tzinfo=UTC), n=5)
+    older = eta_changed(_day(5), datetime(2026, 3, 6, 10, 0, tzinfo=UTC), n=3, seen=_day(5) + 20)
+    feed.shipment(newer)
+    assert feed.shipment(older) == []
+    order = feed.tracker.orders[ORDER]
+    assert order.carrier_eta == datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+    assert [a.action for a in feed.of("late_delivery")] == ["raised"]
+    restored = order_from_json(ORDER, orjson.loads(orjson.dumps(order_to_json(order))))
+    assert (restored.carrier_eta, restored.eta_at) == (order.carrier_eta, order.eta_at)
+
+
+def test_the_eta_date_is_the_sites_even_when_the_site_is_known_only_later() -> None:
+    # 6 March 23:30 UTC is 7 March in a site at +02:00: read before any order event, the
+    # projection still takes the site's date once the order's offset is known.
+    feed = Feed()
+    feed.shipment(eta_changed(_day(4), datetime(2026, 3, 6, 23, 30, tzinfo=UTC)))
+    feed.order(placed(0, 10, offset="+02:00"))
+    order = feed.tracker.orders[ORDER]
+    assert project(order, None, POLICY).projected_delivery == date(2026, 3, 7)
+    detail = feed.tracker.take_changes().steps[0].detail
+    assert detail == "carrier UPS ETA 2026-03-06T23:30:00+00:00 (shipment MB1, tracking 1Z1)"
+
+
+def test_a_delivery_read_before_any_late_judgement_raises_and_resolves_once() -> None:
+    # The carrier's delivery (8 March, promised 6) is read before the order's partition is
+    # settled past the dispatch: judged then, as an episode that happened and is over.
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    feed.shipment(dispatched(_day(4)))
+    assert feed.shipment(delivered(_day(8))) == []
+    judged = feed.tick(_day(4) + 1) + feed.tick(_day(4) + 1, system="erp")
+    late = [(a.kind, a.action, a.measured) for a in judged if a.kind == "late_delivery"]
+    assert late == [
+        ("late_delivery", "raised", Decimal(2)),
+        ("late_delivery", "resolved", Decimal(2)),
+    ]
+    assert "delivered 2026-03-08, 2 day(s) after the promised 2026-03-06" in judged[-1].message
+    feed.tick(_day(9))
+    feed.tick(_day(9), system="erp")
+    feed.shipment(delivered(_day(9)))
+    assert len(feed.of("late_delivery")) == 2
+
+
+def test_a_delivery_on_the_promise_raises_nothing_and_an_open_episode_resolves_once() -> None:
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    feed.shipment(dispatched(_day(4)))
+    feed.tick(_day(4) + 1)
+    feed.tick(_day(4) + 1, system="erp")
+    assert feed.shipment(delivered(_day(6))) == []
+    other = late_feed()
+    other.tick(_day(5))
+    other.tick(_day(5), system="erp")
+    other.shipment(dispatched(_day(5), order="O5", shipment="S5"), 1)
+    other.shipment(delivered(_day(8)))
+    other.tick(_day(9))
+    other.shipment(delivered(_day(8)))
+    assert [a.action for a in other.of("late_delivery")] == ["raised", "resolved"]
+
+
+def test_an_eta_read_before_the_dispatch_is_kept_and_judged_at_once() -> None:
+    # The receiver and the pipeline produce to the shipment topic independently: the
+    # carrier's ETA may be read first. It is the carrier's word on the delivery: judged now,
+    # and the dispatch read later changes nothing.
+    feed = Feed()
+    feed.order(placed(0, 10))
+    feed.order(picked(1, "P1", 10))
+    raised = feed.shipment(eta_changed(_day(4), datetime(2026, 3, 8, 12, 0, tzinfo=UTC)))
+    assert [(a.kind, a.action, a.measured) for a in raised] == [
+        ("late_delivery", "raised", Decimal(2))
+    ]
+    feed.shipment(dispatched(_day(4)))
+    feed.tick(_day(4) + 1)
+    feed.tick(_day(4) + 1, system="erp")
+    assert [a.action for a in feed.of("late_delivery")] == ["raised"]
+    assert project(feed.tracker.orders[ORDER], None, POLICY).basis == "carrier_eta"
+
+
+def test_carrier_updates_move_no_clock_and_set_no_site_offset() -> None:
+    feed = Feed()
+    feed.shipment(eta_changed(_day(4), datetime(2026, 3, 8, 12, 0, tzinfo=UTC)))
+    scan = ShipmentInTransit(
+        **_header("shipment.in_transit", at(_day(4)), system="carrier", offset="+01:00"),
+        shipment_id="MB1", order_id=ORDER, carrier="UPS", tracking_no="1Z1",
+        carrier_event_id="UPS-MB1-01", stage="picked_up",
+    )  # fmt: skip
+    feed.shipment(scan)
+    assert feed.tracker.clocks == {}
+    assert feed.tracker.orders[ORDER].tz_offset is None
+    steps = feed.tracker.take_changes().steps
+    assert [s.step for s in steps] == ["eta_changed", "in_transit"]
+    assert steps[1].detail == "carrier UPS: picked up (shipment MB1)"
 
 
 def test_delivery_and_cancellation_resolve_a_late_delivery() -> None:

@@ -22,6 +22,7 @@ from .events import (
     opened,
     picked,
     placed,
+    po_cancelled,
     received,
     reversed_receipt,
 )
@@ -87,6 +88,42 @@ def test_purchase_lines_are_on_order_then_in_transit_then_received() -> None:
     events.append(received("P1", "1.000", 96, still_open=0))
     p = _position(*events)
     assert (p.on_order, p.in_transit, p.on_hand) == (0, 0, 96)
+
+
+def test_a_cancelled_po_line_leaves_on_order_once() -> None:
+    events = [issued("P1", "1.000", 120), issued("P1", "2.000", 30), po_cancelled("P1", "2.000")]
+    assert (_position(*events).on_order, _position(*events).projected) == (120, 120)
+    # Advised, then cancelled: it leaves in transit as well; read twice, it counts once.
+    p = _position(
+        issued("P1", "1.000", 40),
+        advised("P1", "1.000", 40),
+        po_cancelled("P1", "1.000"),
+        po_cancelled("P1", "1.000"),
+        advised("P1", "1.000", 40),
+    )
+    assert (p.on_order, p.in_transit) == (0, 0)
+
+
+def test_a_status_change_other_than_a_cancel_keeps_the_line_on_order() -> None:
+    change = po_cancelled("P1", "1.000").model_copy(update={"status": "280"})
+    assert _position(issued("P1", "1.000", 12), change).on_order == 12
+
+
+def test_a_cut_pick_moves_what_was_picked_and_releases_the_rest() -> None:
+    events = [
+        opened(100),
+        placed("SO1", "1.000", 10),
+        allocated("SO1", "1.000", "PD1", 10),
+        picked("SO1", "1.000", "PD1", 6),
+    ]
+    p = _position(*events)
+    # 10 reserved end; 6 picked; the line still commits its 10 until the dispatch.
+    assert (p.reserved, p.picked, p.allocated, p.on_hand) == (0, 6, 10, 100)
+    p = _position(*events, dispatched("SO1"))
+    assert p == Position(on_hand=Decimal(94))
+    # The same when the dispatch is read before the pick (different topics).
+    p = _position(*events[:3], dispatched("SO1"), events[3])
+    assert p == Position(on_hand=Decimal(94))
 
 
 def test_a_partial_receipt_without_open_quantity_keeps_the_rest_on_order() -> None:

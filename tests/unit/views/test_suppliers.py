@@ -366,3 +366,26 @@ def test_no_scorecard_before_the_first_receipt_then_one_for_every_supplier() -> 
         (s, d) for s in ("S1", "S2") for d in (7, 30, 90)
     }
     assert {c.supplier_id: c.lines for c in cards if c.window_days == 7} == {"S1": 1, "S2": 0}
+
+
+def test_a_line_whose_own_receipt_first_passes_its_due_is_raised_and_resolved_at_once() -> None:
+    # No other receipt on its partition moved the clock past the end of day 2 + grace: the
+    # line's own (late) receipt on day 5 shows it was open and late until then.
+    run = Run(SupplierPolicy(late_grace=timedelta(minutes=30)))
+    run.feed(issued("P1/1", 10, promised=2))
+    run.feed(received("P1/1", 10, day=5))
+    late = [a for a in run.alerts if a.kind == "late_inbound_po"]
+    assert [(a.action, a.subject) for a in late] == [("raised", "P1/1"), ("resolved", "P1/1")]
+    assert "nothing received" in late[0].message
+    # received in time: nothing
+    other = Run(SupplierPolicy(late_grace=timedelta(minutes=30)))
+    other.feed(issued("P1/1", 10, promised=2), received("P1/1", 10, day=2))
+    assert not [a for a in other.alerts if a.kind == "late_inbound_po"]
+
+
+def test_a_line_entered_with_its_promise_already_past_the_clock_is_late_at_entry() -> None:
+    run = Run(SupplierPolicy(late_grace=timedelta(minutes=30)))
+    run.feed(issued("P2/1", 10, promised=40), received("P2/1", 10, day=6))
+    assert [a.subject for a in run.feed(issued("P1/1", 10, promised=2))] == ["P1/1"]
+    # entered before the promise passes by the clock: nothing yet
+    assert run.feed(issued("P3/1", 10, promised=9)) == []
