@@ -20,6 +20,7 @@ from scv.commands.orders import order
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
+from scv.commands.run import run
 from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
@@ -57,6 +58,7 @@ cli.add_command(carrier)
 cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(run)
 cli.add_command(audit)
 cli.add_command(status)
 

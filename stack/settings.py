@@ -37,6 +37,12 @@ class StackSettings(BaseSettings):
     #: mutual TLS to its controller, Connect's REST API behind basic auth. Recorded in the
     #: state directory by the first secure ``up``; a secure stack stays secure until purged.
     secure: bool = False
+    #: ``scv stack up --supervise``: the first restart of a dead component after this many
+    #: seconds, each next one twice as late, at most ``restart_backoff_max_s``; a component
+    #: up ``restart_stable_s`` since its restart starts the schedule again.
+    restart_backoff_s: float = Field(default=1.0, gt=0)
+    restart_backoff_max_s: float = Field(default=60.0, gt=0)
+    restart_stable_s: float = Field(default=60.0, gt=0)
 
     @property
     def secure_marker(self) -> Path:
