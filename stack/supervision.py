@@ -104,8 +104,9 @@ class Supervisor:
     """Watches ``children`` and restarts the dead ones on :class:`Backoff`'s schedule."""
 
     children: Sequence[Supervised]
+    #: Monotonic seconds (``time.monotonic``; a fake in tests).
+    clock: Callable[[], float]
     backoff: Backoff = field(default_factory=Backoff)
-    clock: Callable[[], float] = field(default=lambda: 0.0)
     wall: Callable[[], str] = field(default=lambda: "")
     tracks: dict[str, Track] = field(default_factory=dict)
 
