@@ -9,9 +9,9 @@ supervisor only, so the stack is as the test found it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 from chain import await_connectors_running, kill_component, scv
