@@ -78,6 +78,7 @@ def up(settings: StackSettings, console: Console, *, supervise: bool = False) ->
     stack_state.create(settings)
     if settings.secure:
         _mark_secure(settings)
+    _mark_brokers(settings)
     if settings.is_secure:
         from stack.tls import ensure_tls
 
@@ -150,6 +151,29 @@ def start(component: Component, by: str) -> int:
     )
     component.pid_file.write(pid)
     return pid
+
+
+def _mark_brokers(settings: StackSettings) -> None:
+    """Record how many brokers this state directory's stack has (its nodes are formatted as
+    one cluster of that size: the count cannot change without a purge)."""
+    marker = settings.brokers_marker
+    if marker.exists():
+        recorded = settings.cluster_size
+        if settings.brokers != 1 and settings.brokers != recorded:
+            raise CorruptState(
+                f"{settings.state_dir} holds a {recorded}-broker stack: `scv stack down --purge` "
+                "it first, or use another SCV_STATE_DIR"
+            )
+        return
+    formatted = (settings.data_dir / "kafka" / "data" / "meta.properties").exists()
+    if settings.brokers != 1 and formatted:
+        raise CorruptState(
+            f"{settings.state_dir} holds a single-broker stack: `scv stack down --purge` it "
+            "first, or use another SCV_STATE_DIR"
+        )
+    if settings.brokers != 1 and settings.is_secure:
+        raise CorruptState("a secure stack (--secure) has one broker: --brokers 3 is not supported")
+    marker.write_text(f"{settings.brokers}\n")
 
 
 def _mark_secure(settings: StackSettings) -> None:

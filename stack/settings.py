@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,11 @@ class StackSettings(BaseSettings):
     connect_port: int = 18083
     postgres_port: int = 15432
     mariadb_port: int = 13306
+    #: ``scv stack up --brokers 3``: a KRaft cluster of three combined broker+controller nodes
+    #: (a quorum of three), replication factor 3 and ``min.insync.replicas=2`` everywhere.
+    #: Node ``n`` (1-based) listens on ``kafka_port + 2(n-1)``, its controller on
+    #: ``kafka_controller_port + 2(n-1)``. Recorded in the state directory by the first ``up``.
+    brokers: Literal[1, 3] = 1
     kafka_heap: str = "512m"
     connect_heap: str = "1g"
     #: Seconds each component may take to become healthy after it was started.
@@ -53,6 +59,25 @@ class StackSettings(BaseSettings):
         return self.secure or self.secure_marker.exists()
 
     @property
+    def brokers_marker(self) -> Path:
+        return self.conf_dir / "brokers"
+
+    @property
+    def cluster_size(self) -> int:
+        """How many brokers this state directory's stack has: as recorded by its first ``up``
+        (``brokers_marker``), else as set."""
+        try:
+            return int(self.brokers_marker.read_text().strip())
+        except FileNotFoundError:
+            return self.brokers
+
+    def broker_port(self, node: int) -> int:
+        return self.kafka_port + 2 * (node - 1)
+
+    def controller_port(self, node: int) -> int:
+        return self.kafka_controller_port + 2 * (node - 1)
+
+    @property
     def cache_dir(self) -> Path:
         """Maven-resolved jars; survives ``down --purge`` so a purge does not re-download."""
         return self.jar_cache if self.jar_cache is not None else self.state_dir / "cache"
@@ -75,7 +100,9 @@ class StackSettings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
+        """Every broker: a client that lost one still finds the others."""
+        nodes = range(1, self.cluster_size + 1)
+        return ",".join(f"{self.host}:{self.broker_port(n)}" for n in nodes)
 
     @property
     def connect_url(self) -> str:

@@ -16,13 +16,17 @@ if TYPE_CHECKING:
 
     from stack.settings import StackSettings
 
-COMPONENT_LOGS = ("postgres", "mariadb", "kafka", "connect", "maven")
+COMPONENT_LOGS = (
+    "postgres", "mariadb", "kafka", "kafka-2", "kafka-3", "connect", "maven", "supervisor",
+)  # fmt: skip
 
 
-def _settings(state_dir: Path | None, *, secure: bool | None = None) -> StackSettings:
+def _settings(
+    state_dir: Path | None, *, secure: bool | None = None, brokers: int | None = None
+) -> StackSettings:
     from scv.settings import stack_settings
 
-    return stack_settings(state_dir, secure=secure)
+    return stack_settings(state_dir, secure=secure, brokers=brokers)
 
 
 def _console() -> Console:
@@ -54,20 +58,30 @@ def stack() -> None:
     "basic auth; recorded in the state dir (default: $SCV_SECURE, or as recorded).",
 )
 @click.option(
+    "--brokers",
+    type=click.Choice(["1", "3"]),
+    default=None,
+    help="Kafka brokers: 3 is a KRaft cluster (a controller quorum of three), replication "
+    "factor 3, min.insync.replicas=2; recorded in the state dir (default: $SCV_BROKERS, or as "
+    "recorded, or 1).",
+)
+@click.option(
     "--supervise",
     is_flag=True,
     help="Also start the stack's supervisor (detached): it restarts a component that dies, "
     "with exponential back-off, until `scv stack down`.",
 )
-def up(state_dir: Path | None, secure: bool | None, supervise: bool) -> None:
+def up(state_dir: Path | None, secure: bool | None, brokers: str | None, supervise: bool) -> None:
     """Start every component that is not running; wait until all are healthy."""
     from stack import launcher
 
     t0 = time.monotonic()
-    settings = _settings(state_dir, secure=secure)
+    settings = _settings(state_dir, secure=secure, brokers=int(brokers) if brokers else None)
     console = _console()
     launcher.up(settings, console, supervise=supervise)
     mode = "secure: SASL_SSL, REST basic auth; " if settings.is_secure else ""
+    if settings.cluster_size > 1:
+        mode += f"{settings.cluster_size} brokers: {settings.kafka_bootstrap}; "
     console.print(f"stack: up in {time.monotonic() - t0:.1f}s ({mode}state: {settings.state_dir})")
 
 
