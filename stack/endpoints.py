@@ -64,6 +64,8 @@ def replication_env(settings: StackSettings) -> dict[str, str]:
         "SCV_TRANSFORMS_TOPIC_REPLICATION": str(size),
         "SCV_VIEWS_TOPIC_REPLICATION": str(size),
         "SCV_EDI_EPCIS_REPLICATION": str(size),
+        "SCV_CARRIER_TOPIC_REPLICATION": str(size),
+        "SCV_AUDIT_TOPIC_REPLICATION": str(size),
     }
 
 
