@@ -229,7 +229,7 @@ def _read_all(bootstrap: str) -> set[bytes]:
                 "enable.partition.eof": True,
                 "log_level": 2,
             },
-        )  # fmt: skip
+        )
     )
     try:
         parts = _admin(bootstrap).list_topics(PROBE_TOPIC, timeout=10).topics[PROBE_TOPIC]
