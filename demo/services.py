@@ -20,13 +20,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from demo.settings import ServicesSettings
-from stack.supervision import Backoff, GiveUp, Supervisor
+from stack.supervision import Backoff, Event, GiveUp, Supervisor
 
 SCV = [sys.executable, "-m", "scv"]
 #: The services ``scv run`` knows, in start order (stop order is the reverse): name -> argv.
@@ -114,6 +115,34 @@ def children(
     ]
 
 
+@contextmanager
+def supervised(
+    services: Sequence[ServiceChild],
+    backoff: Backoff,
+    stop_timeout_s: float,
+    say: Callable[[str], None],
+) -> Iterator[Supervisor]:
+    """The services started, under a :class:`Supervisor` the caller ticks; each stopped (SIGTERM,
+    then SIGKILL after ``stop_timeout_s``) when the block ends, in reverse order."""
+    try:
+        for child in services:
+            child.start()
+            assert child.proc is not None  # start() set it
+            say(f"{child.name}: started (pid {child.proc.pid}, log {child.log})")
+        yield Supervisor(services, backoff=backoff, clock=time.monotonic)
+    finally:
+        for child in reversed(services):
+            ended = child.stop(stop_timeout_s)
+            say(f"{child.name}: stopped ({ended})")
+
+
+def said(services: Sequence[ServiceChild], event: Event) -> str:
+    """A supervisor's event as a line (a restart names the new pid)."""
+    child = next(c for c in services if c.name == event.name)
+    pid = f", pid {child.proc.pid}" if event.what == "restarted" and child.proc else ""
+    return f"{event.name}: {event.what} ({event.detail}{pid})"
+
+
 def run(settings: ServicesSettings, say: Callable[[str], None]) -> int:
     """Start the services, keep them running until SIGTERM/SIGINT, stop them; 0 on a clean
     stop (:class:`GiveUp` when a child cannot be helped by a restart)."""
@@ -128,22 +157,13 @@ def run(settings: ServicesSettings, say: Callable[[str], None]) -> int:
         initial_s=settings.backoff_s, max_s=settings.backoff_max_s, stable_s=settings.stable_s
     )
     try:
-        for child in services:
-            child.start()
-            assert child.proc is not None
-            say(f"{child.name}: started (pid {child.proc.pid}, log {child.log})")
-        supervisor = Supervisor(services, backoff=backoff, clock=time.monotonic)
-        while not stopping:
-            for event in supervisor.tick():
-                child = next(c for c in services if c.name == event.name)
-                pid = f", pid {child.proc.pid}" if event.what == "restarted" and child.proc else ""
-                say(f"{event.name}: {event.what} ({event.detail}{pid})")
-            time.sleep(settings.tick_s)
-        say(f"{stopping[0]}: stopping {', '.join(c.name for c in services)}")
+        with supervised(services, backoff, settings.stop_timeout_s, say) as supervisor:
+            while not stopping:
+                for event in supervisor.tick():
+                    say(said(services, event))
+                time.sleep(settings.tick_s)
+            say(f"{stopping[0]}: stopping {', '.join(c.name for c in services)}")
     finally:
-        for child in reversed(services):
-            ended = child.stop(settings.stop_timeout_s)
-            say(f"{child.name}: stopped ({ended})")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
