@@ -196,4 +196,6 @@ def shut_down(settings: StackSettings) -> bool:
         return False
     was_running = stop(tracked, signal.SIGTERM, 10.0)
     pid_file(settings).clear()
+    # Its restarts were of this supervision: a later `status` must not show them as current.
+    record_path(settings).unlink(missing_ok=True)
     return was_running

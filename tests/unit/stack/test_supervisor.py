@@ -67,3 +67,13 @@ def test_status_names_the_restarts_the_supervisor_made(tmp_path: Path) -> None:
         "restarted 2x by the supervisor, last 2026-12-04T17:00:00 after killed by SIGKILL"
     )
     assert rows["kafka"].detail is None
+
+
+def test_shut_down_forgets_the_restarts_of_its_supervision(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    supervisor.record_path(s).write_text('{"connect": {"restarts": 1}}')
+    # A pid file naming a gone process: nothing to signal, the files go.
+    supervisor.pid_file(s).path.write_text("999999999 1\n")
+    assert supervisor.shut_down(s) is False
+    assert not supervisor.pid_file(s).path.exists()
+    assert supervisor.read_record(s) == {}
