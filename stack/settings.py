@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root: the Maven project and the default state directory hang off it.
@@ -34,7 +33,7 @@ class StackSettings(BaseSettings):
     #: (a quorum of three), replication factor 3 and ``min.insync.replicas=2`` everywhere.
     #: Node ``n`` (1-based) listens on ``kafka_port + 2(n-1)``, its controller on
     #: ``kafka_controller_port + 2(n-1)``. Recorded in the state directory by the first ``up``.
-    brokers: Literal[1, 3] = 1
+    brokers: int = 1
     kafka_heap: str = "512m"
     connect_heap: str = "1g"
     #: Seconds each component may take to become healthy after it was started.
@@ -57,6 +56,13 @@ class StackSettings(BaseSettings):
     @property
     def is_secure(self) -> bool:
         return self.secure or self.secure_marker.exists()
+
+    @field_validator("brokers")
+    @classmethod
+    def _one_or_three(cls, value: int) -> int:
+        if value not in (1, 3):
+            raise ValueError("must be 1 or 3")
+        return value
 
     @property
     def brokers_marker(self) -> Path:

@@ -93,3 +93,14 @@ def test_the_broker_count_is_recorded_and_cannot_change_without_a_purge(tmp_path
     (kafka_data / "meta.properties").write_text("formatted\n")
     with pytest.raises(CorruptState, match="single-broker stack"):
         launcher._mark_brokers(StackSettings(state_dir=single.state_dir, brokers=3))
+
+
+def test_the_count_comes_from_the_environment_and_is_one_or_three(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pydantic
+
+    monkeypatch.setenv("SCV_BROKERS", "3")
+    assert StackSettings().brokers == 3
+    with pytest.raises(pydantic.ValidationError, match="must be 1 or 3"):
+        StackSettings(brokers=2)
