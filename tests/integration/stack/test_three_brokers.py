@@ -2,8 +2,8 @@
 one stops the producers with an error instead of an acknowledgement by one copy.
 
 A stack of its own: its own state directory (``$SCV_3B_STATE_DIR``, default ``.scv-3b`` in the
-checkout) and ports (brokers 29092/29094/29096, controllers 29093/29095/29097, Connect 28083,
-PostgreSQL 25432, MariaDB 23306), started by the test and stopped at its end whatever happens.
+checkout) and ports (brokers 49092/49094/49096, controllers 49093/49095/49097, Connect 48083,
+PostgreSQL 45432, MariaDB 43306), started by the test and stopped at its end whatever happens.
 The shared stack is never touched. ``make test-brokers`` runs it (about 8 minutes; ``make test``
 leaves it out).
 
@@ -45,11 +45,11 @@ from legacy_sim.verify import read_ledger
 from stack.settings import REPO_ROOT
 
 PORTS = {
-    "SCV_KAFKA_PORT": "29092",
-    "SCV_KAFKA_CONTROLLER_PORT": "29093",
-    "SCV_CONNECT_PORT": "28083",
-    "SCV_POSTGRES_PORT": "25432",
-    "SCV_MARIADB_PORT": "23306",
+    "SCV_KAFKA_PORT": "49092",
+    "SCV_KAFKA_CONTROLLER_PORT": "49093",
+    "SCV_CONNECT_PORT": "48083",
+    "SCV_POSTGRES_PORT": "45432",
+    "SCV_MARIADB_PORT": "43306",
 }
 #: Small explicit heaps: three brokers and Connect beside the shared stack on one machine.
 HEAP = "256m"
