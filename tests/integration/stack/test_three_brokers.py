@@ -33,13 +33,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
-from chain import Pipeline, Scope, await_connectors_running, run_id, scv, seed_world
+from chain import Pipeline, Scope, run_id, scv
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
-from rawtopics import settled_ends, wait_quiet
+from rawtopics import count_ops, settled_ends, wait_quiet
+from sqlalchemy import create_engine, text
 
 import kafkaio
+from connectors.specs import DEFAULT_SPECS
 from kafkaio import client_config
 from legacy_sim.verify import read_ledger
 from stack.settings import REPO_ROOT
@@ -73,6 +76,8 @@ def _report(line: str) -> None:
 class Cluster:
     env: dict[str, str]
     state_dir: Path
+    #: The shipped connector specs with this stack's database ports (they name 15432/13306).
+    specs: Path
     figures: dict[str, float] = field(default_factory=dict)
 
     def pid(self, name: str) -> int:
@@ -126,12 +131,64 @@ def cluster() -> Iterator[Cluster]:
             if line.startswith("export ")
         )
         env = {**stack_env, **{k: shlex.split(v)[0] for k, v in endpoints.items()}}
-        made = Cluster(env, state_dir, {"up_s": up_s})
+        specs = state_dir / "specs"
+        specs.mkdir(exist_ok=True)
+        for spec in DEFAULT_SPECS.iterdir():
+            if spec.name.endswith(".yaml"):
+                moved = spec.read_text().replace(
+                    "  port: 15432\n", f"  port: {PORTS['SCV_POSTGRES_PORT']}\n"
+                )
+                moved = moved.replace("  port: 13306\n", f"  port: {PORTS['SCV_MARIADB_PORT']}\n")
+                (specs / spec.name).write_text(moved)
+        made = Cluster(env, state_dir, specs, {"up_s": up_s})
         yield made
     finally:
         subprocess.run(
             [sys.executable, "-m", "scv", "stack", "down"], env=stack_env, check=False, timeout=300
         )
+
+
+def _seed(cluster: Cluster) -> None:
+    """``chain.seed_world`` with this stack's specs: ``scv sim init``, ``scv connectors
+    apply`` and the item tables' snapshots, waited for on their raw topics."""
+    env, specs = cluster.env, str(cluster.specs)
+    bootstrap = env["SCV_KAFKA_BOOTSTRAP"]
+    start = settled_ends(bootstrap, env["SCV_CONNECT_URL"])
+    scv(env, "sim", "init", "--seed", str(SEED))
+    scv(env, "connectors", "--specs", specs, "apply")
+    snapshots = ("f4101", "f41002")
+    for table in snapshots:
+        scv(env, "connectors", "--specs", specs, "snapshot", "erp", "--table", table)
+    engine = create_engine(env["SCV_ERP_DSN"])
+    with engine.connect() as conn:
+        want = {
+            t: conn.execute(text(f"SELECT count(*) FROM proddta.{t}")).scalar_one()
+            for t in snapshots
+        }
+    engine.dispose()
+    deadline = time.monotonic() + 180
+    for table, rows in want.items():
+        while count_ops(bootstrap, f"erp.proddta.{table}", start, "r") < rows:
+            assert time.monotonic() < deadline, f"snapshot of {table} did not finish"
+            time.sleep(1)
+
+
+def _await_running(connect_url: str, timeout: float = 240) -> None:
+    """Every connector and task of this stack's worker RUNNING (its REST API: `scv connectors
+    status` would also check the sources of the shipped specs' ports)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = httpx.get(f"{connect_url}/connectors", params={"expand": "status"}, timeout=10)
+        states = [
+            s
+            for entry in got.json().values()
+            for s in [entry["status"]["connector"]["state"]]
+            + [t["state"] for t in entry["status"]["tasks"]]
+        ]
+        if states and all(s == "RUNNING" for s in states):
+            return
+        assert time.monotonic() < deadline, states
+        time.sleep(1)
 
 
 def _admin(bootstrap: str) -> AdminClient:
@@ -258,7 +315,7 @@ def test_three_brokers_survive_one_and_refuse_writes_without_two(
     assert bootstrap.count(",") == 2, bootstrap
     kafkaio.ensure_topics(bootstrap, [NewTopic(PROBE_TOPIC, num_partitions=6)])
     start = settled_ends(bootstrap, env["SCV_CONNECT_URL"])
-    seed_world(env, SEED)
+    _seed(cluster)
     pipeline = Pipeline(env, start, f"tb{uuid.uuid4().hex[:8]}", tmp_path)
     pipeline.start_group()
     runner = pipeline.runner("0", until_idle=False)
@@ -288,7 +345,7 @@ def test_three_brokers_survive_one_and_refuse_writes_without_two(
         assert probe.refused == [], f"refused with one broker down: {probe.refused[:3]}"
         assert sim.wait(300) == 0, sim_log.read_text()
         run = run_id(sim_log.read_text())
-        await_connectors_running(env, timeout=240)
+        _await_running(env["SCV_CONNECT_URL"])
         end = wait_quiet(bootstrap)
         pipeline.wait_progress(runner, end, pipeline.size(end), timeout=600)
         pipeline.stop(runner)
