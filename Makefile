@@ -12,7 +12,7 @@ test-secure:
 	@scripts/test-secure.sh
 
 # Three brokers (`scv stack up --brokers 3`) on a stack of its own (state dir .scv-3b, ports
-# 49092-49097, 48083, 45432, 43306), started and stopped by the test: about 8 minutes.
+# 49092-49097, 48083, 45432, 43306), started and stopped by the test: about 10 minutes.
 test-brokers:
 	@scripts/test-brokers.sh
 

@@ -4,7 +4,7 @@ one stops the producers with an error instead of an acknowledgement by one copy.
 A stack of its own: its own state directory (``$SCV_3B_STATE_DIR``, default ``.scv-3b`` in the
 checkout) and ports (brokers 49092/49094/49096, controllers 49093/49095/49097, Connect 48083,
 PostgreSQL 45432, MariaDB 43306), started by the test and stopped at its end whatever happens.
-The shared stack is never touched. ``make test-brokers`` runs it (about 8 minutes; ``make test``
+The shared stack is never touched. ``make test-brokers`` runs it (about 10 minutes; ``make test``
 leaves it out).
 
 1. Every replicated topic (Connect's internal topics, the raw change topics, the Debezium
