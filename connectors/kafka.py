@@ -48,7 +48,8 @@ def ensure_raw_retention(
 def ensure_history_topic(bootstrap: str, topic: str) -> bool:
     """Create the topic with infinite retention if it is missing (and wait for its leader);
     True if it was created."""
-    new = NewTopic(topic, num_partitions=1, replication_factor=1, config=HISTORY_TOPIC_CONFIG)
+    # -1: the broker's default.replication.factor (3 on a three-broker stack).
+    new = NewTopic(topic, num_partitions=1, replication_factor=-1, config=HISTORY_TOPIC_CONFIG)
     return kafkaio.ensure_topics(bootstrap, [new], admin=_admin(bootstrap)) == [topic]
 
 

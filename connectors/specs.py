@@ -108,7 +108,8 @@ class Topics(_Model):
     """The raw change topics Kafka Connect creates for the connector (``topic.creation``)."""
 
     partitions: int = Field(default=3, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
+    #: -1: the broker's ``default.replication.factor`` (the stack decides: 1 or 3 brokers).
+    replication_factor: int = Field(default=-1, ge=-1)
     #: How long a raw topic keeps a change (``retention.ms``; -1: for ever). Topics Connect
     #: creates get it from ``topic.creation.default.retention.ms``; ``prepare`` sets it on
     #: the captured tables' topics that exist already.
@@ -116,6 +117,8 @@ class Topics(_Model):
 
     @model_validator(mode="after")
     def _retention(self) -> Topics:
+        if self.replication_factor == 0:
+            raise ValueError("replication_factor must be -1 (the broker's default) or >= 1")
         if self.retention_ms != -1 and self.retention_ms < MIN_RETENTION_MS:
             raise ValueError(
                 f"retention_ms must be -1 (for ever) or at least {MIN_RETENTION_MS} (an hour): "

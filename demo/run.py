@@ -2,8 +2,9 @@
 
 Each step is the ``scv`` command a user would type, run as a child process, so the demo shows
 nothing the CLI cannot do. The pipeline and the views run in the background for the whole
-simulation; their logs go to ``<out_dir>``. At the end the EDI stage reads the run's canonical
-topics to idle, the legacy nightly batch runs at the cut-off (the simulator's end) and
+simulation, under the supervisor of ``scv run`` (one that dies is restarted with back-off);
+their logs go to ``<out_dir>``. At the end the EDI stage reads the run's canonical topics to
+idle, the legacy nightly batch runs at the cut-off (the simulator's end) and
 ``scv edi parity`` compares the two: one verdict line and the report's path.
 """
 
@@ -31,8 +32,10 @@ from rich.table import Table
 import kafkaio
 from demo.errors import StepFailed
 from demo.live import Snapshot, Watch, is_raw
+from demo.services import ServiceChild, said, supervised
 from demo.settings import DemoSettings
 from kafkaio import client_config
+from stack.supervision import Backoff
 
 if TYPE_CHECKING:
     from stack.settings import StackSettings
@@ -272,9 +275,15 @@ def _live_and_after(
     ]  # fmt: skip
     started = time.monotonic()
     with ExitStack() as stack:
-        pipeline = stack.enter_context(background("pipeline", ["pipeline", "run"], out, env))
-        views = stack.enter_context(
-            background("views", ["views", "run", "--schema", schema], out, env)
+        # Under a supervisor, as `scv run` runs them: one that dies comes back (a line in the
+        # live view says so), and the ledger's verdict at the end still holds.
+        services = [
+            ServiceChild("pipeline", [*SCV, "pipeline", "run"], out / "pipeline.log", env),
+            ServiceChild("views", [*SCV, "views", "run", "--schema", schema], out / "views.log",
+                         env),
+        ]  # fmt: skip
+        supervisor = stack.enter_context(
+            supervised(services, Backoff(max_s=30.0), 60.0, lambda line: console.print(line))
         )
         sim = stack.enter_context(background("sim", sim_args, out, env))
         watch = stack.enter_context(
@@ -298,9 +307,8 @@ def _live_and_after(
                 return snap
 
             while sim.poll() is None:
-                for name, proc in (("pipeline", pipeline), ("views", views)):
-                    if proc.poll() is not None:
-                        raise StepFailed(f"scv {name} run", proc.returncode, out / f"{name}.log")
+                for event in supervisor.tick():
+                    live.console.print(said(services, event))
                 show("simulating")
                 time.sleep(0.5)
             if sim.returncode != 0:
@@ -308,6 +316,8 @@ def _live_and_after(
             deadline = time.monotonic() + settings.drain_timeout_s
             quiet_since, seen = time.monotonic(), -1
             while time.monotonic() < deadline:
+                for event in supervisor.tick():
+                    live.console.print(said(services, event))
                 snap = show("draining")
                 if snap.events_total != seen:
                     quiet_since, seen = time.monotonic(), snap.events_total

@@ -1,8 +1,9 @@
-"""Settings of the demo: one frozen object, built once by the CLI."""
+"""Settings of the demo (`scv demo`) and of `scv run`: frozen objects, built once by the CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,3 +25,26 @@ class DemoSettings(BaseModel):
     down: bool = False
     #: Seconds the pipeline and the views may take to catch up after the simulator stops.
     drain_timeout_s: float = Field(default=180.0, gt=0)
+
+
+#: The services ``scv run`` can supervise (``demo.services.SERVICES``).
+Service = Literal["pipeline", "views", "edi", "carrier", "console"]
+
+
+class ServicesSettings(BaseModel):
+    """``scv run``: which services, where their logs go, and the restart schedule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    services: tuple[Service, ...] = ("pipeline", "views")
+    #: ``<log_dir>/<service>.log``, appended across restarts.
+    log_dir: Path = Path("artifacts/run")
+    #: First restart after this many seconds, each next one twice as late, at most
+    #: ``backoff_max_s``; a child up ``stable_s`` starts the schedule again.
+    backoff_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    stable_s: float = Field(default=60.0, gt=0)
+    #: Seconds between two looks at the children.
+    tick_s: float = Field(default=0.5, gt=0)
+    #: Seconds a child may take to exit after SIGTERM before it is killed.
+    stop_timeout_s: float = Field(default=60.0, gt=0)

@@ -21,6 +21,7 @@ from scv.commands.orders import order
 from scv.commands.pipeline import pipeline
 from scv.commands.quality import quality
 from scv.commands.quarantine import quarantine
+from scv.commands.run import run
 from scv.commands.serve import serve
 from scv.commands.sim import sim
 from scv.commands.sim_verify import verify
@@ -59,6 +60,7 @@ cli.add_command(serve)
 cli.add_command(bench)
 cli.add_command(chaos)
 cli.add_command(demo)
+cli.add_command(run)
 cli.add_command(audit)
 cli.add_command(status)
 

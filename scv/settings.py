@@ -151,10 +151,13 @@ def _constant(value: object) -> Default:
 # -- one builder per stage --------------------------------------------------------------------
 
 
-def stack_settings(state_dir: Path | None = None, *, secure: bool | None = None) -> StackSettings:
+def stack_settings(
+    state_dir: Path | None = None, *, secure: bool | None = None, brokers: int | None = None
+) -> StackSettings:
     from stack.settings import StackSettings
 
-    return build(StackSettings, options={"state_dir": state_dir, "secure": secure or None})
+    options = {"state_dir": state_dir, "secure": secure or None, "brokers": brokers}
+    return build(StackSettings, options=options)
 
 
 #: The variables a secure local stack gives every client (``kafkaio.client_config``, the

@@ -47,6 +47,33 @@ KAFKA_SETTINGS: dict[str, str] = {
     "auto.create.topics.enable": "true",
 }
 
+#: Kafka, three brokers (``scv stack up --brokers 3``): every topic on all three, and an
+#: acknowledged write (``acks=all``) on at least two: one broker may die without an outage
+#: beyond a leader election and without losing an acknowledged record; with two down, writes
+#: stop with NOT_ENOUGH_REPLICAS instead of being acknowledged by one copy.
+KAFKA_CLUSTER_SETTINGS: dict[str, str] = {
+    **KAFKA_SETTINGS,
+    "offsets.topic.replication.factor": "3",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2",
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+    # A replica that has not fetched for this long leaves the ISR (30 s by default): the
+    # survivors of a killed broker take writes again after 10 s, not 30.
+    "replica.lag.time.max.ms": "10000",
+    # A clean shutdown's leadership moves, and no unclean election ever (a stale replica
+    # becoming leader would drop acknowledged records).
+    "unclean.leader.election.enable": "false",
+}
+
+
+def kafka_settings(brokers: int) -> dict[str, str]:
+    """The broker settings for a stack of ``brokers`` nodes (1 or 3)."""
+    return KAFKA_SETTINGS if brokers == 1 else KAFKA_CLUSTER_SETTINGS
+
+
 #: Kafka Connect worker: internal topics at replication factor 1, secrets through
 #: EnvVarConfigProvider so connector configs only ever hold ``${env:NAME}`` references.
 CONNECT_SETTINGS: dict[str, str] = {
@@ -70,3 +97,15 @@ CONNECT_SETTINGS: dict[str, str] = {
     # Any local process can POST a connector to the REST API: it may name only these variables.
     "config.providers.env.param.allowlist.pattern": "^(" + "|".join(CONNECT_SECRETS) + ")$",
 }
+
+
+def connect_settings(brokers: int) -> dict[str, str]:
+    """The worker settings for a stack of ``brokers`` nodes: internal topics on all of them."""
+    if brokers == 1:
+        return CONNECT_SETTINGS
+    return {
+        **CONNECT_SETTINGS,
+        "config.storage.replication.factor": str(brokers),
+        "offset.storage.replication.factor": str(brokers),
+        "status.storage.replication.factor": str(brokers),
+    }

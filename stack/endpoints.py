@@ -50,6 +50,22 @@ def exports(settings: StackSettings, credentials: Credentials) -> dict[str, str]
         "SCV_STORE_DSN": dsn.url(
             "postgresql+psycopg", STORE_USER, store_pw, host, pg, SCV_DATABASE
         ),
+        **replication_env(settings),
+    }
+
+
+def replication_env(settings: StackSettings) -> dict[str, str]:
+    """The replication factor of the topics scv's stages create, on a stack of more than one
+    broker (their settings' default, 1, is the single broker's)."""
+    size = settings.cluster_size
+    if size == 1:
+        return {}
+    return {
+        "SCV_TRANSFORMS_TOPIC_REPLICATION": str(size),
+        "SCV_VIEWS_TOPIC_REPLICATION": str(size),
+        "SCV_EDI_EPCIS_REPLICATION": str(size),
+        "SCV_CARRIER_TOPIC_REPLICATION": str(size),
+        "SCV_AUDIT_TOPIC_REPLICATION": str(size),
     }
 
 

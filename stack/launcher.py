@@ -71,12 +71,14 @@ def _wait_healthy(component: Component, timeout: float) -> None:
     )
 
 
-def up(settings: StackSettings, console: Console) -> None:
-    """Start every component that is not running and wait until all are healthy (idempotent)."""
+def up(settings: StackSettings, console: Console, *, supervise: bool = False) -> None:
+    """Start every component that is not running and wait until all are healthy (idempotent);
+    with ``supervise``, then the supervisor (:mod:`stack.supervisor`) unless it runs."""
     _check_state_dir(settings)
     stack_state.create(settings)
     if settings.secure:
         _mark_secure(settings)
+    _mark_brokers(settings)
     if settings.is_secure:
         from stack.tls import ensure_tls
 
@@ -111,25 +113,67 @@ def up(settings: StackSettings, console: Console) -> None:
             _wait_healthy(component, settings.start_timeout)
             console.print(f"{component.name}: already running (pid {running.pid})")
             continue
-        if not _port_free(settings.host, component.port):
-            raise PortInUse(component.name, component.port, component.port_env_var)
-        component.prepare()
-        with component.log.open("ab") as out:
-            out.write(f"\n==== scv stack up {time.strftime('%Y-%m-%dT%H:%M:%S')} ====\n".encode())
-        from stack.processes import spawn
-
-        pid = spawn(
-            component.argv(),
-            log=component.log,
-            env=component.env(),
-            user=component.user,
-            cwd=component.home,
-            fds=component.inherited_fds(),
-        )
-        component.pid_file.write(pid)
+        start(component, "scv stack up")
         started.append(component)
     for component in started:
         _await(component, settings, console)
+    if supervise:
+        from stack import supervisor
+
+        running = supervisor.pid_file(settings).running()
+        proc = supervisor.launch(settings)
+        state = "already running" if running else "started"
+        console.print(
+            f"supervisor: {state} (pid {proc.pid}); restarts a dead component, "
+            f"log {supervisor.log_path(settings)}"
+        )
+
+
+def start(component: Component, by: str) -> int:
+    """Spawn ``component`` detached and record its pid file (no wait for health); its pid.
+
+    ``by`` heads the log's section: ``scv stack up``, or the supervisor's restart."""
+    settings = component.settings
+    if not _port_free(settings.host, component.port):
+        raise PortInUse(component.name, component.port, component.port_env_var)
+    component.prepare()
+    with component.log.open("ab") as out:
+        out.write(f"\n==== {by} {time.strftime('%Y-%m-%dT%H:%M:%S')} ====\n".encode())
+    from stack.processes import spawn
+
+    pid = spawn(
+        component.argv(),
+        log=component.log,
+        env=component.env(),
+        user=component.user,
+        cwd=component.home,
+        fds=component.inherited_fds(),
+    )
+    component.pid_file.write(pid)
+    return pid
+
+
+def _mark_brokers(settings: StackSettings) -> None:
+    """Record how many brokers this state directory's stack has (its nodes are formatted as
+    one cluster of that size: the count cannot change without a purge)."""
+    marker = settings.brokers_marker
+    if marker.exists():
+        recorded = settings.cluster_size
+        if settings.brokers != 1 and settings.brokers != recorded:
+            raise CorruptState(
+                f"{settings.state_dir} holds a {recorded}-broker stack: `scv stack down --purge` "
+                "it first, or use another SCV_STATE_DIR"
+            )
+        return
+    formatted = (settings.data_dir / "kafka" / "data" / "meta.properties").exists()
+    if settings.brokers != 1 and formatted:
+        raise CorruptState(
+            f"{settings.state_dir} holds a single-broker stack: `scv stack down --purge` it "
+            "first, or use another SCV_STATE_DIR"
+        )
+    if settings.brokers != 1 and settings.is_secure:
+        raise CorruptState("a secure stack (--secure) has one broker: --brokers 3 is not supported")
+    marker.write_text(f"{settings.brokers}\n")
 
 
 def _mark_secure(settings: StackSettings) -> None:
@@ -164,6 +208,13 @@ def down(settings: StackSettings, console: Console, purge: bool = False) -> None
     from stack.processes import stop
 
     if settings.state_dir.exists():
+        from stack import supervisor
+
+        # First, or it would restart what this stops.
+        if supervisor.pid_file(settings).read() is not None:
+            with console.status("supervisor: stopping"):
+                was_running = supervisor.shut_down(settings)
+            console.print(f"supervisor: {'stopped' if was_running else 'was not running'}")
         for component in reversed(components(settings)):
             proc = component.pid_file.read()
             if proc is None:
@@ -185,7 +236,7 @@ def _purge(settings: StackSettings, console: Console) -> None:
 @dataclass(frozen=True, slots=True)
 class ComponentStatus:
     name: str
-    state: str  # "running" | "unhealthy" | "down"
+    state: str  # "running" | "unhealthy" | "down"; the supervisor's may be "off"
     pid: int | None
     port: int
     version: str
@@ -194,6 +245,10 @@ class ComponentStatus:
 
 
 def status(settings: StackSettings) -> list[ComponentStatus]:
+    """A row per component (the supervisor's: :func:`supervisor_status`)."""
+    from stack import supervisor
+
+    restarts = supervisor.read_record(settings)
     result = []
     for component in components(settings):
         proc = component.pid_file.running()
@@ -215,10 +270,45 @@ def status(settings: StackSettings) -> list[ComponentStatus]:
                 port=component.port,
                 version=version,
                 log=str(component.log),
-                detail=detail,
+                detail=_with_restarts(detail, restarts.get(component.name)),
             )
         )
     return result
+
+
+def _with_restarts(detail: str | None, record: dict[str, object] | None) -> str | None:
+    """The component's detail, and what the supervisor did to it, if anything."""
+    if not record or not record.get("restarts"):
+        return detail
+    said = f"restarted {record['restarts']}x by the supervisor, last {record['last_restart']}" + (
+        f" after {record['last_exit']}" if record.get("last_exit") else ""
+    )
+    return f"{detail}; {said}" if detail else said
+
+
+def supervisor_status(settings: StackSettings) -> ComponentStatus:
+    """The supervisor's row: ``off`` when ``up`` was not asked to start one (not a failure),
+    ``down`` when it was and died."""
+    from stack import supervisor
+
+    restarts = supervisor.read_record(settings)
+    tracked = supervisor.pid_file(settings).read()
+    if tracked is None:
+        state, detail = "off", "scv stack up --supervise starts it"
+    elif tracked.alive():
+        total = sum(int(str(r.get("restarts", 0))) for r in restarts.values())
+        state, detail = "running", f"{total} restarts"
+    else:
+        state, detail = "down", f"pid {tracked.pid} gone; `scv stack up --supervise` restarts it"
+    return ComponentStatus(
+        name=supervisor.NAME,
+        state=state,
+        pid=tracked.pid if tracked is not None and state == "running" else None,
+        port=0,
+        version="",
+        log=str(supervisor.log_path(settings)),
+        detail=detail,
+    )
 
 
 def status_as_dicts(rows: list[ComponentStatus]) -> list[dict[str, object]]:

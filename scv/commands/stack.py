@@ -16,13 +16,17 @@ if TYPE_CHECKING:
 
     from stack.settings import StackSettings
 
-COMPONENT_LOGS = ("postgres", "mariadb", "kafka", "connect", "maven")
+COMPONENT_LOGS = (
+    "postgres", "mariadb", "kafka", "kafka-2", "kafka-3", "connect", "maven", "supervisor",
+)  # fmt: skip
 
 
-def _settings(state_dir: Path | None, *, secure: bool | None = None) -> StackSettings:
+def _settings(
+    state_dir: Path | None, *, secure: bool | None = None, brokers: int | None = None
+) -> StackSettings:
     from scv.settings import stack_settings
 
-    return stack_settings(state_dir, secure=secure)
+    return stack_settings(state_dir, secure=secure, brokers=brokers)
 
 
 def _console() -> Console:
@@ -53,16 +57,44 @@ def stack() -> None:
     help="Kafka on SASL_SSL (SCRAM-SHA-512, a generated CA) and Connect's REST API behind "
     "basic auth; recorded in the state dir (default: $SCV_SECURE, or as recorded).",
 )
-def up(state_dir: Path | None, secure: bool | None) -> None:
+@click.option(
+    "--brokers",
+    type=click.Choice(["1", "3"]),
+    default=None,
+    help="Kafka brokers: 3 is a KRaft cluster (a controller quorum of three), replication "
+    "factor 3, min.insync.replicas=2; recorded in the state dir (default: $SCV_BROKERS, or as "
+    "recorded, or 1).",
+)
+@click.option(
+    "--supervise",
+    is_flag=True,
+    help="Also start the stack's supervisor (detached): it restarts a component that dies, "
+    "with exponential back-off, until `scv stack down`.",
+)
+def up(state_dir: Path | None, secure: bool | None, brokers: str | None, supervise: bool) -> None:
     """Start every component that is not running; wait until all are healthy."""
     from stack import launcher
 
     t0 = time.monotonic()
-    settings = _settings(state_dir, secure=secure)
+    settings = _settings(state_dir, secure=secure, brokers=int(brokers) if brokers else None)
     console = _console()
-    launcher.up(settings, console)
+    launcher.up(settings, console, supervise=supervise)
     mode = "secure: SASL_SSL, REST basic auth; " if settings.is_secure else ""
+    if settings.cluster_size > 1:
+        mode += f"{settings.cluster_size} brokers: {settings.kafka_bootstrap}; "
     console.print(f"stack: up in {time.monotonic() - t0:.1f}s ({mode}state: {settings.state_dir})")
+
+
+@stack.command(hidden=True)
+@click.option("--settings-json", required=True, help="The settings `scv stack up` used.")
+def supervise(settings_json: str) -> None:
+    """The supervisor's process (started by `scv stack up --supervise`)."""
+    from stack import supervisor
+    from stack.launcher import components
+    from stack.settings import StackSettings
+
+    settings = StackSettings.model_validate_json(settings_json)
+    supervisor.serve(settings, components(settings))
 
 
 @stack.command()
@@ -87,7 +119,8 @@ def status(state_dir: Path | None, as_json: bool) -> ExitCode:
     """Show each component's state, pid, port and version; exit 1 unless all run."""
     from stack import launcher
 
-    rows = launcher.status(_settings(state_dir))
+    settings = _settings(state_dir)
+    rows = [*launcher.status(settings), launcher.supervisor_status(settings)]
     if as_json:
         import orjson
 
@@ -97,18 +130,18 @@ def status(state_dir: Path | None, as_json: bool) -> ExitCode:
         from rich.table import Table
 
         table = Table("component", "state", "pid", "port", "version", "detail")
-        colour = {"running": "green", "unhealthy": "yellow", "down": "red"}
+        colour = {"running": "green", "unhealthy": "yellow", "down": "red", "off": "dim"}
         for r in rows:
             table.add_row(
                 r.name,
                 f"[{colour[r.state]}]{r.state}[/]",
                 str(r.pid or "-"),
-                str(r.port),
+                str(r.port or "-"),
                 r.version,
                 r.detail or "",
             )
         Console().print(table)
-    return ExitCode.OK if all(r.state == "running" for r in rows) else ExitCode.FAILED
+    return ExitCode.OK if all(r.state in ("running", "off") for r in rows) else ExitCode.FAILED
 
 
 @stack.command()

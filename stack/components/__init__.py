@@ -18,6 +18,6 @@ def all_components(settings: StackSettings, credentials: Credentials) -> list[Co
     return [
         PostgreSQL(settings, credentials),
         MariaDB(settings, credentials),
-        KafkaBroker(settings, credentials),
+        *(KafkaBroker(settings, credentials, node) for node in range(1, settings.cluster_size + 1)),
         ConnectWorker(settings, credentials),
     ]

@@ -11,7 +11,7 @@ import httpx
 from stack.components.base import Component
 from stack.components.kafka import LOG4J2, java_argv
 from stack.credentials import CONNECT_REST_USER, CONNECT_SECRETS
-from stack.db_settings import CONNECT_SETTINGS
+from stack.db_settings import connect_settings
 from stack.endpoints import CONNECT_KAFKA_PASSWORD_VAR, java_kafka_security
 from stack.jars import KAFKA_LIB, PLUGINS, jars_dir
 from stack.versions import jvm_versions
@@ -59,7 +59,7 @@ class ConnectWorker(Component):
             "rest.advertised.host.name": self.settings.host,
             "rest.advertised.port": str(self.port),
             "plugin.path": str(jars_dir(self.settings) / PLUGINS),
-            **CONNECT_SETTINGS,
+            **connect_settings(self.settings.cluster_size),
         }
         if self.settings.is_secure:
             properties |= self._secure_properties()

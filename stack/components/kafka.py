@@ -1,4 +1,5 @@
-"""The Kafka broker: KRaft combined mode (broker + controller), one node, on loopback."""
+"""The Kafka broker: KRaft combined mode (broker + controller) on loopback; one node, or three
+(``scv stack up --brokers 3``: a controller quorum of three, each node its own component)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from confluent_kafka.admin import AdminClient
 
 from kafkaio import client_config
 from stack.components.base import Component
-from stack.credentials import KAFKA_BROKER_USER, KAFKA_CLIENT_USER
-from stack.db_settings import KAFKA_SETTINGS
+from stack.credentials import KAFKA_BROKER_USER, KAFKA_CLIENT_USER, Credentials
+from stack.db_settings import kafka_settings
 from stack.endpoints import SASL_MECHANISM, kafka_security_env
 from stack.errors import CorruptState, PrerequisiteMissing
 from stack.jars import KAFKA_LIB, jars_dir
+from stack.settings import StackSettings
 from stack.versions import jvm_versions
 
 LOG4J2 = """\
@@ -62,13 +64,46 @@ def java_argv(heap: str, lib: Path, log4j2: Path, main: str, *args: str) -> list
     ]
 
 
+def broker_name(node: int) -> str:
+    """``kafka`` for node 1 (the only one of a single-broker stack), ``kafka-N`` after it."""
+    return "kafka" if node == 1 else f"kafka-{node}"
+
+
 class KafkaBroker(Component):
     name = "kafka"
     port_env_var = "SCV_KAFKA_PORT"
 
+    def __init__(self, settings: StackSettings, credentials: Credentials, node: int = 1) -> None:
+        self.node = node
+        self.name = broker_name(node)
+        super().__init__(settings, credentials)
+
     @property
     def port(self) -> int:
-        return self.settings.kafka_port
+        return self.settings.broker_port(self.node)
+
+    @property
+    def controller_port(self) -> int:
+        return self.settings.controller_port(self.node)
+
+    @property
+    def voters(self) -> str:
+        """``controller.quorum.voters``: every node's controller."""
+        host = self.settings.host
+        nodes = range(1, self.settings.cluster_size + 1)
+        return ",".join(f"{n}@{host}:{self.settings.controller_port(n)}" for n in nodes)
+
+    @property
+    def cluster_id_file(self) -> Path:
+        """The cluster id every node is formatted with (one cluster, one id)."""
+        return self.settings.conf_dir / "kafka-cluster-id"
+
+    def cluster_id(self) -> str:
+        if self.cluster_id_file.exists():
+            return self.cluster_id_file.read_text().strip()
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.cluster_id_file.write_text(made + "\n")
+        return made
 
     @property
     def lib(self) -> Path:
@@ -76,7 +111,7 @@ class KafkaBroker(Component):
 
     @property
     def properties(self) -> Path:
-        return self.settings.conf_dir / "kafka.properties"
+        return self.settings.conf_dir / f"{self.name}.properties"
 
     @property
     def log4j2(self) -> Path:
@@ -86,20 +121,20 @@ class KafkaBroker(Component):
         java()
 
     def server_properties(self) -> dict[str, str]:
-        host, port, ctl = self.settings.host, self.port, self.settings.kafka_controller_port
+        host, port, ctl = self.settings.host, self.port, self.controller_port
         if self.settings.is_secure:
             return self._secure_properties()
         return {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{host}:{ctl}",
+            "node.id": str(self.node),
+            "controller.quorum.voters": self.voters,
             "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctl}",
             "advertised.listeners": f"PLAINTEXT://{host}:{port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.home / "data"),
-            **KAFKA_SETTINGS,
+            **kafka_settings(self.settings.cluster_size),
         }
 
     def _secure_properties(self) -> dict[str, str]:
@@ -137,7 +172,7 @@ class KafkaBroker(Component):
             ),
             "config.providers.env.param.allowlist.pattern": "^SCV_KAFKA_BROKER_PASSWORD$",
             "log.dirs": str(self.home / "data"),
-            **KAFKA_SETTINGS,
+            **kafka_settings(1),
         }
 
     def env(self) -> dict[str, str] | None:
@@ -175,7 +210,7 @@ class KafkaBroker(Component):
                 f"kafka: {data} is not empty but was never formatted (no meta.properties); "
                 "run `scv stack down --purge` or remove it"
             )
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.cluster_id()
         # One id in 64 starts with "-": as a separate argument the tool reads it as an option
         # ("--cluster-id: expected one argument") and the first start fails.
         argv = java_argv(
@@ -213,7 +248,7 @@ class KafkaBroker(Component):
             return f"broker port does not accept connections ({exc.strerror})"
         admin = AdminClient(
             client_config(
-                self.settings.kafka_bootstrap,
+                f"{self.settings.host}:{self.port}",  # this node, not the cluster
                 environ=kafka_security_env(self.settings, self.credentials),
                 config={
                     "socket.timeout.ms": 3000,

@@ -18,11 +18,13 @@ from stack.components.postgres import find_bindir
 from stack.credentials import WMS_CONTROL_DATABASE, WMS_DATABASE
 from stack.db_settings import (
     CONNECT_SETTINGS,
+    KAFKA_CLUSTER_SETTINGS,
     KAFKA_SETTINGS,
     MARIADB_SERIES,
     MARIADB_SETTINGS,
     POSTGRES_MAJOR,
     POSTGRES_SETTINGS,
+    connect_settings,
 )
 from stack.settings import REPO_ROOT
 from stack.versions import jvm_versions
@@ -46,9 +48,14 @@ def _tag(compose: dict[str, Any], name: str) -> str:
 
 
 def test_same_services_each_with_a_healthcheck(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"kafka", "connect", "erp", "wms"}
-    for name, service in compose["services"].items():
+    services = compose["services"]
+    assert set(services) == {"kafka", "kafka-2", "kafka-3", "connect", "erp", "wms"}
+    for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    # Nodes 2 and 3 only with `--profile three-brokers`; the rest always.
+    profiled = {name for name, service in services.items() if service.get("profiles")}
+    assert profiled == {"kafka-2", "kafka-3"}
+    assert all(services[n]["profiles"] == ["three-brokers"] for n in profiled)
 
 
 def test_same_versions(compose: dict[str, Any]) -> None:
@@ -79,20 +86,72 @@ def test_mariadb_cdc_settings(compose: dict[str, Any]) -> None:
         assert flags.get(key) == value, key
 
 
-def test_kafka_settings(compose: dict[str, Any]) -> None:
-    env = _service(compose, "kafka")["environment"]
-    for key, value in KAFKA_SETTINGS.items():
-        assert env.get("KAFKA_" + key.upper().replace(".", "_")) == value, key
+#: The variables of `--env-file stack/compose/three-brokers.env`.
+THREE_BROKERS_ENV = REPO_ROOT / "stack" / "compose" / "three-brokers.env"
 
 
-def test_connect_settings(compose: dict[str, Any]) -> None:
+def _env_file(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def _interpolated(value: str, variables: dict[str, str]) -> str:
+    """``value`` as compose reads it: ``${NAME:-default}`` from ``variables`` else the default,
+    ``$$`` a literal ``$``."""
+
+    def one(match: re.Match[str]) -> str:
+        return variables.get(match.group(1)) or match.group(2)
+
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", one, str(value)).replace("$$", "$")
+
+
+@pytest.mark.parametrize(
+    ("settings", "variables"),
+    [(KAFKA_SETTINGS, {}), (KAFKA_CLUSTER_SETTINGS, _env_file(THREE_BROKERS_ENV))],
+    ids=["one-broker", "three-brokers"],
+)
+def test_kafka_settings(
+    compose: dict[str, Any], settings: dict[str, str], variables: dict[str, str]
+) -> None:
+    nodes = ["kafka", "kafka-2", "kafka-3"] if variables else ["kafka"]
+    for node in nodes:
+        env = _service(compose, node)["environment"]
+        for key, value in settings.items():
+            found = env.get("KAFKA_" + key.upper().replace(".", "_"))
+            assert found is not None, key
+            assert _interpolated(found, variables) == value, (node, key)
+
+
+def test_three_brokers_form_one_quorum(compose: dict[str, Any]) -> None:
+    variables = _env_file(THREE_BROKERS_ENV)
+    voters = {
+        _interpolated(_service(compose, n)["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"],
+                      variables)
+        for n in ("kafka", "kafka-2", "kafka-3")
+    }  # fmt: skip
+    assert voters == {"1@kafka:19093,2@kafka-2:19093,3@kafka-3:19093"}
+    ids = [_service(compose, n)["environment"]["KAFKA_NODE_ID"] for n in ("kafka", "kafka-2",
+           "kafka-3")]  # fmt: skip
+    assert ids == ["1", "2", "3"]
+    connect = _service(compose, "connect")["environment"]
+    assert _interpolated(connect["BOOTSTRAP_SERVERS"], variables).count(",") == 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "variables"),
+    [(CONNECT_SETTINGS, {}), (connect_settings(3), _env_file(THREE_BROKERS_ENV))],
+    ids=["one-broker", "three-brokers"],
+)
+def test_connect_settings(
+    compose: dict[str, Any], settings: dict[str, str], variables: dict[str, str]
+) -> None:
     env = _service(compose, "connect")["environment"]
-    for key, value in CONNECT_SETTINGS.items():
+    for key, value in settings.items():
         name = key.upper().replace(".", "_")
         found = env.get(name, env.get("CONNECT_" + name))
         # Compose interpolates `$`: a literal one is written `$$`.
         assert found is not None, key
-        assert found.replace("$$", "$") == value, key
+        assert _interpolated(found, variables) == value, key
 
 
 def test_cdc_grants_match(compose: dict[str, Any]) -> None:
