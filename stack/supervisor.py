@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from stack.components import Component
+from stack.errors import StackError
 from stack.processes import PidFile, TrackedProcess, spawn, stop
 from stack.settings import StackSettings
 from stack.supervision import Backoff, Event, Supervisor
@@ -31,6 +32,8 @@ from stack.supervision import Backoff, Event, Supervisor
 NAME = "supervisor"
 #: Seconds between two looks at the components.
 TICK_S = 1.0
+#: How long ``launch`` waits for a new supervisor's first record (its first look).
+FIRST_LOOK_TIMEOUT_S = 30.0
 
 
 def pid_file(settings: StackSettings) -> PidFile:
@@ -185,8 +188,27 @@ def launch(settings: StackSettings) -> TrackedProcess:
         # the later restarts; they hold no secret (those stay in the state dir).
         "--settings-json", settings.model_dump_json(),
     ]  # fmt: skip
+    # A record left by an earlier supervisor must not pass for this one's first look.
+    record_path(settings).unlink(missing_ok=True)
     pid = spawn(argv, log=log_path(settings))
-    return pid_file(settings).write(pid)
+    tracked = pid_file(settings).write(pid)
+    _await_first_look(settings)
+    return tracked
+
+
+def _await_first_look(settings: StackSettings, timeout_s: float = FIRST_LOOK_TIMEOUT_S) -> None:
+    """Until the new supervisor wrote its first record: ``up --supervise`` returns once the
+    stack is watched, not while the supervisor is still importing (seconds on a busy host)."""
+    deadline = time.monotonic() + timeout_s
+    while not record_path(settings).exists():
+        if pid_file(settings).running() is None:
+            raise StackError(f"the supervisor exited at start (log: {log_path(settings)})")
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the supervisor did not start watching within {timeout_s:.0f} s "
+                f"(log: {log_path(settings)})"
+            )
+        time.sleep(0.1)
 
 
 def shut_down(settings: StackSettings) -> bool:

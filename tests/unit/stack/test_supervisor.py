@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 from stack import launcher, supervisor
 from stack.components.connect import ConnectWorker
 from stack.credentials import load_or_create
+from stack.errors import StackError
 from stack.settings import StackSettings
 from stack.state import create
 from stack.supervisor import ComponentChild, Reaper, exit_detail
@@ -77,3 +83,51 @@ def test_shut_down_forgets_the_restarts_of_its_supervision(tmp_path: Path) -> No
     assert supervisor.shut_down(s) is False
     assert not supervisor.pid_file(s).path.exists()
     assert supervisor.read_record(s) == {}
+
+
+def _fake_supervisor(code: str) -> Callable[..., int]:
+    """``spawn`` for ``launch``: a child running ``code`` with the record's path as argv[1]."""
+
+    def spawn(argv: Sequence[str], *, log: Path, **_: object) -> int:
+        record = argv[argv.index("--settings-json") + 1]
+        path = supervisor.record_path(StackSettings.model_validate_json(record))
+        child = subprocess.Popen([sys.executable, "-c", code, str(path)])
+        _children.append(child)
+        return child.pid
+
+    return spawn
+
+
+_children: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_children() -> Iterator[None]:
+    yield
+    while _children:
+        child = _children.pop()
+        child.kill()
+        child.wait()
+
+
+def test_up_supervise_returns_once_the_supervisor_has_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = settings(tmp_path)
+    supervisor.record_path(s).write_text('{"stale": {}}')  # an earlier supervisor's
+    slow = (
+        "import pathlib, sys, time; time.sleep(0.6); "
+        "pathlib.Path(sys.argv[1]).write_text('{\"kafka\": {}}'); time.sleep(60)"
+    )
+    monkeypatch.setattr(supervisor, "spawn", _fake_supervisor(slow))
+    supervisor.launch(s)
+    assert supervisor.read_record(s) == {"kafka": {}}
+
+
+def test_a_supervisor_that_dies_at_start_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = settings(tmp_path)
+    monkeypatch.setattr(supervisor, "spawn", _fake_supervisor("raise SystemExit(1)"))
+    with pytest.raises(StackError, match="the supervisor exited at start"):
+        supervisor.launch(s)
