@@ -2,7 +2,9 @@
 
     ViewsError                  root: one clear line for the user; ``exit_code``
     ├── StoreError              the serving database refused or failed an operation
-    │   └── ViewLocked          another view process already serves this schema
+    │   ├── ViewLocked          another view process already serves this schema
+    │   └── StoreUnavailable    the serving database went away mid-run (retryable, exit 75):
+    │                           the open batch was not committed, a restart reads it again
     ├── UnknownOrder            ``scv order track`` of an order the views never read
     ├── KafkaError              the broker refused or failed an operation
     ├── OffsetGap               a canonical partition's stored offset fell off its log
@@ -37,6 +39,15 @@ class StoreError(ViewsError):
 
 class ViewLocked(StoreError):
     exit_code = 2
+
+
+class StoreUnavailable(StoreError):
+    """The connection to the serving database was lost (a restart, a network cut): nothing of
+    the open batch was committed, so starting again reads it again; ``EX_TEMPFAIL``, which a
+    supervisor (``scv run``) answers with a restart."""
+
+    exit_code = 75
+    retryable = True
 
 
 class UnknownOrder(ViewsError):

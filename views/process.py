@@ -45,6 +45,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+import psycopg
 import pydantic
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -61,7 +62,7 @@ import kafkaio
 from kafkaio import client_config
 from transforms.events import CanonicalEvent, ShipmentDispatched, TemperatureRecorded, from_json
 from views.alerts import Alert, Monitor
-from views.errors import KafkaError, OffsetGap
+from views.errors import KafkaError, OffsetGap, StoreUnavailable
 from views.observe import ViewMetrics, applied_events
 from views.order_store import OrderFeed
 from views.positions import Book
@@ -357,6 +358,15 @@ class ViewProcess:
             with kafkaio.stop_on_signals(self.stop):
                 self._publish(producer)
                 self._loop(consumer, producer, offsets, until_idle=until_idle)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            # Lost or rolled back (a database restart, a cut connection, a deadlock), not
+            # refused: every batch is one transaction, so the open one was not committed and
+            # a restart reads it again from the stored offsets.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailable(
+                f"the serving database lost the connection or the batch ({reason}); it was not "
+                "committed: start again (`scv run` restarts the views by itself)"
+            ) from None
         finally:
             consumer.close()
             producer.flush(10)

@@ -283,6 +283,8 @@ class Store:
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 self._write(cur, batch)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # lost or rolled back, not refused: retryable (``views.process``)
         except psycopg.Error as exc:
             raise StoreError(f"batch not written: {exc}") from None
 
