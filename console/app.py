@@ -50,7 +50,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from console import supply
 from console.alerts import by_kind, entity, open_alerts
 from console.history import sparkline
 from console.settings import ConsoleSettings
@@ -59,6 +58,7 @@ from expectations.quarantine import find
 from expectations.report import bars_chart, volume_chart
 from views.alerts import KINDS
 from views.positions import BUCKETS
+from views.supply import figure_text, rate_percent
 
 HERE: Final = Path(__file__).parent
 SESSION_COOKIE: Final = "scv_session"
@@ -215,8 +215,8 @@ def _environment() -> Environment:
         entity=entity,
         as_json=_as_json,
         partitions=partitions_text,
-        text=supply.text,
-        percent=supply.percent,
+        text=figure_text,
+        percent=rate_percent,
     )
     env.globals.update(
         sparkline=lambda values: Markup(sparkline(values)),

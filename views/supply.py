@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -317,3 +319,27 @@ def read_demand(
         s=sql.Identifier(schema),
     )
     return _rows(conn, query, {"shifted": shifted_only, "limit": limit})
+
+
+# -- the figures as people read them: the CLI and the console print them alike -------------
+
+
+def figure_text(value: Any) -> str:
+    """A serving-table value as ``scv suppliers scorecard --json`` and ``scv demand shifts``
+    print it, and the console shows it ("-": none)."""
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def rate_percent(value: Decimal | str | None) -> str:
+    """A rate (0..1) as the scorecard table prints it: ``83.3%``."""
+    if value is None:
+        return "-"
+    return f"{Decimal(value) * 100:.1f}%"

@@ -4,8 +4,6 @@ tables the view process keeps (``views.suppliers``, ``views.demand``)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import click
@@ -22,26 +20,12 @@ def _window(value: str | None) -> int | None:
     return int(found.group(1))
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def _percent(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
 def _json(row: dict[str, Any]) -> str:
     import orjson
 
-    return orjson.dumps({k: _text(v) if v is not None else None for k, v in row.items()}).decode()
+    from views.supply import figure_text
+
+    return orjson.dumps({k: None if v is None else figure_text(v) for k, v in row.items()}).decode()
 
 
 @click.group()
@@ -57,7 +41,7 @@ def suppliers() -> None:
 def scorecard(supplier: str | None, window: str | None, schema: str | None, as_json: bool) -> None:
     """Scorecards per supplier and window, worst OTIF first."""
     from views.store import opened
-    from views.supply import read_scorecards
+    from views.supply import figure_text, rate_percent, read_scorecards
 
     settings = build_settings(schema)
     days = _window(window)
@@ -89,15 +73,15 @@ def scorecard(supplier: str | None, window: str | None, schema: str | None, as_j
             r["supplier_id"],
             f"{r['window_days']}d",
             str(r["lines"]),
-            _percent(r["on_time_rate"]),
-            _percent(r["in_full_rate"]),
-            _percent(r["otif_rate"]),
-            _percent(r["fill_rate"]),
-            _text(r["avg_lead_days"]),
-            _text(r["p90_lead_days"]),
-            _text(r["avg_quoted_days"]),
+            rate_percent(r["on_time_rate"]),
+            rate_percent(r["in_full_rate"]),
+            rate_percent(r["otif_rate"]),
+            rate_percent(r["fill_rate"]),
+            figure_text(r["avg_lead_days"]),
+            figure_text(r["p90_lead_days"]),
+            figure_text(r["avg_quoted_days"]),
             str(r["late_open_lines"]),
-            _text(r["as_of"]),
+            figure_text(r["as_of"]),
         )
     Console(highlight=False).print(table)
 
@@ -115,7 +99,7 @@ def demand() -> None:
 def shifts(every: bool, limit: int, schema: str | None, as_json: bool) -> None:
     """Series whose order rate is in a shift (up or down), largest departure first."""
     from views.store import opened
-    from views.supply import read_demand
+    from views.supply import figure_text, read_demand
 
     settings = build_settings(schema)
     with opened(settings.libpq_dsn, settings.db_schema) as store:
@@ -129,8 +113,11 @@ def shifts(every: bool, limit: int, schema: str | None, as_json: bool) -> None:
         click.echo("no demand shift open" if not every else "no demand series yet")
         return
     for r in rows:
+        t = {
+            key: figure_text(r[key]) for key in ("bucket_start", "quantity", "baseline", "sd", "z")
+        }
         click.echo(
-            f"{r['series']:<36} {(r['shift'] or '-'):<5} last bucket {_text(r['bucket_start'])} "
-            f"qty {_text(r['quantity'])} baseline {_text(r['baseline'])} ± {_text(r['sd'])} "
-            f"z {_text(r['z'])}" + (f" since {_text(r['since'])}" if r["shift"] else "")
+            f"{r['series']:<36} {(r['shift'] or '-'):<5} last bucket {t['bucket_start']} "
+            f"qty {t['quantity']} baseline {t['baseline']} ± {t['sd']} z {t['z']}"
+            + (f" since {figure_text(r['since'])}" if r["shift"] else "")
         )
